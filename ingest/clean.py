@@ -1,0 +1,282 @@
+"""Artefact removal with an audit trail, and text layout normalisation.
+
+Every cut is a `Removal` naming the rule that made it, with its offsets into the
+text the cleaner was given, so that the kept text plus the removed spans account for
+the whole input.  Rules come from the config (`[[clean.rules]]`); learned boilerplate
+lines (see `boilerplate.py`) are applied as one more line rule named "boilerplate".
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.config import CleanConfig, Rule
+
+BOILERPLATE_RULE = "boilerplate"
+
+_SPACE_RUN = re.compile(r"[^\S\n]+")
+_SENTENCE_END = tuple('.!?:;"”’)»')
+
+
+@dataclass(frozen=True)
+class Removal:
+    rule: str
+    start: int
+    end: int
+    text: str
+    moved_to: str | None = None  # the field a "move" rule filled (or tried to)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "start": self.start, "end": self.end, "text": self.text}
+        if self.moved_to:
+            out["moved_to"] = self.moved_to
+        return out
+
+
+@dataclass
+class CleanResult:
+    text: str
+    removals: list[Removal]
+    # Values taken out of the text by "move" rules: created, title, author, url, dateline.
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class _Coverage:
+    """Disjoint, sorted spans already removed; new spans only add what is uncovered."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def covered_end(self, pos: int) -> int | None:
+        """If `pos` lies inside a removed span, that span's end."""
+        i = bisect.bisect_right(self.starts, pos) - 1
+        if i >= 0 and self.starts[i] <= pos < self.ends[i]:
+            return self.ends[i]
+        return None
+
+    def covered_start(self, pos: int) -> int | None:
+        """If the character before `pos` lies inside a removed span, that span's start."""
+        i = bisect.bisect_left(self.ends, pos)
+        if i < len(self.ends) and self.starts[i] < pos <= self.ends[i]:
+            return self.starts[i]
+        return None
+
+    def add(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Mark [start, end) removed; return the sub-spans that were not removed before."""
+        fresh: list[tuple[int, int]] = []
+        pos = start
+        i = bisect.bisect_right(self.ends, start)
+        while pos < end:
+            if i < len(self.starts) and self.starts[i] < end:
+                if self.starts[i] > pos:
+                    fresh.append((pos, self.starts[i]))
+                pos = max(pos, self.ends[i])
+                i += 1
+            else:
+                fresh.append((pos, end))
+                pos = end
+        for s, e in fresh:
+            j = bisect.bisect_left(self.starts, s)
+            self.starts.insert(j, s)
+            self.ends.insert(j, e)
+        return fresh
+
+
+class Cleaner:
+    """Applies the configured artefact rules to one text."""
+
+    def __init__(self, config: CleanConfig) -> None:
+        rules = [rule for rule in config.rules if rule.enabled]
+        self._compiled = {rule.name: rule.compiled() for rule in rules}
+        self._by_kind: dict[str, list[Rule]] = {kind: [] for kind in ("line", "prefix", "inline", "header", "trailer")}
+        for rule in rules:
+            self._by_kind[rule.kind].append(rule)
+
+    def clean(
+        self,
+        text: str,
+        known: Collection[str] = (),
+        boilerplate: Collection[str] = (),
+    ) -> CleanResult:
+        """Clean `text`.
+
+        `known` names the fields the document already has from its metadata (a "move"
+        to `title` does not fire then: a short first paragraph under a known title is
+        a lead, not a headline).  `boilerplate` holds learned line keys (`line_key`).
+        """
+        coverage = _Coverage()
+        removals: list[Removal] = []
+        fields: dict[str, str] = {}
+
+        def remove(start: int, end: int, rule: str, moved_to: str | None = None) -> None:
+            for s, e in coverage.add(start, end):
+                if text[s:e].strip():
+                    removals.append(Removal(rule, s, e, text[s:e], moved_to))
+
+        self._line_rules(text, remove, boilerplate)
+        self._header_rules(text, coverage, remove, fields, known)
+        self._trailer_rules(text, coverage, remove, fields, known)
+        removals.sort(key=lambda r: r.start)
+        return CleanResult(normalise_layout(_cut(text, coverage)), removals, fields)
+
+    def _line_rules(self, text: str, remove, boilerplate: Collection[str]) -> None:
+        line_rules = [(r.name, self._compiled[r.name]) for r in self._by_kind["line"]]
+        prefix_rules = [(r.name, self._compiled[r.name]) for r in self._by_kind["prefix"]]
+        inline_rules = [(r.name, self._compiled[r.name]) for r in self._by_kind["inline"]]
+        pos = 0
+        for line in text.split("\n"):
+            start, end = pos, pos + len(line)
+            pos = end + 1
+            stripped = line.strip()
+            if not stripped:
+                continue
+            lead = start + len(line) - len(line.lstrip())
+            tail = lead + len(stripped)
+            whole = next((name for name, rx in line_rules if rx.fullmatch(text, lead, tail)), None)
+            if whole is None:
+                whole = next((name for name, rx in prefix_rules if rx.match(text, lead, tail)), None)
+            if whole is None and boilerplate and line_key(stripped) in boilerplate:
+                whole = BOILERPLATE_RULE
+            if whole is not None:
+                remove(start, end, whole)
+                continue
+            for name, rx in inline_rules:
+                for m in rx.finditer(text, start, end):
+                    if m.end() > m.start():
+                        remove(m.start(), m.end(), name)
+
+    def _header_rules(self, text, coverage, remove, fields, known) -> None:
+        pos = 0
+        while True:
+            pos = _skip_forward(text, pos, coverage)
+            if pos >= len(text):
+                return
+            for rule in self._by_kind["header"]:
+                m = self._compiled[rule.name].match(text, pos)
+                if m is None or m.end() == pos or not self._take(rule, m, fields, known):
+                    continue
+                remove(m.start(), m.end(), rule.name, rule.to)
+                pos = m.end()
+                break
+            else:
+                return
+
+    def _trailer_rules(self, text, coverage, remove, fields, known) -> None:
+        end = len(text)
+        while True:
+            end = _skip_backward(text, end, coverage)
+            if end <= 0:
+                return
+            line_start = text.rfind("\n", 0, end) + 1
+            while line_start < end and text[line_start] in " \t":
+                line_start += 1
+            for rule in self._by_kind["trailer"]:
+                m = self._compiled[rule.name].fullmatch(text, line_start, end)
+                if m is None or not self._take(rule, m, fields, known):
+                    continue
+                remove(line_start, end, rule.name, rule.to)
+                end = line_start
+                break
+            else:
+                return
+
+    @staticmethod
+    def _take(rule: Rule, m: re.Match[str], fields: dict[str, str], known: Collection[str]) -> bool:
+        """Record a "move" rule's value; False when the rule must not fire."""
+        if rule.action != "move" or rule.to is None:
+            return True
+        if rule.to == "title" and ("title" in known or "title" in fields):
+            return False
+        value = m.groupdict().get("value", m.group(0))
+        value = " ".join((value or "").split())
+        if value and rule.to not in fields:
+            fields[rule.to] = value
+        return True
+
+
+def _skip_forward(text: str, pos: int, coverage: _Coverage) -> int:
+    while pos < len(text):
+        if text[pos].isspace():
+            pos += 1
+            continue
+        end = coverage.covered_end(pos)
+        if end is None:
+            return pos
+        pos = end
+    return pos
+
+
+def _skip_backward(text: str, end: int, coverage: _Coverage) -> int:
+    while end > 0:
+        if text[end - 1].isspace():
+            end -= 1
+            continue
+        start = coverage.covered_start(end)
+        if start is None:
+            return end
+        end = start
+    return end
+
+
+def _cut(text: str, coverage: _Coverage) -> str:
+    """The text without the removed spans; a span removed between two words leaves a space."""
+    parts: list[str] = []
+    pos = 0
+    for start, end in zip(coverage.starts, coverage.ends):
+        parts.append(text[pos:start])
+        before = text[start - 1] if start > 0 else "\n"
+        after = text[end] if end < len(text) else "\n"
+        if not before.isspace() and not after.isspace():
+            parts.append(" ")
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def line_key(line: str) -> str:
+    """A line folded for comparison: case and whitespace do not matter."""
+    return " ".join(line.casefold().split())
+
+
+def is_hard_wrapped(lines: list[str]) -> bool:
+    """True for text wrapped at a fixed width (newswire, e-mail): lines end mid-sentence.
+
+    Most non-final lines of a paragraph then end near the wrap width, and that width is
+    short; prose with one paragraph per line has long lines of every length.
+    """
+    lengths = [len(line) for line in lines if line.strip()]
+    if len(lengths) < 4:
+        return False
+    width = sorted(lengths)[int(len(lengths) * 0.9)]
+    if width > 100:
+        return False
+    near_width = sum(1 for n in lengths if n >= 0.7 * width)
+    return near_width >= 0.6 * len(lengths)
+
+
+def normalise_layout(text: str) -> str:
+    """Paragraphs separated by one blank line; spaces collapsed; no edge whitespace.
+
+    Each line is a paragraph, except in hard-wrapped text, where lines join into a
+    paragraph until a blank line or an indented line starts the next one.
+    """
+    raw_lines = text.split("\n")
+    wrapped = is_hard_wrapped(raw_lines)
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for raw in raw_lines:
+        line = _SPACE_RUN.sub(" ", raw).strip()
+        starts_paragraph = not wrapped or not line or raw[:1] in (" ", "\t")
+        if starts_paragraph and current:
+            paragraphs.append(" ".join(current))
+            current = []
+        if line:
+            current.append(line)
+    if current:
+        paragraphs.append(" ".join(current))
+    return "\n\n".join(paragraphs)

@@ -1,0 +1,221 @@
+"""The validated configuration.
+
+`config/default.toml` holds every option with a comment; a user's file (`--config`)
+is merged over it: tables merge key by key, and rules merge by name (a user rule with
+a default rule's name replaces it, `enabled = false` switches one off, new names are
+added).  The merged result is validated by the pydantic models below, so a typo or a
+bad value fails at load time with the option's name.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+RULE_KINDS = ("line", "prefix", "inline", "header", "trailer")
+MOVE_TARGETS = ("created", "title", "author", "url", "dateline")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file and option."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReadConfig(_Strict):
+    max_file_bytes: int = Field(256 * 2**20, gt=0)
+    max_record_bytes: int = Field(16 * 2**20, gt=0)
+    follow_symlinks: bool = False
+    skip_hidden: bool = True
+
+
+class DecodeConfig(_Strict):
+    keep_typographic: bool = True
+    normalization: Literal["NFC", "NFKC", "none"] = "NFC"
+
+
+class HtmlConfig(_Strict):
+    favor_precision: bool = True
+    include_comments: bool = False
+    include_tables: bool = True
+    timeout_seconds: float = Field(30.0, gt=0)
+
+
+class Rule(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    kind: Literal["line", "prefix", "inline", "header", "trailer"]
+    pattern: str
+    action: Literal["drop", "move"] = "drop"
+    to: Literal["created", "title", "author", "url", "dateline"] | None = None
+    ignore_case: bool = False
+    enabled: bool = True
+    description: str = ""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"pattern does not compile: {exc}") from exc
+        return pattern
+
+    @model_validator(mode="after")
+    def _move_has_target(self) -> Rule:
+        if self.action == "move" and self.to is None:
+            raise ValueError("action 'move' needs 'to' (one of %s)" % ", ".join(MOVE_TARGETS))
+        if self.action == "drop" and self.to is not None:
+            raise ValueError("'to' is only for action 'move'")
+        return self
+
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.pattern, re.IGNORECASE if self.ignore_case else 0)
+
+
+class BoilerplateConfig(_Strict):
+    enabled: bool = True
+    min_documents: int = Field(5, ge=2)
+    min_fraction: float = Field(0.3, gt=0, le=1)
+    max_line_chars: int = Field(300, gt=0)
+
+
+class CleanConfig(_Strict):
+    rules: list[Rule] = Field(default_factory=list)
+    boilerplate: BoilerplateConfig = BoilerplateConfig()
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, rules: list[Rule]) -> list[Rule]:
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.name in seen:
+                raise ValueError(f"rule name {rule.name!r} is used twice")
+            seen.add(rule.name)
+        return rules
+
+
+class PassageConfig(_Strict):
+    enabled: bool = True
+    ngram: int = Field(5, ge=2)
+    anchor_every: int = Field(4, ge=1)
+    min_words: int = Field(10, ge=3)
+    max_gap_words: int = Field(6, ge=0)
+
+
+class DedupConfig(_Strict):
+    mode: Literal["keep", "label"] = "keep"
+    shingle_size: int = Field(5, ge=1)
+    num_perm: int = Field(128, ge=16)
+    bands: int = Field(16, ge=1)
+    rows: int = Field(8, ge=1)
+    threshold: float = Field(0.7, gt=0, le=1)
+    seed: int = 1
+    keep_policy: list[Literal["created", "added", "longest", "shortest", "source"]] = [
+        "created",
+        "added",
+        "longest",
+    ]
+    passages: PassageConfig = PassageConfig()
+
+    @model_validator(mode="after")
+    def _bands_fit(self) -> DedupConfig:
+        if self.bands * self.rows > self.num_perm:
+            raise ValueError(
+                f"bands * rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}"
+            )
+        return self
+
+
+class RunConfig(_Strict):
+    batch_size: int = Field(500, ge=1)
+    workers: int = Field(0, ge=0)
+
+
+class Config(_Strict):
+    read: ReadConfig = ReadConfig()
+    decode: DecodeConfig = DecodeConfig()
+    html: HtmlConfig = HtmlConfig()
+    clean: CleanConfig = CleanConfig()
+    dedup: DedupConfig = DedupConfig()
+    run: RunConfig = RunConfig()
+
+
+def default_config_path() -> Path:
+    """`config/default.toml` of the source tree, or the copy installed as data."""
+    candidates = [
+        Path(__file__).resolve().parent.parent / "config" / "default.toml",
+        Path(sys.prefix) / "share" / "ingest" / "config" / "default.toml",
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError("default configuration not found; looked in " + ", ".join(map(str, candidates)))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if key == "rules" and isinstance(value, list) and isinstance(base.get(key), list):
+            merged[key] = _merge_rules(base[key], value)
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _merge_rules(base: list[dict], override: list[dict]) -> list[dict]:
+    by_name = {rule.get("name"): dict(rule) for rule in base}
+    order = [rule.get("name") for rule in base]
+    for rule in override:
+        name = rule.get("name")
+        if name in by_name:
+            by_name[name] = {**by_name[name], **rule}
+        else:
+            by_name[name] = dict(rule)
+            order.append(name)
+    return [by_name[name] for name in order]
+
+
+def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        # Name a rule by its name rather than its index in the merged list.
+        if len(loc) >= 3 and loc[:2] == ["clean", "rules"] and isinstance(loc[2], int):
+            rules = raw.get("clean", {}).get("rules", [])
+            name = rules[loc[2]].get("name", "?") if loc[2] < len(rules) else "?"
+            loc = ["clean", f"rules[{name}]"] + loc[3:]
+        lines.append(".".join(str(p) for p in loc) + ": " + err["msg"])
+    return "; ".join(lines)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load the defaults, merge `path` over them, validate."""
+    default_path = default_config_path()
+    raw = _read_toml(default_path)
+    source = default_path
+    if path is not None:
+        source = Path(path)
+        raw = _merge(raw, _read_toml(source))
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: invalid config: {_describe(exc, raw)}") from None
