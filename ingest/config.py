@@ -107,6 +107,7 @@ class PassageConfig(_Strict):
     anchor_every: int = Field(4, ge=1)
     min_words: int = Field(10, ge=3)
     max_gap_words: int = Field(6, ge=0)
+    max_insert_words: int = Field(25, ge=0)
 
 
 class DedupConfig(_Strict):

@@ -1,0 +1,350 @@
+"""Near-duplicate documents (MinHash + LSH, verified) and reused passages.
+
+Documents are compared as sets of word n-gram shingles.  Text is normalised before
+shingling: case folded, punctuation dropped, typographic apostrophes unified; digits
+are kept as they are, so that two notices differing only in their figures stay
+distinct.  MinHash signatures feed datasketch's `MinHashLSH` for candidates, and every
+candidate pair is verified on the exact shingle sets before it counts, so an LSH
+false positive never reaches the output.  Verified pairs are clustered with
+union-find; one document per cluster is kept by a deterministic policy.
+
+Reused passages are found from the same token hashes: documents that share a sampled
+"anchor" n-gram are compared in full, and shared n-gram runs are merged into passages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import xxhash
+from datasketch import LeanMinHash, MinHashLSH
+
+from ingest.config import DedupConfig, PassageConfig
+
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
+_NGRAM_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+# Anchors shared by more documents than this are stock phrases; they find no passage.
+_MAX_ANCHOR_DOCS = 50
+
+
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the words of `text`, in order."""
+    return [m.span() for m in _TOKEN.finditer(text)]
+
+
+def token_hashes(text: str) -> np.ndarray:
+    """One 64-bit hash per word, after case folding and apostrophe unification."""
+    return np.fromiter(
+        (xxhash.xxh3_64_intdigest(m.group().casefold().replace("’", "'").encode()) for m in _TOKEN.finditer(text)),
+        dtype=np.uint64,
+    )
+
+
+def ngram_hashes(tokens: np.ndarray, n: int) -> np.ndarray:
+    """Hashes of all word n-grams, in order; a text shorter than n words is one n-gram."""
+    if len(tokens) == 0:
+        return np.empty(0, dtype=np.uint64)
+    n = min(n, len(tokens))
+    count = len(tokens) - n + 1
+    with np.errstate(over="ignore"):
+        out = tokens[:count].copy()
+        for k in range(1, n):
+            out = out * _NGRAM_MULTIPLIER + tokens[k : k + count]
+        # Mix the high bits down so that low bits (used for anchors) are well spread.
+        out ^= out >> np.uint64(31)
+    return out
+
+
+class MinHasher:
+    """MinHash signatures of uint64 shingle hashes, vectorised over permutations.
+
+    Each permutation is a multiply-shift hash `(a * x + b) mod 2^64 >> 32` with
+    odd `a`, which is universal and needs no modular arithmetic in numpy.
+    """
+
+    def __init__(self, num_perm: int, seed: int) -> None:
+        rng = np.random.Generator(np.random.PCG64(seed))
+        self.num_perm = num_perm
+        self.seed = seed
+        self._a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        self._b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+
+    def signature(self, shingles: np.ndarray) -> np.ndarray:
+        if len(shingles) == 0:
+            return np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            permuted = (np.outer(shingles, self._a) + self._b) >> np.uint64(32)
+        return permuted.min(axis=0)
+
+
+@dataclass
+class Sketch:
+    """What dedup needs of one document; built in the workers, compared centrally."""
+
+    id: str
+    length: int  # characters of clean text
+    created: str | None
+    added: str
+    source: str
+    tokens: np.ndarray  # word hashes in order (for passages)
+    shingles: np.ndarray  # sorted unique shingle hashes (for exact Jaccard)
+    signature: np.ndarray  # MinHash values
+
+
+def sketch(doc_id: str, text: str, created: str | None, added: str, source: str,
+           config: DedupConfig, hasher: MinHasher) -> Sketch:
+    tokens = token_hashes(text)
+    shingles = np.unique(ngram_hashes(tokens, config.shingle_size))
+    return Sketch(doc_id, len(text), created, added, source, tokens, shingles, hasher.signature(shingles))
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) == 0 and len(b) == 0:
+        return 1.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
+@dataclass(frozen=True)
+class Decision:
+    cluster_id: str | None
+    duplicate_of: str | None
+    similarity: float | None
+
+    def to_json(self) -> dict:
+        return {"cluster_id": self.cluster_id, "duplicate_of": self.duplicate_of, "similarity": self.similarity}
+
+
+@dataclass(frozen=True)
+class PassageMatch:
+    """A reused passage, in word positions: words [start, end) of one document."""
+
+    start: int
+    end: int
+    other_id: str
+    other_start: int
+    other_end: int
+    similarity: float  # share of the passage's words found in the other span
+
+
+@dataclass
+class DedupResult:
+    decisions: dict[str, Decision]
+    clusters: list[dict]  # {cluster_id, kept, members: [{id, similarity}]}, largest first
+    passages: dict[str, list[PassageMatch]]
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        root = x
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        while x != root:  # path compression
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            # Deterministic: the smaller id becomes the root.
+            lo, hi = sorted((ra, rb))
+            self.parent[hi] = lo
+
+
+def keep_order_key(s: Sketch, policy: Sequence[str]) -> tuple:
+    """Sort key: the first document of a cluster under this key is kept."""
+    key: list = []
+    for criterion in policy:
+        if criterion == "created":
+            key.append((s.created is None, s.created or ""))
+        elif criterion == "added":
+            key.append(s.added)
+        elif criterion == "longest":
+            key.append(-s.length)
+        elif criterion == "shortest":
+            key.append(s.length)
+        elif criterion == "source":
+            key.append(s.source)
+    key.append(s.id)  # the final tie-break never depends on input order
+    return tuple(key)
+
+
+def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[bytes]:
+    """The LSH bucket keys of a signature, as MinHashLSH computes them."""
+    return [bytes(signature[i * rows : (i + 1) * rows].byteswap().data) for i in range(bands)]
+
+
+class Deduplicator:
+    """Collects sketches of one run and decides duplicates and passages."""
+
+    def __init__(self, config: DedupConfig) -> None:
+        self.config = config
+        self._sketches: dict[str, Sketch] = {}
+        self._lsh = MinHashLSH(
+            threshold=config.threshold, num_perm=config.num_perm, params=(config.bands, config.rows)
+        )
+
+    def add(self, s: Sketch) -> None:
+        if s.id in self._sketches:
+            raise ValueError(f"document id {s.id} added twice")
+        self._sketches[s.id] = s
+        self._lsh.insert(s.id, self._lean(s))
+
+    def _lean(self, s: Sketch) -> LeanMinHash:
+        return LeanMinHash(seed=self.config.seed, hashvalues=s.signature, scheme="affine64")
+
+    def run(self) -> DedupResult:
+        pairs, stats = self._verified_pairs()
+        decisions, clusters, cluster_of = self._cluster(pairs)
+        passages = find_passages(self._sketches, cluster_of, self.config.passages) if self.config.passages.enabled else {}
+        stats["passage_links"] = sum(len(v) for v in passages.values())
+        return DedupResult(decisions, clusters, passages, stats)
+
+    def _verified_pairs(self) -> tuple[dict[tuple[str, str], float], dict[str, int]]:
+        pairs: dict[tuple[str, str], float] = {}
+        candidates = rejected = 0
+        for doc_id in sorted(self._sketches):
+            s = self._sketches[doc_id]
+            for other in self._lsh.query(self._lean(s)):
+                if other <= doc_id:  # each unordered pair once
+                    continue
+                candidates += 1
+                sim = jaccard(s.shingles, self._sketches[other].shingles)
+                if sim >= self.config.threshold:
+                    pairs[(doc_id, other)] = sim
+                else:
+                    rejected += 1
+        return pairs, {"lsh_candidates": candidates, "lsh_false_positives": rejected, "verified_pairs": len(pairs)}
+
+    def _cluster(self, pairs: dict[tuple[str, str], float]):
+        uf = _UnionFind()
+        for a, b in pairs:
+            uf.union(a, b)
+        groups: dict[str, list[str]] = defaultdict(list)
+        for doc_id in self._sketches:
+            groups[uf.find(doc_id)].append(doc_id)
+        decisions: dict[str, Decision] = {}
+        clusters: list[dict] = []
+        cluster_of: dict[str, str] = {}
+        policy = self.config.keep_policy
+        for members in groups.values():
+            if len(members) == 1:
+                decisions[members[0]] = Decision(None, None, None)
+                continue
+            ordered = sorted(members, key=lambda m: keep_order_key(self._sketches[m], policy))
+            kept = ordered[0]
+            kept_shingles = self._sketches[kept].shingles
+            cluster = {"cluster_id": kept, "kept": kept, "members": []}
+            decisions[kept] = Decision(kept, None, None)
+            for member in ordered[1:]:
+                sim = round(jaccard(self._sketches[member].shingles, kept_shingles), 4)
+                decisions[member] = Decision(kept, kept, sim)
+                cluster["members"].append({"id": member, "similarity": sim})
+            for member in members:
+                cluster_of[member] = kept
+            clusters.append(cluster)
+        clusters.sort(key=lambda c: (-len(c["members"]), c["cluster_id"]))
+        return decisions, clusters, cluster_of
+
+
+def find_passages(
+    sketches: dict[str, Sketch], cluster_of: dict[str, str], config: PassageConfig
+) -> dict[str, list[PassageMatch]]:
+    """Passages of at least `min_words` words shared between documents of different clusters."""
+    grams = {doc_id: ngram_hashes(s.tokens, config.ngram) if len(s.tokens) >= config.ngram else np.empty(0, np.uint64)
+             for doc_id, s in sketches.items()}
+    result: dict[str, list[PassageMatch]] = defaultdict(list)
+    for a, b in _anchor_pairs(grams, config.anchor_every):
+        if cluster_of.get(a, a) == cluster_of.get(b, b):
+            continue  # near-duplicates are linked as documents already
+        for m in _shared_passages(grams[a], grams[b], config):
+            result[a].append(PassageMatch(m[0], m[1], b, m[2], m[3], m[4]))
+            result[b].append(PassageMatch(m[2], m[3], a, m[0], m[1], m[5]))
+    for matches in result.values():
+        matches.sort(key=lambda p: (p.start, p.other_id))
+    return dict(result)
+
+
+def _anchor_pairs(grams: dict[str, np.ndarray], anchor_every: int) -> list[tuple[str, str]]:
+    """Document pairs sharing at least one anchor n-gram (chosen by hash, not position)."""
+    postings: dict[int, set[str]] = defaultdict(set)
+    for doc_id, g in grams.items():
+        for h in np.unique(g[g % np.uint64(anchor_every) == 0]).tolist():
+            postings[h].add(doc_id)
+    pairs: set[tuple[str, str]] = set()
+    for docs in postings.values():
+        if 1 < len(docs) <= _MAX_ANCHOR_DOCS:
+            ordered = sorted(docs)
+            pairs.update((x, y) for i, x in enumerate(ordered) for y in ordered[i + 1 :])
+    return sorted(pairs)
+
+
+def _shared_passages(ga: np.ndarray, gb: np.ndarray, config: PassageConfig):
+    """Shared passages of two n-gram sequences as word spans.
+
+    Returns tuples (a_start, a_end, b_start, b_end, a_share, b_share): the spans and,
+    for each side, the share of its span's words covered by shared n-grams.
+    """
+    n = config.ngram
+    positions: dict[int, list[int]] = defaultdict(list)
+    for j, h in enumerate(gb.tolist()):
+        positions[h].append(j)
+    # Runs of consecutive matching n-grams on one diagonal (j - i constant).
+    runs: list[list[int]] = []  # [a_start, a_end, b_start, b_end] in words
+    open_runs: dict[int, list[int]] = {}
+    for i, h in enumerate(ga.tolist()):
+        for j in positions.get(h, ()):
+            prev = open_runs.get(j - i)
+            if prev is not None and prev[1] == i - 1 + n:
+                prev[1], prev[3] = i + n, j + n
+            else:
+                run = [i, i + n, j, j + n]
+                runs.append(run)
+                open_runs[j - i] = run
+    if not runs:
+        return []
+    runs.sort()
+    out = []
+    group = [runs[0]]
+    for run in runs[1:]:
+        last = group[-1]
+        gaps = sorted((run[0] - last[1], run[2] - last[3]))
+        # Close on one side, with at most an inserted attribution on the other,
+        # and in the same order in both documents.
+        close = -n < gaps[0] <= config.max_gap_words and gaps[1] <= config.max_insert_words
+        if close and run[2] >= group[0][2]:
+            group.append(run)
+        else:
+            out.append(_passage(group))
+            group = [run]
+    out.append(_passage(group))
+    return [p for p in out if p[6] >= config.min_words]
+
+
+def _passage(group: list[list[int]]):
+    a_words = _covered(sorted((r[0], r[1]) for r in group))
+    b_words = _covered(sorted((r[2], r[3]) for r in group))
+    a_start, a_end = group[0][0], max(r[1] for r in group)
+    b_start, b_end = min(r[2] for r in group), max(r[3] for r in group)
+    return (
+        a_start, a_end, b_start, b_end,
+        round(a_words / (a_end - a_start), 4), round(b_words / (b_end - b_start), 4),
+        min(a_words, b_words),
+    )
+
+
+def _covered(spans: Iterable[tuple[int, int]]) -> int:
+    total, reach = 0, -1
+    for s, e in spans:
+        if e > reach:
+            total += e - max(s, reach)
+            reach = e
+    return total
