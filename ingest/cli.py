@@ -1,0 +1,106 @@
+"""The `ingest` command line.
+
+Exit codes: 0 the run completed (rejected records are data, in rejects.jsonl);
+1 the run could not complete; 2 bad usage (unknown option, missing path, bad config).
+Errors are one line on stderr; `--debug` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from ingest.config import ConfigError, load_config
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _quiet_prefect(debug: bool) -> None:
+    # Must happen before prefect is imported: its settings are read at import time.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "DEBUG" if debug else "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def _fail(message: str, code: int, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    click.echo(f"ingest: error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[None]:
+    from flows.ingest_flow import set_progress_hook
+
+    if not enabled:
+        yield
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("batches"), TimeElapsedColumn(), transient=False) as progress:
+        bars: dict[str, int] = {}
+
+        def hook(phase: str, done: int, total: int) -> None:
+            if phase not in bars:
+                bars[phase] = progress.add_task(phase, total=total)
+            progress.update(bars[phase], completed=done, total=total)
+
+        set_progress_hook(hook)
+        try:
+            yield
+        finally:
+            set_progress_hook(None)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ingest")
+def main() -> None:
+    """Clean raw scraped dumps, link near-duplicates with MinHash, write clean JSONL."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True, readable=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, writable=True),
+              help="Output folder: documents.jsonl, duplicates.jsonl, rejects.jsonl, report.json.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="TOML file merged over the defaults (config/default.toml).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Worker processes for the batch phases (default: [run] workers, 0 = one per core).")
+@click.option("--progress/--no-progress", default=None,
+              help="Show a progress bar (default: only when stdout is a terminal).")
+@click.option("--debug", is_flag=True, help="Print tracebacks and Prefect's debug log.")
+def run(paths: tuple[str, ...], out: str, config_path: str | None, workers: int | None,
+        progress: bool | None, debug: bool) -> None:
+    """Ingest PATHS (files and folders, recursively) into clean JSONL in --out.
+
+    Runs the Prefect flow on a temporary local API (no server to start). Every input
+    record ends in exactly one of documents.jsonl, duplicates.jsonl, rejects.jsonl;
+    report.json counts them, lists removals per rule and duplicate clusters.
+    """
+    try:
+        load_config(config_path)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_USAGE, debug)
+    _quiet_prefect(debug)
+    from flows.ingest_flow import run_ingest
+
+    show = sys.stdout.isatty() if progress is None else progress
+    try:
+        with _progress_bar(show):
+            report = run_ingest(list(paths), out, config_path=config_path, workers=workers)
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_FAILED, debug)
+    except Exception as exc:  # one line for the user; the traceback with --debug
+        _fail(f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", EXIT_FAILED, debug)
+    c = report["counts"]
+    click.echo(
+        f"{c['inputs']} inputs: {c['documents']} documents, {c['duplicates']} duplicates, "
+        f"{c['rejected']} rejected -> {out}"
+    )

@@ -1,0 +1,467 @@
+"""The pipeline's stages as plain functions over batches, usable without Prefect.
+
+A run goes through three phases, each over batches of input files, with a central
+step between them:
+
+1. `prepare_batch`: read, decode, extract (HTML, Markdown) and repair encoding; the
+   prepared records are spilled to the run's workspace, and the batch reports which
+   lines each source group repeats (for learned boilerplate).
+   `learn_boilerplate` (central): lines repeated across many documents of a group.
+2. `clean_batch`: artefact rules and learned boilerplate, with the audit trail;
+   MinHash sketches for dedup.
+   `deduplicate` (central): verified near-duplicate clusters and reused passages.
+3. `write_outputs`: documents, duplicates, rejects and the report, written atomically.
+
+`run` strings them together; its `mapper` decides where batches run: in this process
+by default, as Prefect tasks in `flows/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xxhash
+
+from ingest import __version__
+from ingest.clean import Cleaner, line_key
+from ingest.config import Config
+from ingest.dates import iso_date
+from ingest.decode import DecodeError, decode_bytes, repair_text
+from ingest.dedup import DedupResult, Deduplicator, MinHasher, Sketch, sketch, token_spans
+from ingest.document import Document, RawRecord, Reject, document_id
+from ingest.extract import ExtractError, extract_html, extract_markdown
+from ingest.read import InputFile, discover, read_records
+from ingest.write import atomic_writer, dumps, read_jsonl, write_json, write_jsonl
+
+# Source fields that name a document's standard metadata, in order of preference.
+_FIELD_ALIASES = {
+    "title": ("title", "headline", "name"),
+    "url": ("url", "link", "permalink", "canonical_url", "uri"),
+    "author": ("author", "authors", "byline", "creator"),
+    "language": ("language", "lang", "locale"),
+}
+_DATE_FIELDS = ("created", "date", "published", "published_at", "publish_date", "pubDate",
+                "datePublished", "date_published", "timestamp", "time")
+_BATCH_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The run's scratch folder for spilled batches; removed when the run completes."""
+
+    root: Path
+
+    def prepared(self, batch: int) -> Path:
+        return self.root / f"prepared-{batch:05d}.jsonl"
+
+    def cleaned(self, batch: int) -> Path:
+        return self.root / f"cleaned-{batch:05d}.jsonl"
+
+    def rejects(self, batch: int, phase: str) -> Path:
+        return self.root / f"rejects-{phase}-{batch:05d}.jsonl"
+
+    def create(self) -> None:
+        if self.root.exists():
+            shutil.rmtree(self.root)  # left by a crashed run: its batches are redone
+        self.root.mkdir(parents=True)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class PrepareSummary:
+    batch: int
+    inputs: int = 0
+    rejected: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+    # Per source group: how many documents, and in how many documents each line appears.
+    group_docs: Counter = field(default_factory=Counter)
+    line_docs: Counter = field(default_factory=Counter)  # key: (group, hash of the line key)
+
+
+@dataclass
+class CleanSummary:
+    batch: int
+    sketches: list[Sketch]
+    rejected: int = 0
+    removals: Counter = field(default_factory=Counter)  # rule -> count
+    removed_chars: Counter = field(default_factory=Counter)  # rule -> characters
+    repairs: Counter = field(default_factory=Counter)  # repair -> count
+    seconds: float = 0.0
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def plan_batches(files: Sequence[InputFile], batch_size: int) -> list[list[InputFile]]:
+    """Split the inputs into batches of at most `batch_size` files and about 64 MB."""
+    batches: list[list[InputFile]] = []
+    current: list[InputFile] = []
+    size = 0
+    for f in files:
+        if current and (len(current) >= batch_size or size + f.size > _BATCH_BYTES):
+            batches.append(current)
+            current, size = [], 0
+        current.append(f)
+        size += f.size
+    if current:
+        batches.append(current)
+    return batches
+
+
+def source_group(record: RawRecord, metadata: dict[str, Any]) -> str:
+    """Documents of one site or feed share boilerplate: group by URL host, else by folder."""
+    url = metadata.get("url")
+    if isinstance(url, str) and "://" in url:
+        host = url.split("://", 1)[1].split("/", 1)[0].lower()
+        if host:
+            return host
+    if record.record_no is not None:
+        return record.path  # records of one JSONL/WARC file come from one feed
+    return os.path.dirname(record.path)
+
+
+def _line_hash(key: str) -> int:
+    return xxhash.xxh3_64_intdigest(key.encode())
+
+
+# ---------------------------------------------------------------- phase 1: prepare
+
+
+def prepare_record(record: RawRecord, config: Config) -> dict[str, Any]:
+    """Decode, extract and repair one record; raises DecodeError/ExtractError on bad input."""
+    repairs: list[dict] = []
+    encoding = record.encoding
+    if isinstance(record.data, bytes):
+        decoded = decode_bytes(record.data, record.encoding)
+        text, encoding = decoded.text, decoded.encoding
+        repairs.extend(decoded.repairs)
+    else:
+        text = record.data
+    metadata: dict[str, Any] = dict(record.metadata)
+    if record.format == "html":
+        extracted = extract_html(text, config.html, url=_first(metadata, _FIELD_ALIASES["url"]))
+        text = extracted.text
+        _merge_known(metadata, extracted.metadata)
+    elif record.format == "markdown":
+        extracted = extract_markdown(text, config.html)
+        text = extracted.text
+        _merge_known(metadata, extracted.metadata)
+    text, text_repairs = repair_text(text, config.decode)
+    repairs.extend(text_repairs)
+    created = None
+    for key in ("created",) + _DATE_FIELDS:
+        if key in metadata and (created := iso_date(metadata[key])):
+            break
+    standard = {name: _first(metadata, aliases) for name, aliases in _FIELD_ALIASES.items()}
+    metadata.pop("created", None)  # a top-level field of the document, not metadata
+    return {
+        "id": document_id(record.source, record.content_hash),
+        "source": record.source,
+        "text": text,
+        "created": created,
+        "metadata": {**metadata, **standard, "input_format": metadata.get("input_format", record.format),
+                     "encoding": encoding},
+        "repairs": repairs,
+        "group": source_group(record, standard),
+    }
+
+
+def _first(metadata: dict[str, Any], keys: Iterable[str]) -> Any:
+    for key in keys:
+        value = metadata.get(key)
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def _merge_known(metadata: dict[str, Any], extracted: dict[str, Any]) -> None:
+    """Fields extracted from the content fill in what the container did not say."""
+    for key, value in extracted.items():
+        if metadata.get(key) in (None, "", []):
+            metadata[key] = value
+
+
+def _reject_from(record: RawRecord, exc: Exception) -> Reject:
+    where = record.source
+    message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    return Reject(where, f"{where}: {message}", exc.__class__.__name__, record.path, record.record_no)
+
+
+def prepare_batch(batch: int, files: Sequence[InputFile], config: Config, workspace: Workspace) -> PrepareSummary:
+    started = time.perf_counter()
+    summary = PrepareSummary(batch)
+    rejects: list[dict] = []
+    prepared_rows: list[dict] = []
+    bp = config.clean.boilerplate
+    for f in files:
+        summary.bytes_read += f.size
+        for item in read_records(f, config.read):
+            summary.inputs += 1
+            if isinstance(item, Reject):
+                rejects.append(item.to_json())
+                continue
+            try:
+                row = prepare_record(item, config)
+            except (DecodeError, ExtractError) as exc:
+                rejects.append(_reject_from(item, exc).to_json())
+                continue
+            except Exception as exc:  # a bug on one record must not lose the others
+                rejects.append(_reject_from(item, exc).to_json())
+                continue
+            prepared_rows.append(row)
+            group = row["group"]
+            summary.group_docs[group] += 1
+            if bp.enabled:
+                keys = {line_key(line) for line in row["text"].split("\n")}
+                summary.line_docs.update(
+                    (group, _line_hash(k)) for k in keys if k and len(k) <= bp.max_line_chars
+                )
+    write_jsonl(workspace.prepared(batch), prepared_rows)
+    write_jsonl(workspace.rejects(batch, "prepare"), rejects)
+    summary.rejected = len(rejects)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def learn_boilerplate(summaries: Iterable[PrepareSummary], config: Config) -> set[tuple[str, int]]:
+    """(group, line hash) pairs frequent enough in their group to be boilerplate."""
+    bp = config.clean.boilerplate
+    if not bp.enabled:
+        return set()
+    group_docs: Counter = Counter()
+    line_docs: Counter = Counter()
+    for s in summaries:
+        group_docs.update(s.group_docs)
+        line_docs.update(s.line_docs)
+    return {
+        (group, h) for (group, h), n in line_docs.items()
+        if n >= max(bp.min_documents, bp.min_fraction * group_docs[group])
+    }
+
+
+# ---------------------------------------------------------------- phase 2: clean
+
+
+def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: set[tuple[str, int]],
+                added: str) -> CleanSummary:
+    started = time.perf_counter()
+    cleaner = Cleaner(config.clean)
+    hasher = MinHasher(config.dedup.num_perm, config.dedup.seed)
+    bp = config.clean.boilerplate
+    summary = CleanSummary(batch, [])
+    documents: list[dict] = []
+    rejects: list[dict] = []
+    for row in read_jsonl(workspace.prepared(batch)):
+        doc_boilerplate = _boilerplate_lines(row["text"], row["group"], boilerplate, bp.max_line_chars)
+        metadata = row["metadata"]
+        known = {k for k in ("title", "author", "url") if metadata.get(k)}
+        result = cleaner.clean(row["text"], known=known, boilerplate=doc_boilerplate)
+        removed = [r.to_json() for r in result.removals]
+        if not result.text:
+            rules = ", ".join(sorted({r.rule for r in result.removals})) or "whitespace"
+            rejects.append(Reject(row["source"], f"{row['source']}: no text left after cleaning (removed by: {rules})",
+                                  "EmptyAfterCleaning", row["source"].split("#")[0]).to_json()
+                           | {"removed": removed})
+            continue
+        created = row["created"]
+        for name, value in result.fields.items():
+            if name == "created":
+                created = created or iso_date(value)
+            elif not metadata.get(name):
+                metadata[name] = value
+        doc = Document(
+            id=row["id"], source=row["source"], text=result.text, added=added, created=created,
+            metadata=metadata, cleaning={"removed": removed, "repairs": row["repairs"]},
+        )
+        for r in result.removals:
+            summary.removals[r.rule] += 1
+            summary.removed_chars[r.rule] += len(r.text)
+        for repair in row["repairs"]:
+            summary.repairs[repair["rule"]] += repair.get("count", 1)
+        documents.append(doc.to_json())
+        summary.sketches.append(sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher))
+    write_jsonl(workspace.cleaned(batch), documents)
+    write_jsonl(workspace.rejects(batch, "clean"), rejects)
+    summary.rejected = len(rejects)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _boilerplate_lines(text: str, group: str, boilerplate: set[tuple[str, int]], max_chars: int) -> set[str]:
+    """The line keys of this text that were learned as its group's boilerplate."""
+    if not boilerplate:
+        return set()
+    found = set()
+    for line in text.split("\n"):
+        key = line_key(line)
+        if key and len(key) <= max_chars and (group, _line_hash(key)) in boilerplate:
+            found.add(key)
+    return found
+
+
+# ---------------------------------------------------------------- central: dedup
+
+
+def deduplicate(summaries: Iterable[CleanSummary], config: Config) -> DedupResult:
+    dedup = Deduplicator(config.dedup)
+    for summary in summaries:
+        for s in summary.sketches:
+            dedup.add(s)
+    return dedup.run()
+
+
+# ---------------------------------------------------------------- phase 3: write
+
+
+def _passages_json(text: str, matches, spans_of: Callable[[str], list[tuple[int, int]]]) -> list[dict]:
+    """Word-position passage matches as character offsets, grouped by span."""
+    spans = token_spans(text)
+    grouped: dict[tuple[int, int], list[dict]] = defaultdict(list)
+    for m in matches:
+        other = spans_of(m.other_id)
+        grouped[(spans[m.start][0], spans[m.end - 1][1])].append({
+            "id": m.other_id,
+            "start": other[m.other_start][0],
+            "end": other[m.other_end - 1][1],
+            "similarity": m.similarity,
+        })
+    return [{"start": s, "end": e, "duplicates": dups} for (s, e), dups in sorted(grouped.items())]
+
+
+def write_outputs(out_dir: Path, workspace: Workspace, batches: int, result: DedupResult, config: Config) -> dict[str, int]:
+    """documents.jsonl, duplicates.jsonl and rejects.jsonl, each written atomically."""
+    spans_cache: dict[str, list[tuple[int, int]]] = {}
+    needed = {m.other_id for matches in result.passages.values() for m in matches}
+
+    if needed:  # spans of passage partners: one pass over the cleaned batches
+        for b in range(batches):
+            for row in read_jsonl(workspace.cleaned(b)):
+                if row["id"] in needed:
+                    spans_cache[row["id"]] = token_spans(row["text"])
+
+    def finished() -> Iterable[tuple[bool, dict]]:
+        for b in range(batches):
+            for row in read_jsonl(workspace.cleaned(b)):
+                decision = result.decisions[row["id"]]
+                row["dedup"] = decision.to_json()
+                row["passages"] = _passages_json(row["text"], result.passages.get(row["id"], ()), spans_cache.__getitem__)
+                yield decision.duplicate_of is not None, row
+
+    # "label" mode keeps every copy in documents.jsonl; duplicates.jsonl is then empty.
+    keep_apart = config.dedup.mode == "keep"
+    counts = {"documents": 0, "duplicates": 0}
+    with atomic_writer(out_dir / "documents.jsonl") as docs, atomic_writer(out_dir / "duplicates.jsonl") as dups:
+        for is_duplicate, row in finished():
+            to_duplicates = keep_apart and is_duplicate
+            (dups if to_duplicates else docs).write(dumps(row) + "\n")
+            counts["duplicates" if to_duplicates else "documents"] += 1
+
+    def rejects() -> Iterable[dict]:
+        for phase in ("prepare", "clean"):
+            for b in range(batches):
+                yield from read_jsonl(workspace.rejects(b, phase))
+
+    counts["rejected"] = write_jsonl(out_dir / "rejects.jsonl", rejects())
+    return counts
+
+
+def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, int],
+                 prepare: Sequence[PrepareSummary], clean: Sequence[CleanSummary],
+                 result: DedupResult, timings: dict[str, float], config: Config,
+                 boilerplate_lines: int, max_clusters: int = 50) -> dict[str, Any]:
+    removals: Counter = Counter()
+    removed_chars: Counter = Counter()
+    repairs: Counter = Counter()
+    for s in clean:
+        removals.update(s.removals)
+        removed_chars.update(s.removed_chars)
+        repairs.update(s.repairs)
+    wall = sum(timings.values()) or 1e-9
+    total_docs = counts["documents"] + counts["duplicates"]
+    return {
+        "version": __version__,
+        "started": started,
+        "finished": finished,
+        "config_sha256": hashlib.sha256(dumps(config.model_dump(mode="json")).encode()).hexdigest(),
+        "counts": {
+            "inputs": inputs,
+            "documents": counts["documents"],
+            "duplicates": counts["duplicates"],
+            "rejected": counts["rejected"],
+            "balanced": inputs == counts["documents"] + counts["duplicates"] + counts["rejected"],
+        },
+        "bytes_read": sum(s.bytes_read for s in prepare),
+        "removals": {rule: {"count": removals[rule], "chars": removed_chars[rule]} for rule in sorted(removals)},
+        "repairs": dict(sorted(repairs.items())),
+        "boilerplate_lines_learned": boilerplate_lines,
+        "dedup": {
+            "mode": config.dedup.mode,
+            "clusters": len(result.clusters),
+            **result.stats,
+            "largest_clusters": result.clusters[:max_clusters],
+        },
+        "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
+        "docs_per_second": round(total_docs / wall, 1),
+    }
+
+
+# ---------------------------------------------------------------- a whole run
+
+# Runs one phase over its batches: mapper(phase, [args, ...]) -> [result, ...] in order.
+# The phase names are "prepare" (args of prepare_batch) and "clean" (args of clean_batch).
+Mapper = Callable[[str, list[tuple]], list]
+
+
+def serial_mapper(phase: str, args: list[tuple]) -> list:
+    stage = {"prepare": prepare_batch, "clean": clean_batch}[phase]
+    return [stage(*a) for a in args]
+
+
+def run(paths: Sequence[str], out_dir: str | Path, config: Config, mapper: Mapper = serial_mapper) -> dict[str, Any]:
+    """One whole run: inputs in `paths`, outputs and report.json in `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    workspace = Workspace(out / ".ingest-work")
+    workspace.create()
+    started = added = now_iso()
+    timings: dict[str, float] = {}
+
+    t = time.perf_counter()
+    batches = plan_batches(discover(paths, config.read), config.run.batch_size)
+    prepared = mapper("prepare", [(i, b, config, workspace) for i, b in enumerate(batches)])
+    boilerplate = learn_boilerplate(prepared, config)
+    timings["prepare"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    cleaned = mapper("clean", [(i, config, workspace, boilerplate, added) for i in range(len(batches))])
+    timings["clean"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    result = deduplicate(cleaned, config)
+    timings["dedup"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    counts = write_outputs(out, workspace, len(batches), result, config)
+    timings["write"] = time.perf_counter() - t
+
+    report = build_report(
+        started=started, finished=now_iso(), inputs=sum(p.inputs for p in prepared), counts=counts,
+        prepare=prepared, clean=cleaned, result=result, timings=timings, config=config,
+        boilerplate_lines=len(boilerplate),
+    )
+    write_json(out / "report.json", report)
+    workspace.remove()
+    return report
