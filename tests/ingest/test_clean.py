@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import pytest
+
+from ingest.clean import Cleaner, is_hard_wrapped, line_key, normalise_layout
+from ingest.config import CleanConfig, Rule, load_config
+
+
+@pytest.fixture(scope="module")
+def cleaner() -> Cleaner:
+    return Cleaner(load_config().clean)
+
+
+def rules_fired(result) -> list[str]:
+    return [r.rule for r in result.removals]
+
+
+def assert_accounted(original: str, result) -> None:
+    """Kept text plus removed spans give back the whole input, whitespace aside."""
+    pieces = []
+    pos = 0
+    for r in sorted(result.removals, key=lambda r: r.start):
+        assert original[r.start : r.end] == r.text
+        pieces.append(original[pos : r.start])
+        pos = r.end
+    pieces.append(original[pos:])
+    kept = "".join(pieces)
+    assert "".join(kept.split()) == "".join(result.text.split())
+
+
+@pytest.mark.parametrize(
+    "text, rule",
+    [
+        ("[ad_1]\nThe minister spoke on Sunday.", "ad-slot"),
+        ("The minister spoke.[ad_12]\nThen he left.", "ad-slot"),
+        ("The minister spoke on Sunday.\n\nSource link", "source-link"),
+        ("The minister spoke on Sunday.\nSource", "source-link"),
+        ("The minister spoke on Sunday.\n\nShort link:", "short-link"),
+        ("The minister spoke on Sunday.\nShort link: https://example.org/x1", "short-link"),
+        ("The minister spoke.\nREAD: Another story about ministers\nHe left.", "read-more"),
+        ("The minister spoke.\nRead more: Another story\nHe left.", "read-more"),
+        ("The minister spoke.\nREAD ALSO: Another story\nHe left.", "read-more"),
+        ("The minister spoke. (credit: JANE DOE/AGENCY)\nHe left.", "photo-credit"),
+        ("The minister spoke. (Photo: Agency)\nHe left.", "photo-credit"),
+        (" date 2024-04-14 The minister spoke on Sunday.", "date-header"),
+        ("CNN\n—\nThe minister spoke on Sunday.", "wire-dateline"),
+        ("WASHINGTON (Reuters) - The minister spoke on Sunday.", "wire-dateline"),
+        ("Minister resigns\n\nAFP , Sunday 14 Apr 2024\n\nThe minister spoke on Sunday.", "agency-dateline"),
+        ("The minister spoke.\nJane Doe and John Roe contributed to this report.", "contributed-note"),
+        ("The minister spoke.\nThis article has been updated with additional reporting.", "updated-note"),
+    ],
+)
+def test_default_rules_remove_news_artefacts(cleaner: Cleaner, text: str, rule: str) -> None:
+    result = cleaner.clean(text)
+    assert rule in rules_fired(result)
+    assert "minister" in result.text
+    assert_accounted(text, result)
+
+
+def test_move_rules_fill_fields(cleaner: Cleaner) -> None:
+    text = "Minister resigns over row\n\nAFP , Sunday 14 Apr 2024\n\nThe minister spoke.\n\nShort link: https://ex.org/a"
+    result = cleaner.clean(text)
+    assert result.fields == {"title": "Minister resigns over row", "created": "Sunday 14 Apr 2024",
+                             "url": "https://ex.org/a"}
+    assert result.text == "The minister spoke."
+
+
+def test_date_header_moves_to_created(cleaner: Cleaner) -> None:
+    result = cleaner.clean(" date 2024-04-14 The United States said on Sunday.")
+    assert result.fields["created"] == "2024-04-14"
+    assert result.text == "The United States said on Sunday."
+
+
+def test_headline_not_taken_when_title_known(cleaner: Cleaner) -> None:
+    text = "A short lead line\n\nThe body follows here."
+    assert "headline" in rules_fired(cleaner.clean(text))
+    known = cleaner.clean(text, known={"title"})
+    assert "headline" not in rules_fired(known)
+    assert known.text.startswith("A short lead line")
+
+
+def test_sentence_first_line_is_not_a_headline(cleaner: Cleaner) -> None:
+    text = "The minister resigned on Sunday.\n\nHe gave no reason."
+    result = cleaner.clean(text)
+    assert result.removals == []
+    assert result.fields == {}
+
+
+def test_trailer_rules_only_at_the_end(cleaner: Cleaner) -> None:
+    text = "Source\nThe minister spoke on Sunday.\nSource link\nHe left."
+    result = cleaner.clean(text)
+    assert result.removals == []
+
+
+def test_ordinary_hyphenated_start_is_not_a_dateline(cleaner: Cleaner) -> None:
+    result = cleaner.clean("US-China talks resumed on Monday in Geneva.")
+    assert result.removals == []
+
+
+def test_learned_boilerplate_removed_under_its_rule(cleaner: Cleaner) -> None:
+    text = "The minister spoke.\nSubscribe to our newsletter!\nHe left."
+    result = cleaner.clean(text, boilerplate={line_key("subscribe to our   NEWSLETTER!")})
+    assert rules_fired(result) == ["boilerplate"]
+    assert result.text == "The minister spoke.\n\nHe left."
+
+
+def test_inline_removal_between_words_leaves_a_space(cleaner: Cleaner) -> None:
+    result = cleaner.clean("The end.[ad_3]Next sentence.")
+    assert result.text == "The end. Next sentence."
+
+
+def test_custom_rule_from_config() -> None:
+    rule = Rule(name="newsletter", kind="line", pattern=r"Sign up for .{1,80}")
+    result = Cleaner(CleanConfig(rules=[rule])).clean("Body text.\nSign up for our daily brief\nMore body.")
+    assert rules_fired(result) == ["newsletter"]
+
+
+def test_disabled_rule_does_not_fire() -> None:
+    rule = Rule(name="ads", kind="inline", pattern=r"\[ad_\d+\]", enabled=False)
+    result = Cleaner(CleanConfig(rules=[rule])).clean("Body [ad_1] text.")
+    assert result.removals == []
+
+
+def test_layout_one_paragraph_per_line_for_unwrapped_text() -> None:
+    assert normalise_layout("  First   line.\nSecond line.\n\n\n\nThird.  ") == "First line.\n\nSecond line.\n\nThird."
+
+
+def test_layout_joins_hard_wrapped_lines() -> None:
+    wrapped = (
+        "    Showers continued throughout the week in the\n"
+        "zone, alleviating the drought since early January and\n"
+        "improving prospects for the coming crop, although\n"
+        "normal humidity levels have not been restored.\n"
+        "    Arrivals are put at 1,000 bags so far, against\n"
+        "about 900 bags at the same time last year, a firm said.\n"
+    )
+    assert is_hard_wrapped(wrapped.split("\n"))
+    out = normalise_layout(wrapped)
+    assert out.count("\n\n") == 1
+    assert out.startswith("Showers continued throughout the week in the zone, alleviating")
