@@ -57,15 +57,16 @@ def _task_mapper(phase: str, args: list[tuple]) -> list:
 
 
 @flow(name="ingest", validate_parameters=True)
-def ingest_flow(paths: list[str], out: str, config_path: str | None = None) -> dict[str, Any]:
+def ingest_flow(paths: list[str], out: str, config_path: str | None = None, state: str | None = None) -> dict[str, Any]:
     """Ingest files and folders into clean JSONL in `out`; returns the run report."""
-    return pipeline.run(paths, out, load_config(config_path), mapper=_task_mapper)
+    return pipeline.run(paths, out, load_config(config_path), mapper=_task_mapper, state_dir=state)
 
 
-def run_ingest(paths: list[str], out: str, config_path: str | None = None, workers: int | None = None) -> dict[str, Any]:
+def run_ingest(paths: list[str], out: str, config_path: str | None = None, state: str | None = None,
+               workers: int | None = None) -> dict[str, Any]:
     """Run the flow with a process pool of `workers` (default: config, else one per core)."""
     if workers is None:
         workers = load_config(config_path).run.workers
     workers = workers or os.cpu_count() or 1
     runner = ProcessPoolTaskRunner(max_workers=workers)
-    return ingest_flow.with_options(task_runner=runner)(paths=paths, out=out, config_path=config_path)
+    return ingest_flow.with_options(task_runner=runner)(paths=paths, out=out, config_path=config_path, state=state)

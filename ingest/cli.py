@@ -71,12 +71,14 @@ def main() -> None:
               help="Output folder: documents.jsonl, duplicates.jsonl, rejects.jsonl, report.json.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="TOML file merged over the defaults (config/default.toml).")
+@click.option("--state", "state", type=click.Path(file_okay=False),
+              help="Folder of the persistent near-duplicate index: later runs link copies of earlier documents.")
 @click.option("--workers", type=click.IntRange(min=1),
               help="Worker processes for the batch phases (default: [run] workers, 0 = one per core).")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar (default: only when stdout is a terminal).")
 @click.option("--debug", is_flag=True, help="Print tracebacks and Prefect's debug log.")
-def run(paths: tuple[str, ...], out: str, config_path: str | None, workers: int | None,
+def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | None, workers: int | None,
         progress: bool | None, debug: bool) -> None:
     """Ingest PATHS (files and folders, recursively) into clean JSONL in --out.
 
@@ -94,7 +96,7 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, workers: int 
     show = sys.stdout.isatty() if progress is None else progress
     try:
         with _progress_bar(show):
-            report = run_ingest(list(paths), out, config_path=config_path, workers=workers)
+            report = run_ingest(list(paths), out, config_path=config_path, state=state, workers=workers)
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_FAILED, debug)
     except Exception as exc:  # one line for the user; the traceback with --debug

@@ -24,11 +24,13 @@ import xxhash
 from datasketch import LeanMinHash, MinHashLSH
 
 from ingest.config import DedupConfig, PassageConfig
+from ingest.state import IndexedDocument, StateIndex, band_key
 
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*")
 _NGRAM_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 # Anchors shared by more documents than this are stock phrases; they find no passage.
 _MAX_ANCHOR_DOCS = 50
+_EMPTY = np.empty(0, dtype=np.uint64)
 
 
 def token_spans(text: str) -> list[tuple[int, int]]:
@@ -137,6 +139,8 @@ class DedupResult:
     clusters: list[dict]  # {cluster_id, kept, members: [{id, similarity}]}, largest first
     passages: dict[str, list[PassageMatch]]
     stats: dict[str, int] = field(default_factory=dict)
+    # Documents indexed by an earlier run (same input again): their original `added`.
+    added_before: dict[str, str] = field(default_factory=dict)
 
 
 class _UnionFind:
@@ -177,13 +181,13 @@ def keep_order_key(s: Sketch, policy: Sequence[str]) -> tuple:
     return tuple(key)
 
 
-def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[bytes]:
-    """The LSH bucket keys of a signature, as MinHashLSH computes them."""
-    return [bytes(signature[i * rows : (i + 1) * rows].byteswap().data) for i in range(bands)]
-
-
 class Deduplicator:
-    """Collects sketches of one run and decides duplicates and passages."""
+    """Collects the sketches of one run and decides duplicates and passages.
+
+    With a `StateIndex`, documents of earlier runs take part: a new document that
+    duplicates one of them is linked to that cluster's kept document, and a document
+    already indexed (a rerun of the same input) keeps the decision it had.
+    """
 
     def __init__(self, config: DedupConfig) -> None:
         self.config = config
@@ -201,58 +205,137 @@ class Deduplicator:
     def _lean(self, s: Sketch) -> LeanMinHash:
         return LeanMinHash(seed=self.config.seed, hashvalues=s.signature, scheme="affine64")
 
-    def run(self) -> DedupResult:
-        pairs, stats = self._verified_pairs()
-        decisions, clusters, cluster_of = self._cluster(pairs)
+    def state_keys(self, s: Sketch) -> list[int]:
+        rows = self.config.rows
+        return [band_key(i, s.signature[i * rows : (i + 1) * rows].tobytes()) for i in range(self.config.bands)]
+
+    def run(self, state: StateIndex | None = None) -> DedupResult:
+        known = state.known(self._sketches) if state is not None else {}
+        prior = _PriorDocuments(state, self.config.shingle_size)
+        pairs, stats = self._verified_pairs(set(known), prior)
+        decisions, clusters, cluster_of = self._cluster(pairs, known, prior)
+        for doc_id, doc in known.items():
+            decisions[doc_id] = _known_decision(doc, state)
+            cluster_of[doc_id] = doc.kept_id
         passages = find_passages(self._sketches, cluster_of, self.config.passages) if self.config.passages.enabled else {}
         stats["passage_links"] = sum(len(v) for v in passages.values())
-        return DedupResult(decisions, clusters, passages, stats)
+        stats["already_indexed"] = len(known)
+        return DedupResult(decisions, clusters, passages, stats, {k: d.added for k, d in known.items()})
 
-    def _verified_pairs(self) -> tuple[dict[tuple[str, str], float], dict[str, int]]:
+    def index_entry(self, doc_id: str, text: str, decision: Decision) -> tuple[IndexedDocument, str, list[int]]:
+        """What the state keeps of one new document of this run."""
+        s = self._sketches[doc_id]
+        record = IndexedDocument(doc_id, decision.duplicate_of or doc_id, decision.similarity, s.created, s.added,
+                                 s.length, s.source)
+        return record, text, self.state_keys(s)
+
+    def _verified_pairs(self, known: set[str], prior: _PriorDocuments):
         pairs: dict[tuple[str, str], float] = {}
         candidates = rejected = 0
-        for doc_id in sorted(self._sketches):
+        for doc_id in sorted(set(self._sketches) - known):
             s = self._sketches[doc_id]
-            for other in self._lsh.query(self._lean(s)):
-                if other <= doc_id:  # each unordered pair once
-                    continue
+            others = [o for o in self._lsh.query(self._lean(s)) if o > doc_id and o not in known]
+            for other in others:  # each unordered pair of this run once
                 candidates += 1
                 sim = jaccard(s.shingles, self._sketches[other].shingles)
                 if sim >= self.config.threshold:
                     pairs[(doc_id, other)] = sim
                 else:
                     rejected += 1
+            for doc in prior.candidates(self.state_keys(s)):
+                if doc.id == doc_id:
+                    continue
+                candidates += 1
+                sim = jaccard(s.shingles, prior.shingles(doc.id))
+                if sim >= self.config.threshold:
+                    pairs[(doc_id, doc.id)] = sim
+                else:
+                    rejected += 1
         return pairs, {"lsh_candidates": candidates, "lsh_false_positives": rejected, "verified_pairs": len(pairs)}
 
-    def _cluster(self, pairs: dict[tuple[str, str], float]):
+    def _cluster(self, pairs: dict[tuple[str, str], float], known: dict, prior: _PriorDocuments):
         uf = _UnionFind()
         for a, b in pairs:
             uf.union(a, b)
         groups: dict[str, list[str]] = defaultdict(list)
-        for doc_id in self._sketches:
+        for doc_id in set(self._sketches) - set(known):
             groups[uf.find(doc_id)].append(doc_id)
+        for doc_id in prior.seen:
+            if doc_id not in self._sketches and uf.find(doc_id) in groups:
+                groups[uf.find(doc_id)].append(doc_id)
         decisions: dict[str, Decision] = {}
         clusters: list[dict] = []
         cluster_of: dict[str, str] = {}
         policy = self.config.keep_policy
         for members in groups.values():
+            new = [m for m in members if m in self._sketches]
             if len(members) == 1:
                 decisions[members[0]] = Decision(None, None, None)
                 continue
-            ordered = sorted(members, key=lambda m: keep_order_key(self._sketches[m], policy))
-            kept = ordered[0]
-            kept_shingles = self._sketches[kept].shingles
-            cluster = {"cluster_id": kept, "kept": kept, "members": []}
-            decisions[kept] = Decision(kept, None, None)
-            for member in ordered[1:]:
+            earlier = [prior.seen[m] for m in members if m not in self._sketches]
+            if earlier:
+                # Documents of earlier runs are published already: their cluster's kept
+                # document stays kept, and new copies join it.
+                kept = min((prior.kept(d) for d in earlier), key=lambda d: _prior_key(d, policy))
+                kept_shingles = prior.shingles(kept.id)
+                ordered = sorted(new, key=lambda m: keep_order_key(self._sketches[m], policy))
+            else:
+                ordered = sorted(new, key=lambda m: keep_order_key(self._sketches[m], policy))
+                kept = self._sketches[ordered.pop(0)]
+                kept_shingles = kept.shingles
+                decisions[kept.id] = Decision(kept.id, None, None)
+            cluster = {"cluster_id": kept.id, "kept": kept.id, "members": []}
+            for member in ordered:
                 sim = round(jaccard(self._sketches[member].shingles, kept_shingles), 4)
-                decisions[member] = Decision(kept, kept, sim)
+                decisions[member] = Decision(kept.id, kept.id, sim)
                 cluster["members"].append({"id": member, "similarity": sim})
-            for member in members:
-                cluster_of[member] = kept
+            for member in new:
+                cluster_of[member] = kept.id
             clusters.append(cluster)
         clusters.sort(key=lambda c: (-len(c["members"]), c["cluster_id"]))
         return decisions, clusters, cluster_of
+
+
+class _PriorDocuments:
+    """Documents of earlier runs met as candidates, with their shingles loaded once."""
+
+    def __init__(self, state: StateIndex | None, shingle_size: int) -> None:
+        self._state = state
+        self._shingle_size = shingle_size
+        self._shingles: dict[str, np.ndarray] = {}
+        self.seen: dict[str, IndexedDocument] = {}
+
+    def candidates(self, keys: list[int]) -> list[IndexedDocument]:
+        if self._state is None:
+            return []
+        docs = self._state.candidates(keys)
+        self.seen.update((d.id, d) for d in docs)
+        return docs
+
+    def kept(self, doc: IndexedDocument) -> IndexedDocument:
+        if doc.kept_id == doc.id:
+            return doc
+        if doc.kept_id not in self.seen:
+            self.seen.update(self._state.known([doc.kept_id]))
+        return self.seen[doc.kept_id]
+
+    def shingles(self, doc_id: str) -> np.ndarray:
+        if doc_id not in self._shingles:
+            tokens = token_hashes(self._state.text(doc_id))
+            self._shingles[doc_id] = np.unique(ngram_hashes(tokens, self._shingle_size))
+        return self._shingles[doc_id]
+
+
+def _prior_key(doc: IndexedDocument, policy: Sequence[str]) -> tuple:
+    return keep_order_key(
+        Sketch(doc.id, doc.length, doc.created, doc.added, doc.source, _EMPTY, _EMPTY, _EMPTY), policy
+    )
+
+
+def _known_decision(doc: IndexedDocument, state: StateIndex) -> Decision:
+    if doc.kept_id != doc.id:
+        return Decision(doc.kept_id, doc.kept_id, doc.similarity)
+    return Decision(doc.id if state.has_duplicates(doc.id) else None, None, None)
 
 
 def find_passages(

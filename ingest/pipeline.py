@@ -36,10 +36,11 @@ from ingest.clean import Cleaner, line_key
 from ingest.config import Config
 from ingest.dates import iso_date
 from ingest.decode import DecodeError, decode_bytes, repair_text
-from ingest.dedup import DedupResult, Deduplicator, MinHasher, Sketch, sketch, token_spans
+from ingest.dedup import DedupResult, Deduplicator, MinHasher, sketch, token_spans
 from ingest.document import Document, RawRecord, Reject, document_id
 from ingest.extract import ExtractError, extract_html, extract_markdown
 from ingest.read import InputFile, discover, read_records
+from ingest.state import StateIndex
 from ingest.write import atomic_writer, dumps, read_jsonl, write_json, write_jsonl
 
 # Source fields that name a document's standard metadata, in order of preference.
@@ -315,12 +316,13 @@ def _boilerplate_lines(text: str, group: str, boilerplate: set[tuple[str, int]],
 # ---------------------------------------------------------------- central: dedup
 
 
-def deduplicate(summaries: Iterable[CleanSummary], config: Config) -> DedupResult:
+def deduplicate(summaries: Iterable[CleanSummary], config: Config,
+                state: StateIndex | None = None) -> tuple[Deduplicator, DedupResult]:
     dedup = Deduplicator(config.dedup)
     for summary in summaries:
         for s in summary.sketches:
             dedup.add(s)
-    return dedup.run()
+    return dedup, dedup.run(state)
 
 
 # ---------------------------------------------------------------- phase 3: write
@@ -341,8 +343,13 @@ def _passages_json(text: str, matches, spans_of: Callable[[str], list[tuple[int,
     return [{"start": s, "end": e, "duplicates": dups} for (s, e), dups in sorted(grouped.items())]
 
 
-def write_outputs(out_dir: Path, workspace: Workspace, batches: int, result: DedupResult, config: Config) -> dict[str, int]:
-    """documents.jsonl, duplicates.jsonl and rejects.jsonl, each written atomically."""
+def write_outputs(out_dir: Path, workspace: Workspace, batches: int, dedup: Deduplicator, result: DedupResult,
+                  config: Config, state: StateIndex | None = None) -> dict[str, int]:
+    """documents.jsonl, duplicates.jsonl and rejects.jsonl, each written atomically.
+
+    The state gets this run's new documents only after all three files are in place,
+    in one transaction: a crash before that leaves it as it was.
+    """
     spans_cache: dict[str, list[tuple[int, int]]] = {}
     needed = {m.other_id for matches in result.passages.values() for m in matches}
 
@@ -352,10 +359,16 @@ def write_outputs(out_dir: Path, workspace: Workspace, batches: int, result: Ded
                 if row["id"] in needed:
                     spans_cache[row["id"]] = token_spans(row["text"])
 
+    index_entries: list = []
+
     def finished() -> Iterable[tuple[bool, dict]]:
         for b in range(batches):
             for row in read_jsonl(workspace.cleaned(b)):
                 decision = result.decisions[row["id"]]
+                if row["id"] in result.added_before:
+                    row["added"] = result.added_before[row["id"]]  # a rerun: the same line as before
+                elif state is not None:
+                    index_entries.append(dedup.index_entry(row["id"], row["text"], decision))
                 row["dedup"] = decision.to_json()
                 row["passages"] = _passages_json(row["text"], result.passages.get(row["id"], ()), spans_cache.__getitem__)
                 yield decision.duplicate_of is not None, row
@@ -375,13 +388,15 @@ def write_outputs(out_dir: Path, workspace: Workspace, batches: int, result: Ded
                 yield from read_jsonl(workspace.rejects(b, phase))
 
     counts["rejected"] = write_jsonl(out_dir / "rejects.jsonl", rejects())
+    if state is not None:
+        state.add(index_entries)
     return counts
 
 
 def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, int],
                  prepare: Sequence[PrepareSummary], clean: Sequence[CleanSummary],
                  result: DedupResult, timings: dict[str, float], config: Config,
-                 boilerplate_lines: int, max_clusters: int = 50) -> dict[str, Any]:
+                 boilerplate_lines: int, state: dict | None = None, max_clusters: int = 50) -> dict[str, Any]:
     removals: Counter = Counter()
     removed_chars: Counter = Counter()
     repairs: Counter = Counter()
@@ -413,6 +428,7 @@ def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, 
             **result.stats,
             "largest_clusters": result.clusters[:max_clusters],
         },
+        "state": state,
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "docs_per_second": round(total_docs / wall, 1),
     }
@@ -430,9 +446,21 @@ def serial_mapper(phase: str, args: list[tuple]) -> list:
     return [stage(*a) for a in args]
 
 
-def run(paths: Sequence[str], out_dir: str | Path, config: Config, mapper: Mapper = serial_mapper) -> dict[str, Any]:
-    """One whole run: inputs in `paths`, outputs and report.json in `out_dir`."""
-    out = Path(out_dir)
+def run(paths: Sequence[str], out_dir: str | Path, config: Config, mapper: Mapper = serial_mapper,
+        state_dir: str | Path | None = None) -> dict[str, Any]:
+    """One whole run: inputs in `paths`, outputs and report.json in `out_dir`.
+
+    With `state_dir`, dedup also compares with (and then indexes into) earlier runs.
+    """
+    state = StateIndex(state_dir, config.dedup) if state_dir is not None else None
+    try:
+        return _run(paths, Path(out_dir), config, mapper, state)
+    finally:
+        if state is not None:
+            state.close()
+
+
+def _run(paths: Sequence[str], out: Path, config: Config, mapper: Mapper, state: StateIndex | None) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     workspace = Workspace(out / ".ingest-work")
     workspace.create()
@@ -450,17 +478,17 @@ def run(paths: Sequence[str], out_dir: str | Path, config: Config, mapper: Mappe
     timings["clean"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    result = deduplicate(cleaned, config)
+    dedup, result = deduplicate(cleaned, config, state)
     timings["dedup"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    counts = write_outputs(out, workspace, len(batches), result, config)
+    counts = write_outputs(out, workspace, len(batches), dedup, result, config, state)
     timings["write"] = time.perf_counter() - t
 
     report = build_report(
         started=started, finished=now_iso(), inputs=sum(p.inputs for p in prepared), counts=counts,
         prepare=prepared, clean=cleaned, result=result, timings=timings, config=config,
-        boilerplate_lines=len(boilerplate),
+        boilerplate_lines=len(boilerplate), state=state.stats() if state is not None else None,
     )
     write_json(out / "report.json", report)
     workspace.remove()

@@ -1,0 +1,152 @@
+"""The persistent near-duplicate index (`--state DIR`), embedded in SQLite.
+
+Per indexed document it keeps the LSH band keys (not the MinHash signature), what
+the keep policy needs (created, added, length, source), the decision taken, and the
+clean text compressed with zstd, so that a candidate from an earlier run is verified
+on exact shingles like any other.  A run's additions are written in one transaction
+at its end: a run that crashes leaves the index exactly as it was.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import xxhash
+import zstandard
+
+from ingest.config import DedupConfig
+
+FORMAT_VERSION = 1
+DB_NAME = "index.sqlite"
+# Settings that change the band keys: an index built with others cannot be queried.
+_KEYED_SETTINGS = ("num_perm", "bands", "rows", "seed", "shingle_size")
+
+
+class StateError(Exception):
+    """The state folder cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    id: str
+    kept_id: str  # the id kept for its cluster (itself when kept)
+    similarity: float | None  # exact Jaccard with the kept document, when a duplicate
+    created: str | None
+    added: str
+    length: int
+    source: str
+
+
+def band_key(band: int, data: bytes) -> int:
+    """A band's bucket as one signed 64-bit integer (SQLite's INTEGER)."""
+    return struct.unpack("<q", struct.pack("<Q", xxhash.xxh3_64_intdigest(data, seed=band)))[0]
+
+
+class StateIndex:
+    def __init__(self, folder: str | Path, config: DedupConfig) -> None:
+        self.folder = Path(folder)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.folder / DB_NAME, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"{self.folder}: cannot open state: {exc}") from exc
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._zc = zstandard.ZstdCompressor(level=6)
+        self._zd = zstandard.ZstdDecompressor()
+        self._init_schema(config)
+
+    def _init_schema(self, config: DedupConfig) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS documents (n INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL,"
+            " kept_id TEXT NOT NULL, similarity REAL, created TEXT, added TEXT NOT NULL, length INTEGER NOT NULL,"
+            " source TEXT NOT NULL, text BLOB NOT NULL)"
+        )
+        db.execute("CREATE TABLE IF NOT EXISTS bands (key INTEGER NOT NULL, n INTEGER NOT NULL,"
+                   " PRIMARY KEY (key, n)) WITHOUT ROWID")
+        expected = {"format_version": str(FORMAT_VERSION)} | {k: str(getattr(config, k)) for k in _KEYED_SETTINGS}
+        stored = dict(db.execute("SELECT key, value FROM meta"))
+        if not stored:
+            db.executemany("INSERT INTO meta VALUES (?, ?)", expected.items())
+            db.execute("COMMIT")
+            return
+        db.execute("COMMIT")
+        if stored.get("format_version") != str(FORMAT_VERSION):
+            raise StateError(f"{self.folder}: index format {stored.get('format_version')} is not {FORMAT_VERSION}")
+        differing = [f"{k} {stored.get(k)} (config says {v})" for k, v in expected.items() if stored.get(k) != v]
+        if differing:
+            raise StateError(f"{self.folder}: index was built with other dedup settings: " + ", ".join(differing))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def known(self, ids: Iterable[str]) -> dict[str, IndexedDocument]:
+        found: dict[str, IndexedDocument] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self._db.execute(
+                f"SELECT id, kept_id, similarity, created, added, length, source FROM documents WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update({r[0]: IndexedDocument(*r) for r in rows})
+        return found
+
+    def candidates(self, keys: Sequence[int]) -> list[IndexedDocument]:
+        """Indexed documents sharing at least one band key."""
+        out: dict[str, IndexedDocument] = {}
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i : i + 500])
+            rows = self._db.execute(
+                "SELECT DISTINCT d.id, d.kept_id, d.similarity, d.created, d.added, d.length, d.source FROM bands b"
+                f" JOIN documents d ON d.n = b.n WHERE b.key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update({r[0]: IndexedDocument(*r) for r in rows})
+        return [out[k] for k in sorted(out)]
+
+    def has_duplicates(self, doc_id: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM documents WHERE kept_id = ? AND id != ? LIMIT 1", (doc_id, doc_id))
+        return row.fetchone() is not None
+
+    def text(self, doc_id: str) -> str:
+        row = self._db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        if row is None:
+            raise StateError(f"{self.folder}: document {doc_id} is not in the index")
+        return self._zd.decompress(row[0]).decode("utf-8")
+
+    def add(self, docs: Iterable[tuple[IndexedDocument, str, Sequence[int]]]) -> int:
+        """Index documents (record, clean text, band keys) in one transaction."""
+        db = self._db
+        count = 0
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for doc, text, keys in docs:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO documents (id, kept_id, similarity, created, added, length, source, text)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (doc.id, doc.kept_id, doc.similarity, doc.created, doc.added, doc.length, doc.source,
+                     self._zc.compress(text.encode("utf-8"))),
+                )
+                if cur.rowcount:
+                    db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)", [(k, cur.lastrowid) for k in keys])
+                    count += 1
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return count
+
+    def stats(self) -> dict[str, int | float]:
+        docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
+        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+        size = page_size * pages
+        return {"documents": docs, "bytes": size, "bytes_per_document": round(size / docs, 1) if docs else 0}
