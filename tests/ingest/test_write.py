@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,11 @@ def test_file_appears_only_when_complete(tmp_path: Path) -> None:
         fh.write("{}")
         assert not path.exists()
     assert path.read_text(encoding="utf-8") == "{}"
+
+
+def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "documents.jsonl"
+    write_jsonl(path, [{"a": 1}])
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
