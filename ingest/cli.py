@@ -23,7 +23,8 @@ EXIT_USAGE = 2
 
 def _quiet_prefect(debug: bool) -> None:
     # Must happen before prefect is imported: its settings are read at import time.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "DEBUG" if debug else "WARNING")
+    # Failures reach the user as one line from this module, not as Prefect's log.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "DEBUG" if debug else "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
@@ -59,6 +60,16 @@ def _progress_bar(enabled: bool) -> Iterator[None]:
             set_progress_hook(None)
 
 
+def _check_state(folder: str, config, debug: bool) -> None:
+    """Fail before starting the flow when the state folder cannot serve this config."""
+    from ingest.state import StateError, StateIndex
+
+    try:
+        StateIndex(folder, config.dedup).close()
+    except StateError as exc:
+        _fail(str(exc), EXIT_FAILED, debug)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ingest")
 def main() -> None:
@@ -87,9 +98,11 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | 
     report.json counts them, lists removals per rule and duplicate clusters.
     """
     try:
-        load_config(config_path)
+        config = load_config(config_path)
     except ConfigError as exc:
         _fail(str(exc), EXIT_USAGE, debug)
+    if state is not None:
+        _check_state(state, config, debug)
     _quiet_prefect(debug)
     from flows.ingest_flow import run_ingest
 

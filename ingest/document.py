@@ -31,7 +31,7 @@ class RawRecord:
 
     @property
     def content_hash(self) -> str:
-        raw = self.data.encode("utf-8") if isinstance(self.data, str) else self.data
+        raw = self.data.encode("utf-8", "surrogatepass") if isinstance(self.data, str) else self.data
         return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
