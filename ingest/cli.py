@@ -119,3 +119,7 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | 
         f"{c['inputs']} inputs: {c['documents']} documents, {c['duplicates']} duplicates, "
         f"{c['rejected']} rejected -> {out}"
     )
+
+
+if __name__ == "__main__":
+    main()

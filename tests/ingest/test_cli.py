@@ -1,0 +1,80 @@
+"""The `ingest` command as a user runs it: a real process, real files, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.schema_check import validate_lines
+
+
+def ingest(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return subprocess.run([sys.executable, "-m", "ingest.cli", *args], capture_output=True, text=True,
+                          timeout=300, cwd=cwd, env=env)
+
+
+def test_help_documents_every_option() -> None:
+    result = ingest("run", "--help")
+    assert result.returncode == 0
+    for option in ("--out", "--config", "--state", "--workers", "--progress", "--debug"):
+        assert option in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--out", "x"], "Missing argument"),
+        (["run", "no/such/path", "--out", "x"], "does not exist"),
+        (["run", ".", "--out", "x", "--bogus"], "No such option"),
+    ],
+)
+def test_bad_usage_exits_2(args: list[str], message: str, tmp_path: Path) -> None:
+    result = ingest(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_invalid_config_is_one_line_and_exit_2(tmp_path: Path, seeds: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[dedup]\nthreshold = 7\n", encoding="utf-8")
+    result = ingest("run", str(seeds), "--out", str(tmp_path / "out"), "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "bad.toml" in result.stderr and "dedup.threshold" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_completes_with_rejects_and_stays_quiet_without_a_terminal(tmp_path: Path, seeds: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    for f in seeds.iterdir():
+        (dump / f.name).write_bytes(f.read_bytes())
+    (dump / "broken.jsonl").write_text('{"text": "A line that is fine and long enough to keep."}\n{oops\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = ingest("run", str(dump), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"7 inputs: 6 documents, 0 duplicates, 1 rejected -> {out}"
+    assert result.stderr == ""
+    assert "\x1b[" not in result.stdout  # no progress bar drawn into a pipe
+    reject = validate_lines(out / "rejects.jsonl", "reject")[0]
+    assert reject["source"].endswith("broken.jsonl#2") and reject["error"] == "MalformedJSON"
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["counts"]["balanced"] is True
+
+
+def test_run_that_cannot_complete_exits_1_with_one_line(tmp_path: Path, seeds: Path) -> None:
+    state = tmp_path / "state"
+    first = ingest("run", str(seeds / "000_1e98ad1bc5b40cb3.txt"), "--out", str(tmp_path / "o1"), "--state", str(state))
+    assert first.returncode == 0, first.stderr
+    config = tmp_path / "other.toml"
+    config.write_text("[dedup]\nshingle_size = 3\n", encoding="utf-8")
+    result = ingest("run", str(seeds), "--out", str(tmp_path / "o2"), "--state", str(state), "--config", str(config))
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("ingest: error:") and "shingle_size" in result.stderr

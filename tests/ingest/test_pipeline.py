@@ -1,0 +1,176 @@
+"""The whole library pipeline (no Prefect) over a dump that mixes every input format."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from ingest.config import load_config
+from ingest.pipeline import run
+from ingest.state import StateIndex
+from tests.schema_check import validate_lines
+
+PARAGRAPHS = [
+    "The harbour council approved a new ferry timetable on Tuesday after months of debate among residents.",
+    "Under the plan, boats will leave every forty minutes in summer and every hour in winter, the council said.",
+    "Local traders welcomed the decision, saying the old timetable had kept visitors away from the island market.",
+    "The first ferries under the new schedule are expected to sail at the start of next month, weather permitting.",
+]
+ARTICLE = "\n\n".join(PARAGRAPHS)
+
+
+def html_page(title: str, body: str) -> str:
+    paras = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
+    return (
+        f"<!DOCTYPE html><html><head><title>{title}</title>"
+        f'<meta name="author" content="Jane Doe"><meta property="article:published_time" content="2024-05-02">'
+        f"</head><body><nav><a href='/'>Home</a> <a href='/news'>News</a></nav>"
+        f"<article><h1>{title}</h1>{paras}</article><footer>© Harbour Times</footer></body></html>"
+    )
+
+
+def warc_bytes(pages: list[tuple[str, str]]) -> bytes:
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False)
+    for url, html in pages:
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.0")
+        writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(html.encode()),
+                                                      http_headers=headers))
+    return buf.getvalue()
+
+
+@pytest.fixture()
+def dump(tmp_path: Path) -> Path:
+    d = tmp_path / "dump"
+    d.mkdir()
+    (d / "plain.txt").write_text("Ferry timetable approved\n\n" + ARTICLE + "\n\n[ad_2]\nSource link\n", encoding="utf-8")
+    (d / "page.html").write_text(html_page("Council backs ferry plan", ARTICLE.replace("Tuesday", "Monday")), encoding="utf-8")
+    (d / "post.md").write_text(
+        "---\ntitle: 'Ferries: a new timetable'\ndate: 2024-05-03\ncategories: [local, transport]\n---\n"
+        + "Traders on the island say the decision came late, but they are glad it came at all.\n\n"
+        + "Ticket prices will not change this year, the operator confirmed in a short statement on Friday.\n",
+        encoding="utf-8",
+    )
+    feed = [
+        json.dumps({"text": "The museum reopens on Saturday after a two-year renovation of its east wing.", "title": "Museum reopens", "date": "2024-05-04", "tags": ["culture"]}),
+        "{not json",
+        json.dumps({"body": "no text field here"}),
+        json.dumps({"html": "<p>The library extends its opening hours to nine in the evening from June onwards.</p>"}),
+    ]
+    (d / "feed.jsonl").write_text("\n".join(feed) + "\n", encoding="utf-8")
+    (d / "crawl.warc").write_bytes(warc_bytes([("https://example.org/a", html_page("Storm closes airport", "Strong winds closed the airport for six hours on Sunday, stranding hundreds of travellers in the terminal.\n\nAirlines said flights would resume once the gusts dropped below the safety limit set by the regulator."))]))
+    (d / "old.txt.gz").write_bytes(gzip.compress("Caf\u00e9 owners on the quay said the summer season started well despite the rain.".encode("cp1252")))
+    (d / "image.bin").write_bytes(bytes(range(256)) * 4)
+    (d / "empty.txt").write_bytes(b"")
+    return d
+
+
+def test_every_record_ends_in_exactly_one_output(dump: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    report = run([str(dump)], out, load_config())
+    docs = validate_lines(out / "documents.jsonl", "document")
+    dups = validate_lines(out / "duplicates.jsonl", "document")
+    rejects = validate_lines(out / "rejects.jsonl", "reject")
+    # 1 txt + 1 html + 1 md + 4 jsonl lines + 1 warc response + 1 gz + 1 binary + 1 empty
+    assert report["counts"]["inputs"] == 11
+    assert len(docs) + len(dups) + len(rejects) == 11
+    assert report["counts"]["balanced"]
+    by_error = {r["error"] for r in rejects}
+    assert {"MalformedJSON", "MissingText", "BinaryFile", "EmptyFile"} <= by_error
+    bad_line = next(r for r in rejects if r["error"] == "MalformedJSON")
+    assert bad_line["record"] == 2 and bad_line["source"].endswith("feed.jsonl#2")
+    assert all(r["reason"].startswith(str(dump)) for r in rejects)
+
+
+def test_formats_keep_their_metadata(dump: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run([str(dump)], out, load_config())
+    rows = validate_lines(out / "documents.jsonl", "document") + validate_lines(out / "duplicates.jsonl", "document")
+    by_name = {Path(r["source"]).name: r for r in rows}
+    md = by_name["post.md"]
+    assert md["metadata"]["title"] == "Ferries: a new timetable"
+    assert md["metadata"]["categories"] == ["local", "transport"]
+    assert md["created"] == "2024-05-03"
+    assert md["metadata"]["input_format"] == "markdown"
+    museum = by_name["feed.jsonl#1"]
+    assert museum["metadata"]["tags"] == ["culture"] and museum["created"] == "2024-05-04"
+    assert by_name["feed.jsonl#4"]["text"].startswith("The library extends its opening hours")
+    warc = next(r for name, r in by_name.items() if name.startswith("crawl.warc#"))
+    assert warc["metadata"]["url"] == "https://example.org/a"
+    assert "Strong winds closed the airport" in warc["text"]
+    assert "Home" not in warc["text"]
+    assert by_name["old.txt.gz"]["text"].startswith("Café owners")
+    plain = by_name["plain.txt"]
+    assert plain["metadata"]["title"] == "Ferry timetable approved"
+    assert [r["rule"] for r in plain["cleaning"]["removed"]] == ["headline", "ad-slot", "source-link"]
+
+
+def test_html_copy_of_a_text_article_is_linked(dump: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run([str(dump)], out, load_config())
+    dups = validate_lines(out / "duplicates.jsonl", "document")
+    docs = {r["id"]: r for r in validate_lines(out / "documents.jsonl", "document")}
+    assert [Path(d["source"]).name for d in dups] == ["plain.txt"]  # the HTML page has a date: kept
+    kept = docs[dups[0]["dedup"]["duplicate_of"]]
+    assert Path(kept["source"]).name == "page.html"
+    assert kept["dedup"]["cluster_id"] == kept["id"]
+    assert 0.7 <= dups[0]["dedup"]["similarity"] < 1
+
+
+def test_label_mode_keeps_every_copy_in_documents(dump: Path, tmp_path: Path) -> None:
+    config_file = tmp_path / "label.toml"
+    config_file.write_text('[dedup]\nmode = "label"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    run([str(dump)], out, load_config(config_file))
+    docs = validate_lines(out / "documents.jsonl", "document")
+    assert validate_lines(out / "duplicates.jsonl", "document") == []
+    assert sum(1 for d in docs if d["dedup"]["duplicate_of"]) == 1
+
+
+def test_state_links_copies_across_runs(tmp_path: Path) -> None:
+    first, second = tmp_path / "day1", tmp_path / "day2"
+    first.mkdir()
+    second.mkdir()
+    (first / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (second / "b.txt").write_text("A new headline for the ferry story\n\n" + ARTICLE.rsplit("\n\n", 1)[0], encoding="utf-8")
+    state = tmp_path / "state"
+    config = load_config()
+    run([str(first)], tmp_path / "out1", config, state_dir=state)
+    original = validate_lines(tmp_path / "out1" / "documents.jsonl", "document")[0]
+    run([str(second)], tmp_path / "out2", config, state_dir=state)
+    copy = validate_lines(tmp_path / "out2" / "duplicates.jsonl", "document")[0]
+    assert copy["dedup"]["duplicate_of"] == original["id"]
+    assert validate_lines(tmp_path / "out2" / "documents.jsonl", "document") == []
+
+
+def test_rerun_of_the_same_input_adds_nothing(dump: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    config = load_config()
+    run([str(dump)], tmp_path / "out1", config, state_dir=state)
+    index = StateIndex(state, config.dedup)
+    before = index.stats()
+    index.close()
+    run([str(dump)], tmp_path / "out2", config, state_dir=state)
+    index = StateIndex(state, config.dedup)
+    assert index.stats() == before
+    index.close()
+    for name in ("documents.jsonl", "duplicates.jsonl"):
+        assert (tmp_path / "out1" / name).read_text() == (tmp_path / "out2" / name).read_text()
+
+
+def test_failed_run_leaves_the_state_as_it_was(dump: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    config = load_config()
+    out = tmp_path / "out"
+    (out / "rejects.jsonl").mkdir(parents=True)  # the last output cannot be written
+    with pytest.raises(OSError):
+        run([str(dump)], out, config, state_dir=state)
+    index = StateIndex(state, config.dedup)
+    assert index.stats()["documents"] == 0
+    index.close()
