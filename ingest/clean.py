@@ -52,20 +52,6 @@ class _Coverage:
         self.starts: list[int] = []
         self.ends: list[int] = []
 
-    def covered_end(self, pos: int) -> int | None:
-        """If `pos` lies inside a removed span, that span's end."""
-        i = bisect.bisect_right(self.starts, pos) - 1
-        if i >= 0 and self.starts[i] <= pos < self.ends[i]:
-            return self.ends[i]
-        return None
-
-    def covered_start(self, pos: int) -> int | None:
-        """If the character before `pos` lies inside a removed span, that span's start."""
-        i = bisect.bisect_left(self.ends, pos)
-        if i < len(self.ends) and self.starts[i] < pos <= self.ends[i]:
-            return self.starts[i]
-        return None
-
     def add(self, start: int, end: int) -> list[tuple[int, int]]:
         """Mark [start, end) removed; return the sub-spans that were not removed before."""
         fresh: list[tuple[int, int]] = []
@@ -118,46 +104,59 @@ class Cleaner:
                 if text[s:e].strip():
                     removals.append(Removal(rule, s, e, text[s:e], moved_to))
 
-        self._line_rules(text, remove, boilerplate)
-        self._header_rules(text, coverage, remove, fields, known)
-        self._trailer_rules(text, coverage, remove, fields, known)
+        # Every pass sees the text with the cuts so far blanked out (same length, so
+        # offsets hold): "[ad_1]" before a dateline does not hide it, and a line that a
+        # removed header leaves behind ("date 2024-04-14 READ: ...") is seen as a line.
+        # The passes repeat until nothing changes, which makes cleaning idempotent.
+        while True:
+            cut_before = len(coverage.starts), sum(coverage.ends) - sum(coverage.starts)
+            self._line_rules(_blank(text, coverage), remove, boilerplate)
+            self._header_rules(_blank(text, coverage), remove, fields, known)
+            self._trailer_rules(_blank(text, coverage), remove, fields, known)
+            if (len(coverage.starts), sum(coverage.ends) - sum(coverage.starts)) == cut_before:
+                break
         removals.sort(key=lambda r: r.start)
         return CleanResult(normalise_layout(_cut(text, coverage)), removals, fields)
 
-    def _line_rules(self, text: str, remove, boilerplate: Collection[str]) -> None:
+    def _line_rules(self, view: str, remove, boilerplate: Collection[str]) -> None:
+        """Inline rules first; line, prefix and boilerplate rules then see each line
+        without its inline cuts ("[ad_1]READ: ..." is still a cross-link line)."""
         line_rules = [(r.name, self._compiled[r.name]) for r in self._by_kind["line"]]
         prefix_rules = [(r.name, self._compiled[r.name]) for r in self._by_kind["prefix"]]
         inline_rules = [(r.name, self._compiled[r.name]) for r in self._by_kind["inline"]]
         pos = 0
-        for line in text.split("\n"):
+        for line in view.split("\n"):
             start, end = pos, pos + len(line)
             pos = end + 1
-            stripped = line.strip()
+            if not line.strip():
+                continue
+            cuts = sorted((m.start() - start, m.end() - start, name) for name, rx in inline_rules
+                          for m in rx.finditer(view, start, end) if m.end() > m.start())
+            for s, e, name in cuts:
+                remove(start + s, start + e, name)
+            seen = line
+            for s, e, _ in cuts:
+                seen = seen[:s] + " " * (e - s) + seen[e:]
+            stripped = seen.strip()
             if not stripped:
                 continue
-            lead = start + len(line) - len(line.lstrip())
-            tail = lead + len(stripped)
-            whole = next((name for name, rx in line_rules if rx.fullmatch(text, lead, tail)), None)
+            whole = next((name for name, rx in line_rules if rx.fullmatch(stripped)), None)
             if whole is None:
-                whole = next((name for name, rx in prefix_rules if rx.match(text, lead, tail)), None)
+                whole = next((name for name, rx in prefix_rules if rx.match(stripped)), None)
             if whole is None and boilerplate and line_key(stripped) in boilerplate:
                 whole = BOILERPLATE_RULE
             if whole is not None:
                 remove(start, end, whole)
-                continue
-            for name, rx in inline_rules:
-                for m in rx.finditer(text, start, end):
-                    if m.end() > m.start():
-                        remove(m.start(), m.end(), name)
 
-    def _header_rules(self, text, coverage, remove, fields, known) -> None:
+    def _header_rules(self, view: str, remove, fields, known) -> None:
         pos = 0
         while True:
-            pos = _skip_forward(text, pos, coverage)
-            if pos >= len(text):
+            while pos < len(view) and view[pos].isspace():
+                pos += 1
+            if pos >= len(view):
                 return
             for rule in self._by_kind["header"]:
-                m = self._compiled[rule.name].match(text, pos)
+                m = self._compiled[rule.name].match(view, pos)
                 if m is None or m.end() == pos or not self._take(rule, m, fields, known):
                     continue
                 remove(m.start(), m.end(), rule.name, rule.to)
@@ -166,17 +165,18 @@ class Cleaner:
             else:
                 return
 
-    def _trailer_rules(self, text, coverage, remove, fields, known) -> None:
-        end = len(text)
+    def _trailer_rules(self, view: str, remove, fields, known) -> None:
+        end = len(view)
         while True:
-            end = _skip_backward(text, end, coverage)
+            while end > 0 and view[end - 1].isspace():
+                end -= 1
             if end <= 0:
                 return
-            line_start = text.rfind("\n", 0, end) + 1
-            while line_start < end and text[line_start] in " \t":
+            line_start = view.rfind("\n", 0, end) + 1
+            while line_start < end and view[line_start] in " \t":
                 line_start += 1
             for rule in self._by_kind["trailer"]:
-                m = self._compiled[rule.name].fullmatch(text, line_start, end)
+                m = self._compiled[rule.name].fullmatch(view, line_start, end)
                 if m is None or not self._take(rule, m, fields, known):
                     continue
                 remove(line_start, end, rule.name, rule.to)
@@ -199,28 +199,20 @@ class Cleaner:
         return True
 
 
-def _skip_forward(text: str, pos: int, coverage: _Coverage) -> int:
-    while pos < len(text):
-        if text[pos].isspace():
-            pos += 1
-            continue
-        end = coverage.covered_end(pos)
-        if end is None:
-            return pos
+def _spaces(segment: str) -> str:
+    """Blank a segment, keeping its line breaks."""
+    return "".join("\n" if c == "\n" else " " for c in segment)
+
+
+def _blank(text: str, coverage: _Coverage) -> str:
+    parts: list[str] = []
+    pos = 0
+    for start, end in zip(coverage.starts, coverage.ends):
+        parts.append(text[pos:start])
+        parts.append(_spaces(text[start:end]))
         pos = end
-    return pos
-
-
-def _skip_backward(text: str, end: int, coverage: _Coverage) -> int:
-    while end > 0:
-        if text[end - 1].isspace():
-            end -= 1
-            continue
-        start = coverage.covered_start(end)
-        if start is None:
-            return end
-        end = start
-    return end
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def _cut(text: str, coverage: _Coverage) -> str:

@@ -24,7 +24,7 @@ import os
 import shutil
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from typing import Any
 import xxhash
 
 from ingest import __version__
-from ingest.clean import Cleaner, line_key
+from ingest.clean import Cleaner, CleanResult, line_key
 from ingest.config import Config
 from ingest.dates import iso_date
 from ingest.decode import DecodeError, decode_bytes, repair_text
@@ -432,6 +432,37 @@ def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, 
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "docs_per_second": round(total_docs / wall, 1),
     }
+
+
+# ---------------------------------------------------------------- one file, explained
+
+
+@dataclass
+class Explained:
+    """One record of a file: the decoded input text and what cleaning made of it."""
+
+    source: str
+    text: str  # decoded, extracted and encoding-repaired: what the rules saw
+    repairs: list[dict]
+    result: CleanResult
+
+
+def explain_file(path: str, config: Config) -> Iterator[Explained | Reject]:
+    """Each record of one file through the same stages as a run (no learned boilerplate:
+    that needs a whole run's documents)."""
+    cleaner = Cleaner(config.clean)
+    for f in discover([path], config.read):
+        for item in read_records(f, config.read):
+            if isinstance(item, Reject):
+                yield item
+                continue
+            try:
+                row = prepare_record(item, config)
+            except Exception as exc:  # shown as the run would record it
+                yield _reject_from(item, exc)
+                continue
+            known = {k for k in ("title", "author", "url") if row["metadata"].get(k)}
+            yield Explained(row["source"], row["text"], row["repairs"], cleaner.clean(row["text"], known=known))
 
 
 # ---------------------------------------------------------------- a whole run

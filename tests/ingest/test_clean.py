@@ -87,7 +87,7 @@ def test_sentence_first_line_is_not_a_headline(cleaner: Cleaner) -> None:
 
 
 def test_trailer_rules_only_at_the_end(cleaner: Cleaner) -> None:
-    text = "Source\nThe minister spoke on Sunday.\nSource link\nHe left."
+    text = "The minister spoke on Sunday.\nSource\nHe said more.\nSource link\nHe left."
     result = cleaner.clean(text)
     assert result.removals == []
 

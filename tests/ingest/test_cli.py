@@ -78,3 +78,30 @@ def test_run_that_cannot_complete_exits_1_with_one_line(tmp_path: Path, seeds: P
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("ingest: error:") and "shingle_size" in result.stderr
+
+
+def test_explain_labels_every_cut_with_its_rule(seeds: Path) -> None:
+    from click.testing import CliRunner
+
+    from ingest.cli import main
+
+    result = CliRunner().invoke(main, ["explain", str(seeds / "004_2d5e172159065896.txt"), "--no-color"])
+    assert result.exit_code == 0, result.output
+    assert "cuts: 6" in result.output
+    for marked in ("[-[ad_1]-]{ad-slot}", "[-Source link-]{source-link}", "[-[ad_2]-]{ad-slot}"):
+        assert marked in result.output
+    assert "wire-dateline      -> dateline" in result.output
+    assert "Biden continues to provide regular updates" in result.output
+
+
+def test_explain_shows_rejected_records(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ingest.cli import main
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text('{"text": "Fine line of text here."}\n{broken\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["explain", str(feed), "--no-color"])
+    assert result.exit_code == 0
+    assert "feed.jsonl#2: rejected (MalformedJSON)" in result.output
+    assert "Fine line of text here." in result.output
