@@ -174,3 +174,27 @@ def test_failed_run_leaves_the_state_as_it_was(dump: Path, tmp_path: Path) -> No
     index = StateIndex(state, config.dedup)
     assert index.stats()["documents"] == 0
     index.close()
+
+
+def test_boilerplate_learned_per_source_and_removed_under_its_rule(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    footer = "Subscribe to the Harbour Times newsletter for daily updates"
+    rare = "Ferry tickets are sold at the kiosk on the quay"
+    for i in range(8):
+        body = f"Story number {i} tells of event {i * 7} in the harbour district, with details nobody else has."
+        extra = f"\n{rare}" if i < 2 else ""
+        (site / f"story{i}.txt").write_text(f"{body}{extra}\n{footer.upper() if i == 3 else footer}\n", encoding="utf-8")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "lone.txt").write_text(f"A story from another site entirely, about the airport.\n{footer}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    report = run([str(site), str(other)], out, load_config())
+    docs = validate_lines(out / "documents.jsonl", "document")
+    for doc in docs:
+        in_site = "/site/" in doc["source"]
+        rules = [r["rule"] for r in doc["cleaning"]["removed"]]
+        assert ("boilerplate" in rules) == in_site, doc["source"]
+        assert (footer.lower() in doc["text"].lower()) != in_site
+    assert sum(rare in d["text"] for d in docs) == 2  # in 2 of 8 documents: not boilerplate
+    assert report["removals"]["boilerplate"]["count"] == 8
