@@ -82,6 +82,11 @@ class Cleaner:
         self._by_kind: dict[str, list[Rule]] = {kind: [] for kind in ("line", "prefix", "inline", "header", "trailer")}
         for rule in rules:
             self._by_kind[rule.kind].append(rule)
+        self._inline = [(r.name, self._compiled[r.name]) for r in self._by_kind["inline"]]
+        # Line rules match a whole line, prefix rules its start; surrounding blanks
+        # (including cuts already blanked out) do not count. Line rules come first.
+        self._whole_line = [(r.name, _line_pattern(r, r"[^\S\n]*$")) for r in self._by_kind["line"]]
+        self._whole_line += [(r.name, _line_pattern(r, "")) for r in self._by_kind["prefix"]]
 
     def clean(
         self,
@@ -119,34 +124,27 @@ class Cleaner:
         return CleanResult(normalise_layout(_cut(text, coverage)), removals, fields)
 
     def _line_rules(self, view: str, remove, boilerplate: Collection[str]) -> None:
-        """Inline rules first; line, prefix and boilerplate rules then see each line
-        without its inline cuts ("[ad_1]READ: ..." is still a cross-link line)."""
-        line_rules = [(r.name, self._compiled[r.name]) for r in self._by_kind["line"]]
-        prefix_rules = [(r.name, self._compiled[r.name]) for r in self._by_kind["prefix"]]
-        inline_rules = [(r.name, self._compiled[r.name]) for r in self._by_kind["inline"]]
-        pos = 0
-        for line in view.split("\n"):
-            start, end = pos, pos + len(line)
-            pos = end + 1
-            if not line.strip():
-                continue
-            cuts = sorted((m.start() - start, m.end() - start, name) for name, rx in inline_rules
-                          for m in rx.finditer(view, start, end) if m.end() > m.start())
-            for s, e, name in cuts:
-                remove(start + s, start + e, name)
-            seen = line
-            for s, e, _ in cuts:
-                seen = seen[:s] + " " * (e - s) + seen[e:]
-            stripped = seen.strip()
-            if not stripped:
-                continue
-            whole = next((name for name, rx in line_rules if rx.fullmatch(stripped)), None)
-            if whole is None:
-                whole = next((name for name, rx in prefix_rules if rx.match(stripped)), None)
-            if whole is None and boilerplate and line_key(stripped) in boilerplate:
-                whole = BOILERPLATE_RULE
-            if whole is not None:
-                remove(start, end, whole)
+        """Inline rules first; line, prefix and boilerplate rules then see the lines
+        without their inline cuts ("[ad_1]READ: ..." is still a cross-link line).
+
+        Each rule scans the whole text once (multiline patterns), not line by line:
+        one regex call per rule instead of one per line and rule.
+        """
+        cuts = sorted((m.start(), m.end(), name) for name, rx in self._inline for m in rx.finditer(view)
+                      if m.end() > m.start())
+        for start, end, name in cuts:
+            remove(start, end, name)
+        if cuts:
+            view = _blank_spans(view, [(s, e) for s, e, _ in cuts])
+        for name, rx in self._whole_line:
+            for m in rx.finditer(view):
+                remove(m.start(), _line_end(view, m.start()), name)
+        if boilerplate:
+            pos = 0
+            for line in view.split("\n"):
+                if line_key(line) in boilerplate:
+                    remove(pos, pos + len(line), BOILERPLATE_RULE)
+                pos += len(line) + 1
 
     def _header_rules(self, view: str, remove, fields, known) -> None:
         pos = 0
@@ -199,20 +197,36 @@ class Cleaner:
         return True
 
 
+def _line_pattern(rule: Rule, tail: str) -> re.Pattern[str]:
+    flags = re.MULTILINE | (re.IGNORECASE if rule.ignore_case else 0)
+    return re.compile(rf"^[^\S\n]*(?:{rule.pattern}){tail}", flags)
+
+
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end
+
+
+def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    parts: list[str] = []
+    pos = 0
+    for start, end in spans:
+        if start < pos:  # overlapping matches of two inline rules
+            start = pos
+        parts.append(text[pos:start])
+        parts.append(_spaces(text[start:end]))
+        pos = max(pos, end)
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
 def _spaces(segment: str) -> str:
     """Blank a segment, keeping its line breaks."""
     return "".join("\n" if c == "\n" else " " for c in segment)
 
 
 def _blank(text: str, coverage: _Coverage) -> str:
-    parts: list[str] = []
-    pos = 0
-    for start, end in zip(coverage.starts, coverage.ends):
-        parts.append(text[pos:start])
-        parts.append(_spaces(text[start:end]))
-        pos = end
-    parts.append(text[pos:])
-    return "".join(parts)
+    return _blank_spans(text, list(zip(coverage.starts, coverage.ends)))
 
 
 def _cut(text: str, coverage: _Coverage) -> str:

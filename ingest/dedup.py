@@ -40,10 +40,10 @@ def token_spans(text: str) -> list[tuple[int, int]]:
 
 def token_hashes(text: str) -> np.ndarray:
     """One 64-bit hash per word, after case folding and apostrophe unification."""
-    return np.fromiter(
-        (xxhash.xxh3_64_intdigest(m.group().casefold().replace("’", "'").encode()) for m in _TOKEN.finditer(text)),
-        dtype=np.uint64,
-    )
+    words = _TOKEN.findall(text)
+    # Fold all words in one call; the separator keeps the count aligned with token_spans.
+    folded = "\x00".join(words).casefold().replace("’", "'").split("\x00") if words else []
+    return np.fromiter(map(xxhash.xxh3_64_intdigest, map(str.encode, folded)), dtype=np.uint64, count=len(folded))
 
 
 def ngram_hashes(tokens: np.ndarray, n: int) -> np.ndarray:
@@ -373,18 +373,23 @@ def _anchor_pairs(grams: dict[str, np.ndarray], anchor_every: int) -> list[tuple
 def _shared_passages(ga: np.ndarray, gb: np.ndarray, config: PassageConfig):
     """Shared passages of two n-gram sequences as word spans.
 
-    Returns tuples (a_start, a_end, b_start, b_end, a_share, b_share): the spans and,
-    for each side, the share of its span's words covered by shared n-grams.
+    Returns tuples (a_start, a_end, b_start, b_end, a_share, b_share, words): the spans,
+    for each side the share of its span's words covered by shared n-grams, and the
+    number of shared words.
     """
     n = config.ngram
+    common = np.intersect1d(ga, gb)
+    # A passage of min_words words needs at least this many shared n-grams.
+    if len(common) * n < config.min_words:
+        return []
     positions: dict[int, list[int]] = defaultdict(list)
-    for j, h in enumerate(gb.tolist()):
-        positions[h].append(j)
+    for j in np.flatnonzero(np.isin(gb, common)).tolist():
+        positions[int(gb[j])].append(j)
     # Runs of consecutive matching n-grams on one diagonal (j - i constant).
     runs: list[list[int]] = []  # [a_start, a_end, b_start, b_end] in words
     open_runs: dict[int, list[int]] = {}
-    for i, h in enumerate(ga.tolist()):
-        for j in positions.get(h, ()):
+    for i in np.flatnonzero(np.isin(ga, common)).tolist():
+        for j in positions[int(ga[i])]:
             prev = open_runs.get(j - i)
             if prev is not None and prev[1] == i - 1 + n:
                 prev[1], prev[3] = i + n, j + n

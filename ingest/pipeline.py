@@ -32,7 +32,7 @@ from typing import Any
 import xxhash
 
 from ingest import __version__
-from ingest.clean import Cleaner, CleanResult, line_key
+from ingest.clean import Cleaner, CleanResult, line_key, normalise_layout
 from ingest.config import Config
 from ingest.dates import iso_date
 from ingest.decode import DecodeError, decode_bytes, repair_text
@@ -256,6 +256,18 @@ def learn_boilerplate(summaries: Iterable[PrepareSummary], config: Config) -> se
 # ---------------------------------------------------------------- phase 2: clean
 
 
+def clean_text(text: str, cleaner: Cleaner, config: Config, known: Iterable[str] = (),
+               boilerplate: Iterable[str] = ()) -> tuple[CleanResult, list[dict]]:
+    """Artefact rules, then encoding repair once more: a cut can join characters into
+    something that reads as mojibake ("Â[ad_1] 0" -> "Â 0"), and a rerun over the
+    output must not find anything left to do."""
+    result = cleaner.clean(text, known=set(known), boilerplate=set(boilerplate))
+    repaired, repairs = repair_text(result.text, config.decode)
+    if repaired != result.text:
+        result = CleanResult(normalise_layout(repaired), result.removals, result.fields)
+    return result, repairs
+
+
 def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: set[tuple[str, int]],
                 added: str) -> CleanSummary:
     started = time.perf_counter()
@@ -269,7 +281,7 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
         doc_boilerplate = _boilerplate_lines(row["text"], row["group"], boilerplate, bp.max_line_chars)
         metadata = row["metadata"]
         known = {k for k in ("title", "author", "url") if metadata.get(k)}
-        result = cleaner.clean(row["text"], known=known, boilerplate=doc_boilerplate)
+        result, late_repairs = clean_text(row["text"], cleaner, config, known, doc_boilerplate)
         removed = [r.to_json() for r in result.removals]
         if not result.text:
             rules = ", ".join(sorted({r.rule for r in result.removals})) or "whitespace"
@@ -285,12 +297,12 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
                 metadata[name] = value
         doc = Document(
             id=row["id"], source=row["source"], text=result.text, added=added, created=created,
-            metadata=metadata, cleaning={"removed": removed, "repairs": row["repairs"]},
+            metadata=metadata, cleaning={"removed": removed, "repairs": row["repairs"] + late_repairs},
         )
         for r in result.removals:
             summary.removals[r.rule] += 1
             summary.removed_chars[r.rule] += len(r.text)
-        for repair in row["repairs"]:
+        for repair in row["repairs"] + late_repairs:
             summary.repairs[repair["rule"]] += repair.get("count", 1)
         documents.append(doc.to_json())
         summary.sketches.append(sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher))
@@ -330,6 +342,8 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config,
 
 def _passages_json(text: str, matches, spans_of: Callable[[str], list[tuple[int, int]]]) -> list[dict]:
     """Word-position passage matches as character offsets, grouped by span."""
+    if not matches:
+        return []
     spans = token_spans(text)
     grouped: dict[tuple[int, int], list[dict]] = defaultdict(list)
     for m in matches:
@@ -462,7 +476,8 @@ def explain_file(path: str, config: Config) -> Iterator[Explained | Reject]:
                 yield _reject_from(item, exc)
                 continue
             known = {k for k in ("title", "author", "url") if row["metadata"].get(k)}
-            yield Explained(row["source"], row["text"], row["repairs"], cleaner.clean(row["text"], known=known))
+            result, late_repairs = clean_text(row["text"], cleaner, config, known)
+            yield Explained(row["source"], row["text"], row["repairs"] + late_repairs, result)
 
 
 # ---------------------------------------------------------------- a whole run
