@@ -43,6 +43,7 @@ class CleanResult:
     removals: list[Removal]
     # Values taken out of the text by "move" rules: created, title, author, url, dateline.
     fields: dict[str, str] = field(default_factory=dict)
+    source_text: str = ""  # what the rules saw: the input with its layout normalised
 
 
 class _Coverage:
@@ -96,10 +97,15 @@ class Cleaner:
     ) -> CleanResult:
         """Clean `text`.
 
+        The rules see the text with its layout normalised first (one paragraph per line
+        pair, hard-wrapped lines joined), so that a rule about a line is about a
+        paragraph whatever the source's wrapping; offsets in the removals are into that
+        normalised text (`CleanResult.source_text`).
         `known` names the fields the document already has from its metadata (a "move"
         to `title` does not fire then: a short first paragraph under a known title is
         a lead, not a headline).  `boilerplate` holds learned line keys (`line_key`).
         """
+        text = normalise_layout(text)
         coverage = _Coverage()
         removals: list[Removal] = []
         fields: dict[str, str] = {}
@@ -121,7 +127,7 @@ class Cleaner:
             if (len(coverage.starts), sum(coverage.ends) - sum(coverage.starts)) == cut_before:
                 break
         removals.sort(key=lambda r: r.start)
-        return CleanResult(normalise_layout(_cut(text, coverage)), removals, fields)
+        return CleanResult(normalise_layout(_cut(text, coverage)), removals, fields, text)
 
     def _line_rules(self, view: str, remove, boilerplate: Collection[str]) -> None:
         """Inline rules first; line, prefix and boilerplate rules then see the lines
@@ -155,7 +161,10 @@ class Cleaner:
                 return
             for rule in self._by_kind["header"]:
                 m = self._compiled[rule.name].match(view, pos)
-                if m is None or m.end() == pos or not self._take(rule, m, fields, known):
+                # A header heads something: it never takes the whole rest of the text.
+                if m is None or m.end() == pos or not view[m.end() :].strip():
+                    continue
+                if not self._take(rule, m, fields, known):
                     continue
                 remove(m.start(), m.end(), rule.name, rule.to)
                 pos = m.end()

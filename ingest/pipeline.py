@@ -162,6 +162,8 @@ def prepare_record(record: RawRecord, config: Config) -> dict[str, Any]:
         _merge_known(metadata, extracted.metadata)
     text, text_repairs = repair_text(text, config.decode)
     repairs.extend(text_repairs)
+    # The layout the rules and boilerplate learning see; the audit offsets refer to it.
+    text = normalise_layout(text)
     created = None
     for key in ("created",) + _DATE_FIELDS:
         if key in metadata and (created := iso_date(metadata[key])):
@@ -177,6 +179,8 @@ def prepare_record(record: RawRecord, config: Config) -> dict[str, Any]:
                      "encoding": encoding},
         "repairs": repairs,
         "group": source_group(record, standard),
+        "path": record.path,
+        "record_no": record.record_no,
     }
 
 
@@ -286,7 +290,7 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
         if not result.text:
             rules = ", ".join(sorted({r.rule for r in result.removals})) or "whitespace"
             rejects.append(Reject(row["source"], f"{row['source']}: no text left after cleaning (removed by: {rules})",
-                                  "EmptyAfterCleaning", row["source"].split("#")[0]).to_json()
+                                  "EmptyAfterCleaning", row["path"], row["record_no"]).to_json()
                            | {"removed": removed})
             continue
         created = row["created"]

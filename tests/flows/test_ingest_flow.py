@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.ingest_flow import run_ingest
+from ingest.clean import normalise_layout
 from ingest.dedup import token_spans
 from tests.schema_check import validate_lines
 
@@ -71,7 +72,7 @@ def test_typography_kept_as_published(docs: dict) -> None:
 def test_no_sentence_lost(seeds: Path, docs: dict) -> None:
     """Every word of the input is either in the text or in a named removal."""
     for key, doc in docs.items():
-        raw = next(seeds.glob(f"{key}_*.txt")).read_text(encoding="utf-8")
+        raw = normalise_layout(next(seeds.glob(f"{key}_*.txt")).read_text(encoding="utf-8"))
         removed = doc["cleaning"]["removed"]
         kept = raw
         for r in sorted(removed, key=lambda r: -r["start"]):

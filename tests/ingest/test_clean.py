@@ -17,6 +17,8 @@ def rules_fired(result) -> list[str]:
 
 def assert_accounted(original: str, result) -> None:
     """Kept text plus removed spans give back the whole input, whitespace aside."""
+    original = normalise_layout(original)
+    assert result.source_text == original
     pieces = []
     pos = 0
     for r in sorted(result.removals, key=lambda r: r.start):
