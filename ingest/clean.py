@@ -146,9 +146,10 @@ class Cleaner:
             for m in rx.finditer(view):
                 remove(m.start(), _line_end(view, m.start()), name)
         if boilerplate:
+            longest = max(map(len, boilerplate))
             pos = 0
             for line in view.split("\n"):
-                if line_key(line) in boilerplate:
+                if len(line.strip()) <= longest and line_key(line) in boilerplate:
                     remove(pos, pos + len(line), BOILERPLATE_RULE)
                 pos += len(line) + 1
 
@@ -284,8 +285,8 @@ def normalise_layout(text: str) -> str:
     wrapped = is_hard_wrapped(raw_lines)
     paragraphs: list[str] = []
     current: list[str] = []
-    for raw in raw_lines:
-        line = _SPACE_RUN.sub(" ", raw).strip()
+    for raw, line in zip(raw_lines, _SPACE_RUN.sub(" ", text).split("\n")):
+        line = line.strip()
         starts_paragraph = not wrapped or not line or raw[:1] in (" ", "\t")
         if starts_paragraph and current:
             paragraphs.append(" ".join(current))

@@ -341,14 +341,25 @@ def _known_decision(doc: IndexedDocument, state: StateIndex) -> Decision:
 def find_passages(
     sketches: dict[str, Sketch], cluster_of: dict[str, str], config: PassageConfig
 ) -> dict[str, list[PassageMatch]]:
-    """Passages of at least `min_words` words shared between documents of different clusters."""
-    grams = {doc_id: ngram_hashes(s.tokens, config.ngram) if len(s.tokens) >= config.ngram else np.empty(0, np.uint64)
-             for doc_id, s in sketches.items()}
+    """Passages of at least `min_words` words shared between distinct stories.
+
+    One document per duplicate cluster (the kept one) stands for its cluster: its
+    copies would only repeat its passages, and they are linked to it already.
+    """
+    n = config.ngram
+    grams = {doc_id: ngram_hashes(s.tokens, n) for doc_id, s in sketches.items()
+             if cluster_of.get(doc_id, doc_id) == doc_id and len(s.tokens) >= n}
+    positions: dict[str, tuple] = {}  # per document: n-gram -> where it occurs
     result: dict[str, list[PassageMatch]] = defaultdict(list)
     for a, b in _anchor_pairs(grams, config.anchor_every):
-        if cluster_of.get(a, a) == cluster_of.get(b, b):
-            continue  # near-duplicates are linked as documents already
-        for m in _shared_passages(grams[a], grams[b], config):
+        for doc_id in (a, b):
+            if doc_id not in positions:
+                positions[doc_id] = _positions(grams[doc_id])
+        common = positions[a][0].keys() & positions[b][0].keys()
+        # A passage of min_words words needs at least this many shared n-grams.
+        if len(common) * n < config.min_words:
+            continue
+        for m in _shared_passages(positions[a], positions[b], common, config):
             result[a].append(PassageMatch(m[0], m[1], b, m[2], m[3], m[4]))
             result[b].append(PassageMatch(m[2], m[3], a, m[0], m[1], m[5]))
     for matches in result.values():
@@ -357,46 +368,63 @@ def find_passages(
 
 
 def _anchor_pairs(grams: dict[str, np.ndarray], anchor_every: int) -> list[tuple[str, str]]:
-    """Document pairs sharing at least one anchor n-gram (chosen by hash, not position)."""
-    postings: dict[int, set[str]] = defaultdict(set)
-    for doc_id, g in grams.items():
-        for h in np.unique(g[g % np.uint64(anchor_every) == 0]).tolist():
-            postings[h].add(doc_id)
-    pairs: set[tuple[str, str]] = set()
-    for docs in postings.values():
-        if 1 < len(docs) <= _MAX_ANCHOR_DOCS:
-            ordered = sorted(docs)
-            pairs.update((x, y) for i, x in enumerate(ordered) for y in ordered[i + 1 :])
-    return sorted(pairs)
+    """Document pairs sharing at least one anchor n-gram (one in `anchor_every`,
+    chosen by hash so that every document samples the same n-grams)."""
+    ids = sorted(grams)
+    if len(ids) < 2:
+        return []
+    anchors = [np.unique(g[g % np.uint64(anchor_every) == 0]) for g in (grams[i] for i in ids)]
+    hashes = np.concatenate(anchors)
+    docs = np.concatenate([np.full(len(a), i, dtype=np.int64) for i, a in enumerate(anchors)])
+    order = np.argsort(hashes, kind="stable")  # stable: documents stay in id order within a hash
+    hashes, docs = hashes[order], docs[order]
+    starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
+    sizes = np.diff(np.r_[starts, len(hashes)])
+    codes = [docs[starts[sizes == 2]] * len(ids) + docs[starts[sizes == 2] + 1]]
+    for start, size in zip(starts[(sizes > 2) & (sizes <= _MAX_ANCHOR_DOCS)].tolist(),
+                           sizes[(sizes > 2) & (sizes <= _MAX_ANCHOR_DOCS)].tolist()):
+        members = docs[start : start + size]
+        first, second = np.triu_indices(size, k=1)
+        codes.append(members[first] * len(ids) + members[second])
+    pairs = np.unique(np.concatenate(codes))
+    return [(ids[c // len(ids)], ids[c % len(ids)]) for c in pairs.tolist()]
 
 
-def _shared_passages(ga: np.ndarray, gb: np.ndarray, config: PassageConfig):
-    """Shared passages of two n-gram sequences as word spans.
+def _positions(grams: np.ndarray) -> tuple[dict[int, int], dict[int, list[int]]]:
+    """n-gram -> its position, built in C; and, for the few n-grams that occur more
+    than once in the document, all their positions."""
+    seq = grams.tolist()
+    first = dict(zip(reversed(seq), range(len(seq) - 1, -1, -1)))
+    repeated: dict[int, list[int]] = {}
+    if len(first) < len(seq):
+        for i, h in enumerate(seq):
+            repeated.setdefault(h, []).append(i)
+        repeated = {h: where for h, where in repeated.items() if len(where) > 1}
+    return first, repeated
+
+
+def _where(index: tuple[dict[int, int], dict[int, list[int]]], h: int) -> list[int]:
+    return index[1].get(h) or [index[0][h]]
+
+
+def _shared_passages(pos_a, pos_b, common, config: PassageConfig):
+    """Shared passages of two documents' n-gram sequences as word spans.
 
     Returns tuples (a_start, a_end, b_start, b_end, a_share, b_share, words): the spans,
     for each side the share of its span's words covered by shared n-grams, and the
     number of shared words.
     """
     n = config.ngram
-    common = np.intersect1d(ga, gb)
-    # A passage of min_words words needs at least this many shared n-grams.
-    if len(common) * n < config.min_words:
-        return []
-    positions: dict[int, list[int]] = defaultdict(list)
-    for j in np.flatnonzero(np.isin(gb, common)).tolist():
-        positions[int(gb[j])].append(j)
-    # Runs of consecutive matching n-grams on one diagonal (j - i constant).
+    # Matching n-gram positions grouped by diagonal (j - i); consecutive i on one
+    # diagonal are one run of shared words.
+    matches = sorted((j - i, i) for h in common for i in _where(pos_a, h) for j in _where(pos_b, h))
     runs: list[list[int]] = []  # [a_start, a_end, b_start, b_end] in words
-    open_runs: dict[int, list[int]] = {}
-    for i in np.flatnonzero(np.isin(ga, common)).tolist():
-        for j in positions[int(ga[i])]:
-            prev = open_runs.get(j - i)
-            if prev is not None and prev[1] == i - 1 + n:
-                prev[1], prev[3] = i + n, j + n
-            else:
-                run = [i, i + n, j, j + n]
-                runs.append(run)
-                open_runs[j - i] = run
+    for diagonal, i in matches:
+        last = runs[-1] if runs else None
+        if last is not None and last[3] - last[1] == diagonal and last[1] == i - 1 + n:
+            last[1], last[3] = i + n, i + diagonal + n
+        else:
+            runs.append([i, i + n, i + diagonal, i + diagonal + n])
     if not runs:
         return []
     runs.sort()
