@@ -114,9 +114,9 @@ class DedupConfig(_Strict):
     mode: Literal["keep", "label"] = "keep"
     shingle_size: int = Field(5, ge=1)
     num_perm: int = Field(128, ge=16)
-    bands: int = Field(16, ge=1)
-    rows: int = Field(8, ge=1)
-    threshold: float = Field(0.7, gt=0, le=1)
+    bands: int = Field(32, ge=1)
+    rows: int = Field(4, ge=1)
+    threshold: float = Field(0.6, gt=0, le=1)
     seed: int = 1
     keep_policy: list[Literal["created", "added", "longest", "shortest", "source"]] = [
         "created",
@@ -135,8 +135,11 @@ class DedupConfig(_Strict):
 
 
 class RunConfig(_Strict):
-    batch_size: int = Field(500, ge=1)
+    batch_files: int = Field(500, ge=1)
+    batch_bytes: int = Field(16 * 2**20, ge=2**20)
     workers: int = Field(0, ge=0)
+    runner: Literal["process", "dask"] = "process"
+    dask_address: str = ""
 
 
 class Config(_Strict):
