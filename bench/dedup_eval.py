@@ -100,11 +100,12 @@ def precision(result, by_id: dict[str, dict]) -> tuple[int, int]:
     return correct, len(pairs)
 
 
-def brute_force_pairs(sketches: dict, ids: list[str], threshold: float) -> set[tuple[str, str]]:
+def brute_force_pairs(dedup: Deduplicator, ids: list[str], threshold: float) -> set[tuple[str, str]]:
     """All pairs of `ids` with exact shingle Jaccard >= threshold (via shared shingles)."""
+    shingles_of = {doc_id: dedup.shingles(doc_id) for doc_id in ids}
     postings: dict[int, list[str]] = defaultdict(list)
     for doc_id in ids:
-        for h in sketches[doc_id].shingles.tolist():
+        for h in shingles_of[doc_id].tolist():
             postings[h].append(doc_id)
     shared: dict[tuple[str, str], int] = defaultdict(int)
     for docs in postings.values():
@@ -114,7 +115,7 @@ def brute_force_pairs(sketches: dict, ids: list[str], threshold: float) -> set[t
                     shared[(min(a, b), max(a, b))] += 1
     found = set()
     for (a, b), n in shared.items():
-        sa, sb = sketches[a].shingles, sketches[b].shingles
+        sa, sb = shingles_of[a], shingles_of[b]
         if n >= threshold * max(len(sa), len(sb)) and jaccard(sa, sb) >= threshold:
             found.add((a, b))
     return found
@@ -126,15 +127,12 @@ def lsh_recall(dedup: Deduplicator, sketches: dict, docs: list[dict], config: De
     for d in docs:
         if d["origin"] and d["origin"] in sketches:
             a, b = sorted((d["id"], d["origin"]))
-            if jaccard(sketches[a].shingles, sketches[b].shingles) >= config.threshold:
+            if jaccard(dedup.shingles(a), dedup.shingles(b)) >= config.threshold:
                 truth.add((a, b))
     ids = random.Random(seed).sample(sorted(sketches), min(sample, len(sketches)))
-    truth |= brute_force_pairs(sketches, ids, config.threshold)
-    lsh = dedup._lsh  # the index the run used: what it would propose
-    proposed = 0
-    for a, b in truth:
-        proposed += b in lsh.query(dedup._lean(sketches[a]))
-    return proposed, len(truth)
+    truth |= brute_force_pairs(dedup, ids, config.threshold)
+    proposed = set(dedup.candidate_pairs(sorted(sketches)))  # what the run's LSH proposes
+    return len(truth & proposed), len(truth)
 
 
 def evaluate(docs: list[dict], config: DedupConfig, sample: int, seed: int) -> dict:

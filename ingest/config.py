@@ -102,9 +102,11 @@ class CleanConfig(_Strict):
 
 
 class PassageConfig(_Strict):
+    """See [dedup.passages] in config/default.toml."""
+
     enabled: bool = True
     ngram: int = Field(5, ge=2)
-    anchor_every: int = Field(4, ge=1)
+    anchor_words: int = Field(7, ge=2)
     min_words: int = Field(10, ge=3)
     max_gap_words: int = Field(6, ge=0)
     max_insert_words: int = Field(25, ge=0)

@@ -3,12 +3,13 @@
 Documents are compared as sets of word n-gram shingles.  Text is normalised before
 shingling: case folded, punctuation dropped, typographic apostrophes unified; digits
 are kept as they are, so that two notices differing only in their figures stay
-distinct.  MinHash signatures feed datasketch's `MinHashLSH` for candidates, and every
-candidate pair is verified on the exact shingle sets before it counts, so an LSH
-false positive never reaches the output.  Verified pairs are clustered with
+distinct.  MinHash signatures are banded as datasketch's `MinHashLSH` bands them (a
+test checks that both propose the same pairs) for candidates, and every candidate pair
+is verified on the exact shingle sets before it counts, so an LSH false positive never
+reaches the output.  Verified pairs are clustered with
 union-find; one document per cluster is kept by a deterministic policy.
 
-Reused passages are found from the same token hashes: documents that share a sampled
+Reused passages are found from the same token hashes: documents that share a winnowed
 "anchor" n-gram are compared in full, and shared n-gram runs are merged into passages.
 """
 
@@ -21,7 +22,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import xxhash
-from datasketch import LeanMinHash, MinHashLSH
 
 from ingest.config import DedupConfig, PassageConfig
 from ingest.state import IndexedDocument, StateIndex, band_key
@@ -39,24 +39,28 @@ def token_spans(text: str) -> list[tuple[int, int]]:
 
 
 def token_hashes(text: str) -> np.ndarray:
-    """One 64-bit hash per word, after case folding and apostrophe unification."""
+    """One 32-bit hash per word, after case folding and apostrophe unification.
+
+    32 bits keep the sketches small; n-grams are hashed from them in 64 bits.
+    """
     words = _TOKEN.findall(text)
     # Fold all words in one call; the separator keeps the count aligned with token_spans.
     folded = "\x00".join(words).casefold().replace("’", "'").split("\x00") if words else []
-    return np.fromiter(map(xxhash.xxh3_64_intdigest, map(str.encode, folded)), dtype=np.uint64, count=len(folded))
+    return np.fromiter(map(xxhash.xxh32_intdigest, map(str.encode, folded)), dtype=np.uint32, count=len(folded))
 
 
 def ngram_hashes(tokens: np.ndarray, n: int) -> np.ndarray:
     """Hashes of all word n-grams, in order; a text shorter than n words is one n-gram."""
     if len(tokens) == 0:
         return np.empty(0, dtype=np.uint64)
+    tokens = tokens.astype(np.uint64, copy=False)
     n = min(n, len(tokens))
     count = len(tokens) - n + 1
     with np.errstate(over="ignore"):
         out = tokens[:count].copy()
         for k in range(1, n):
             out = out * _NGRAM_MULTIPLIER + tokens[k : k + count]
-        # Mix the high bits down so that low bits (used for anchors) are well spread.
+        # Mix the high bits down: the multiplications leave the low bits poorly spread.
         out ^= out >> np.uint64(31)
     return out
 
@@ -76,11 +80,12 @@ class MinHasher:
         self._b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
+        """The minimum of each permutation: 32-bit values (the top half of the product)."""
         if len(shingles) == 0:
-            return np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint64)
+            return np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
         with np.errstate(over="ignore"):
             permuted = (np.outer(shingles, self._a) + self._b) >> np.uint64(32)
-        return permuted.min(axis=0)
+        return permuted.min(axis=0).astype(np.uint32)
 
 
 @dataclass
@@ -92,16 +97,21 @@ class Sketch:
     created: str | None
     added: str
     source: str
-    tokens: np.ndarray  # word hashes in order (for passages)
-    shingles: np.ndarray  # sorted unique shingle hashes (for exact Jaccard)
-    signature: np.ndarray  # MinHash values
+    # Word hashes in order, 32 bits each: shingles (for the exact check) and passages
+    # are derived from them when needed, so a sketch costs ~5 bytes a word centrally.
+    tokens: np.ndarray
+    signature: np.ndarray  # MinHash values, uint32
+
+    def shingles(self, n: int) -> np.ndarray:
+        """Sorted unique shingle hashes, for the exact Jaccard."""
+        return np.unique(ngram_hashes(self.tokens, n))
 
 
 def sketch(doc_id: str, text: str, created: str | None, added: str, source: str,
            config: DedupConfig, hasher: MinHasher) -> Sketch:
     tokens = token_hashes(text)
-    shingles = np.unique(ngram_hashes(tokens, config.shingle_size))
-    return Sketch(doc_id, len(text), created, added, source, tokens, shingles, hasher.signature(shingles))
+    signature = hasher.signature(np.unique(ngram_hashes(tokens, config.shingle_size)))
+    return Sketch(doc_id, len(text), created, added, source, tokens, signature)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -181,6 +191,48 @@ def keep_order_key(s: Sketch, policy: Sequence[str]) -> tuple:
     return tuple(key)
 
 
+# A bucket holding more documents than this (a template page copied everywhere) is
+# linked as a chain, not as all its pairs: union-find needs only connectivity.
+_MAX_BUCKET_PAIRS = 50
+
+
+def lsh_pairs(signatures: np.ndarray, bands: int, rows: int) -> list[tuple[int, int]]:
+    """Index pairs (a < b) whose signatures agree on all rows of at least one band.
+
+    The same banding as datasketch's MinHashLSH, done on sorted numpy arrays: its
+    dict-of-sets buckets cost about 10 KB a document in memory (measured), these about
+    8 bytes a band, and the result does not depend on insertion order.
+    """
+    n = len(signatures)
+    codes: list[np.ndarray] = []
+    for band in range(bands):
+        block = signatures[:, band * rows : (band + 1) * rows].astype(np.uint64)
+        keys = block[:, 0].copy()
+        with np.errstate(over="ignore"):
+            for r in range(1, rows):
+                keys = keys * _NGRAM_MULTIPLIER + block[:, r]
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        sizes = np.diff(np.r_[starts, n])
+        two = starts[sizes == 2]
+        codes.append(_pair_codes(order[two], order[two + 1], n))
+        for start, size in zip(starts[sizes > 2].tolist(), sizes[sizes > 2].tolist()):
+            members = order[start : start + size]
+            if size <= _MAX_BUCKET_PAIRS:
+                first, second = np.triu_indices(size, k=1)
+                codes.append(_pair_codes(members[first], members[second], n))
+            else:
+                codes.append(_pair_codes(members[:-1], members[1:], n))
+    unique = np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
+    return [(c // n, c % n) for c in unique.tolist()]
+
+
+def _pair_codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    return lo.astype(np.int64) * n + hi
+
+
 class Deduplicator:
     """Collects the sketches of one run and decides duplicates and passages.
 
@@ -192,18 +244,24 @@ class Deduplicator:
     def __init__(self, config: DedupConfig) -> None:
         self.config = config
         self._sketches: dict[str, Sketch] = {}
-        self._lsh = MinHashLSH(
-            threshold=config.threshold, num_perm=config.num_perm, params=(config.bands, config.rows)
-        )
+        self._shingles: dict[str, np.ndarray] = {}  # of documents met in a candidate pair
 
     def add(self, s: Sketch) -> None:
         if s.id in self._sketches:
             raise ValueError(f"document id {s.id} added twice")
         self._sketches[s.id] = s
-        self._lsh.insert(s.id, self._lean(s))
 
-    def _lean(self, s: Sketch) -> LeanMinHash:
-        return LeanMinHash(seed=self.config.seed, hashvalues=s.signature, scheme="affine64")
+    def shingles(self, doc_id: str) -> np.ndarray:
+        if doc_id not in self._shingles:
+            self._shingles[doc_id] = self._sketches[doc_id].shingles(self.config.shingle_size)
+        return self._shingles[doc_id]
+
+    def candidate_pairs(self, ids: list[str]) -> list[tuple[str, str]]:
+        """Pairs of `ids` that share an LSH bucket in at least one band."""
+        if len(ids) < 2:
+            return []
+        signatures = np.stack([self._sketches[i].signature for i in ids])
+        return [(ids[a], ids[b]) for a, b in lsh_pairs(signatures, self.config.bands, self.config.rows)]
 
     def state_keys(self, s: Sketch) -> list[int]:
         rows = self.config.rows
@@ -232,21 +290,20 @@ class Deduplicator:
     def _verified_pairs(self, known: set[str], prior: _PriorDocuments):
         pairs: dict[tuple[str, str], float] = {}
         candidates = rejected = 0
-        for doc_id in sorted(set(self._sketches) - known):
-            s = self._sketches[doc_id]
-            others = [o for o in self._lsh.query(self._lean(s)) if o > doc_id and o not in known]
-            for other in others:  # each unordered pair of this run once
-                candidates += 1
-                sim = jaccard(s.shingles, self._sketches[other].shingles)
-                if sim >= self.config.threshold:
-                    pairs[(doc_id, other)] = sim
-                else:
-                    rejected += 1
-            for doc in prior.candidates(self.state_keys(s)):
+        new_ids = sorted(set(self._sketches) - known)
+        for a, b in self.candidate_pairs(new_ids):
+            candidates += 1
+            sim = jaccard(self.shingles(a), self.shingles(b))
+            if sim >= self.config.threshold:
+                pairs[(a, b)] = sim
+            else:
+                rejected += 1
+        for doc_id in new_ids if prior.active else ():
+            for doc in prior.candidates(self.state_keys(self._sketches[doc_id])):
                 if doc.id == doc_id:
                     continue
                 candidates += 1
-                sim = jaccard(s.shingles, prior.shingles(doc.id))
+                sim = jaccard(self.shingles(doc_id), prior.shingles(doc.id))
                 if sim >= self.config.threshold:
                     pairs[(doc_id, doc.id)] = sim
                 else:
@@ -282,11 +339,11 @@ class Deduplicator:
             else:
                 ordered = sorted(new, key=lambda m: keep_order_key(self._sketches[m], policy))
                 kept = self._sketches[ordered.pop(0)]
-                kept_shingles = kept.shingles
+                kept_shingles = self.shingles(kept.id)
                 decisions[kept.id] = Decision(kept.id, None, None)
             cluster = {"cluster_id": kept.id, "kept": kept.id, "members": []}
             for member in ordered:
-                sim = round(jaccard(self._sketches[member].shingles, kept_shingles), 4)
+                sim = round(jaccard(self.shingles(member), kept_shingles), 4)
                 decisions[member] = Decision(kept.id, kept.id, sim)
                 cluster["members"].append({"id": member, "similarity": sim})
             for member in new:
@@ -301,6 +358,7 @@ class _PriorDocuments:
 
     def __init__(self, state: StateIndex | None, shingle_size: int) -> None:
         self._state = state
+        self.active = state is not None
         self._shingle_size = shingle_size
         self._shingles: dict[str, np.ndarray] = {}
         self.seen: dict[str, IndexedDocument] = {}
@@ -321,14 +379,13 @@ class _PriorDocuments:
 
     def shingles(self, doc_id: str) -> np.ndarray:
         if doc_id not in self._shingles:
-            tokens = token_hashes(self._state.text(doc_id))
-            self._shingles[doc_id] = np.unique(ngram_hashes(tokens, self._shingle_size))
+            self._shingles[doc_id] = np.unique(ngram_hashes(token_hashes(self._state.text(doc_id)), self._shingle_size))
         return self._shingles[doc_id]
 
 
 def _prior_key(doc: IndexedDocument, policy: Sequence[str]) -> tuple:
     return keep_order_key(
-        Sketch(doc.id, doc.length, doc.created, doc.added, doc.source, _EMPTY, _EMPTY, _EMPTY), policy
+        Sketch(doc.id, doc.length, doc.created, doc.added, doc.source, _EMPTY, _EMPTY), policy
     )
 
 
@@ -351,7 +408,12 @@ def find_passages(
              if cluster_of.get(doc_id, doc_id) == doc_id and len(s.tokens) >= n}
     positions: dict[str, tuple] = {}  # per document: n-gram -> where it occurs
     result: dict[str, list[PassageMatch]] = defaultdict(list)
-    for a, b in _anchor_pairs(grams, config.anchor_every):
+    window = max(1, config.anchor_words - n + 1)
+    # A passage of min_words words spans at least two disjoint windows when it is that
+    # long, so it shares at least two anchors: pairs with one shared anchor cannot
+    # hold one.
+    min_shared = 2 if config.min_words >= 2 * window + n - 1 else 1
+    for a, b in _anchor_pairs(grams, window, min_shared):
         for doc_id in (a, b):
             if doc_id not in positions:
                 positions[doc_id] = _positions(grams[doc_id])
@@ -367,13 +429,18 @@ def find_passages(
     return dict(result)
 
 
-def _anchor_pairs(grams: dict[str, np.ndarray], anchor_every: int) -> list[tuple[str, str]]:
-    """Document pairs sharing at least one anchor n-gram (one in `anchor_every`,
-    chosen by hash so that every document samples the same n-grams)."""
+def _anchor_pairs(grams: dict[str, np.ndarray], window: int, min_shared: int) -> list[tuple[str, str]]:
+    """Document pairs sharing at least `min_shared` anchor n-grams.
+
+    Anchors are chosen by winnowing: the smallest hash of every `window` consecutive
+    n-grams. Two documents that share a run of `window` n-grams share that run's
+    smallest hash, so such a run is never missed, and every document picks the same
+    anchors from the same text.
+    """
     ids = sorted(grams)
     if len(ids) < 2:
         return []
-    anchors = [np.unique(g[g % np.uint64(anchor_every) == 0]) for g in (grams[i] for i in ids)]
+    anchors = [_winnow(grams[i], window) for i in ids]
     hashes = np.concatenate(anchors)
     docs = np.concatenate([np.full(len(a), i, dtype=np.int64) for i, a in enumerate(anchors)])
     order = np.argsort(hashes, kind="stable")  # stable: documents stay in id order within a hash
@@ -386,8 +453,14 @@ def _anchor_pairs(grams: dict[str, np.ndarray], anchor_every: int) -> list[tuple
         members = docs[start : start + size]
         first, second = np.triu_indices(size, k=1)
         codes.append(members[first] * len(ids) + members[second])
-    pairs = np.unique(np.concatenate(codes))
-    return [(ids[c // len(ids)], ids[c % len(ids)]) for c in pairs.tolist()]
+    pairs, shared = np.unique(np.concatenate(codes), return_counts=True)
+    return [(ids[c // len(ids)], ids[c % len(ids)]) for c in pairs[shared >= min_shared].tolist()]
+
+
+def _winnow(grams: np.ndarray, window: int) -> np.ndarray:
+    if len(grams) <= window:
+        return np.unique(grams)
+    return np.unique(np.lib.stride_tricks.sliding_window_view(grams, window).min(axis=1))
 
 
 def _positions(grams: np.ndarray) -> tuple[dict[int, int], dict[int, list[int]]]:

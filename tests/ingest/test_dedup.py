@@ -7,6 +7,7 @@ import pytest
 
 from ingest.config import DedupConfig, PassageConfig
 from ingest.dedup import (
+    lsh_pairs,
     Deduplicator,
     MinHasher,
     find_passages,
@@ -73,6 +74,7 @@ def test_minhash_estimates_jaccard() -> None:
     est = np.mean(hasher.signature(a) == hasher.signature(b))
     assert 0.7 < est < 0.9
     assert jaccard(np.sort(a), np.sort(b)) == pytest.approx(0.8)
+    assert hasher.signature(a).dtype == np.uint32
 
 
 def test_exact_duplicate_linked_to_earliest_created() -> None:
@@ -162,3 +164,23 @@ def test_passages_not_reported_inside_a_duplicate_cluster() -> None:
     text = article(31)
     result = run_dedup({"a": (text, None), "b": (text, None)})
     assert result.passages == {}
+
+
+def test_banding_proposes_the_same_pairs_as_datasketch() -> None:
+    """lsh_pairs is datasketch's MinHashLSH banding, on arrays instead of dicts."""
+    from datasketch import LeanMinHash, MinHashLSH
+
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 2**32, size=(40, 32), dtype=np.uint64)
+    # Copies that keep some bands of their original, so that buckets are shared.
+    signatures = np.concatenate([base, np.where(rng.random((40, 32)) < 0.8, base, base + 1)]).astype(np.uint32)
+    lsh = MinHashLSH(num_perm=32, params=(8, 4))
+    for i, sig in enumerate(signatures):
+        lsh.insert(i, LeanMinHash(seed=1, hashvalues=sig.astype(np.uint64), scheme="affine64"))
+    expected = set()
+    for i, sig in enumerate(signatures):
+        for j in lsh.query(LeanMinHash(seed=1, hashvalues=sig.astype(np.uint64), scheme="affine64")):
+            if i < j:
+                expected.add((i, j))
+    assert len(expected) > 20
+    assert set(lsh_pairs(signatures, 8, 4)) == expected
