@@ -53,6 +53,9 @@ class _Coverage:
         self.starts: list[int] = []
         self.ends: list[int] = []
 
+    def size(self) -> int:
+        return sum(self.ends) - sum(self.starts)
+
     def add(self, start: int, end: int) -> list[tuple[int, int]]:
         """Mark [start, end) removed; return the sub-spans that were not removed before."""
         fresh: list[tuple[int, int]] = []
@@ -118,23 +121,27 @@ class Cleaner:
         # Every pass sees the text with the cuts so far blanked out (same length, so
         # offsets hold): "[ad_1]" before a dateline does not hide it, and a line that a
         # removed header leaves behind ("date 2024-04-14 READ: ...") is seen as a line.
-        # The passes repeat until nothing changes, which makes cleaning idempotent.
+        # The passes repeat while a cut can have made a new match: an inline cut joins
+        # text, a header or trailer cut exposes a new first or last line. Line-level
+        # cuts alone cannot (the header and trailer passes already saw them). This
+        # makes cleaning idempotent.
         while True:
-            cut_before = len(coverage.starts), sum(coverage.ends) - sum(coverage.starts)
-            self._line_rules(_blank(text, coverage), remove, boilerplate)
+            joined = self._line_rules(_blank(text, coverage), remove, boilerplate)
+            before = coverage.size()
             self._header_rules(_blank(text, coverage), remove, fields, known)
             self._trailer_rules(_blank(text, coverage), remove, fields, known)
-            if (len(coverage.starts), sum(coverage.ends) - sum(coverage.starts)) == cut_before:
+            if not joined and coverage.size() == before:
                 break
         removals.sort(key=lambda r: r.start)
         return CleanResult(normalise_layout(_cut(text, coverage)), removals, fields, text)
 
-    def _line_rules(self, view: str, remove, boilerplate: Collection[str]) -> None:
+    def _line_rules(self, view: str, remove, boilerplate: Collection[str]) -> bool:
         """Inline rules first; line, prefix and boilerplate rules then see the lines
         without their inline cuts ("[ad_1]READ: ..." is still a cross-link line).
 
         Each rule scans the whole text once (multiline patterns), not line by line:
-        one regex call per rule instead of one per line and rule.
+        one regex call per rule instead of one per line and rule. Returns whether an
+        inline rule cut something.
         """
         cuts = sorted((m.start(), m.end(), name) for name, rx in self._inline for m in rx.finditer(view)
                       if m.end() > m.start())
@@ -152,6 +159,7 @@ class Cleaner:
                 if len(line.strip()) <= longest and line_key(line) in boilerplate:
                     remove(pos, pos + len(line), BOILERPLATE_RULE)
                 pos += len(line) + 1
+        return bool(cuts)
 
     def _header_rules(self, view: str, remove, fields, known) -> None:
         pos = 0
