@@ -121,10 +121,40 @@ def decode_bytes(data: bytes, declared: str | None = None) -> Decoded:
         text = _strict(data, codec)
         if text is not None:
             return Decoded(text, _codec_name(codec), [])
+    mixed = _mostly_utf8(data)
+    if mixed is not None:
+        return mixed
     codec = _detect(data)
     if codec is None:
         raise DecodeError(_undecodable_reason(data, declared))
     return _decode_replacing(data, codec, [])
+
+
+# UTF-8 with a few stray bytes of a legacy code page (a scraped page patched by hand,
+# a Latin-1 pound sign pasted into UTF-8): at most this share of the bytes may fail.
+_MAX_STRAY_SHARE = 0.005
+_MIN_STRAY_LIMIT = 4
+
+
+def _mostly_utf8(data: bytes) -> Decoded | None:
+    """UTF-8 with a few stray cp1252 bytes, each decoded as cp1252 and counted.
+
+    Only when the text has valid multi-byte UTF-8 too: a file whose only non-ASCII
+    bytes fail is a legacy file, for the detector. Guessing here went wrong: the
+    detector read UTF-8 with one stray byte as Shift_JIS ("Cafﾃｩ").
+    """
+    marked = data.decode("utf-8", _MARK_ERRORS)
+    stray = _MARKED_BYTE.findall(marked)
+    if len(stray) > max(_MIN_STRAY_LIMIT, _MAX_STRAY_SHARE * len(data)):
+        return None
+    if not any(ord(c) > 0x7F and not 0xDC80 <= ord(c) <= 0xDCFF for c in marked):
+        return None
+    text = _MARKED_BYTE.sub(lambda m: bytes([ord(m.group()) - 0xDC00]).decode("cp1252", "replace"), marked)
+    repairs = [{"rule": "mixed-encoding", "count": len(stray)}]
+    replaced = text.count(REPLACEMENT) - marked.count(REPLACEMENT)
+    if replaced:  # a byte cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+        repairs.append({"rule": "replacement-char", "count": replaced})
+    return Decoded(text, "utf-8", repairs)
 
 
 def _decode_with_bom(data: bytes, bom_codecs: list[str]) -> Decoded:

@@ -376,3 +376,17 @@ def test_mojibake_check_covers_ftfy_heuristic(text: str) -> None:
     for segment in re.findall("[^\n]*\n|[^\n]+", text):
         if is_bad(segment):
             assert _may_be_mojibake(segment) and _may_be_mojibake(text)
+
+
+def test_utf8_with_a_stray_cp1252_byte_keeps_utf8() -> None:
+    data = "Café “au lait” costs ".encode("utf-8") + b"\xa35 at the kiosk."
+    decoded = decode_bytes(data)
+    assert decoded.text == "Café “au lait” costs £5 at the kiosk."
+    assert decoded.encoding == "utf-8"
+    assert decoded.repairs == [{"rule": "mixed-encoding", "count": 1}]
+
+
+def test_legacy_file_is_not_taken_for_mixed_utf8() -> None:
+    decoded = decode_bytes("Caf\u00e9 and cr\u00e8me br\u00fbl\u00e9e, the menu said.".encode("cp1252"))
+    assert decoded.text == "Café and crème brûlée, the menu said."
+    assert decoded.repairs == []
