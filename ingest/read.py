@@ -92,14 +92,19 @@ class InputFile:
 # --------------------------------------------------------------------------- discovery
 
 
-def discover(paths: Sequence[str], config: ReadConfig) -> list[InputFile]:
+def discover(paths: Sequence[str | InputFile], config: ReadConfig) -> list[InputFile]:
     """The files named by `paths` and the files under the directories among them.
 
     Sorted by source; a source reached twice is listed once.  Raises FileNotFoundError
-    for a path that does not exist.
+    for a path that does not exist.  An `InputFile` among `paths` was discovered
+    earlier (a scheduled run lists and hashes its inbox first) and is kept as it is:
+    when it has gone since, reading it gives its reject.
     """
     found: dict[str, InputFile] = {}
     for arg in paths:
+        if isinstance(arg, InputFile):
+            found.setdefault(arg.source, arg)
+            continue
         try:
             info = os.stat(arg)
         except (FileNotFoundError, NotADirectoryError):
@@ -139,8 +144,9 @@ def _walk(top: str, config: ReadConfig) -> Iterator[InputFile]:
             except OSError:
                 yield InputFile(path, source_of(path), 0)  # e.g. a dangling link
                 continue
-            if stat.S_ISREG(info.st_mode):  # never FIFOs or devices: reading could block
-                yield InputFile(path, source_of(path), info.st_size)
+            # FIFOs, sockets and devices are listed too, so that each gets a reject
+            # (reading refuses them without blocking) instead of vanishing silently.
+            yield InputFile(path, source_of(path), info.st_size if stat.S_ISREG(info.st_mode) else 0)
     for path in unlistable:
         yield InputFile(path, source_of(path), 0)
 
@@ -186,9 +192,9 @@ class _Head:
 def read_records(f: InputFile, config: ReadConfig) -> Iterator[RawRecord | Reject]:
     """The records of one file; every problem with the input is yielded as a Reject."""
     try:
-        fh = open(f.path, "rb")
-    except OSError as exc:
-        yield _reject(f, "Unreadable", f"cannot open the file ({exc.strerror or exc})")
+        fh = _open_regular(f.path)
+    except _Bad as bad:
+        yield _reject(f, bad.error, bad.detail)
         return
     with fh:
         try:
@@ -210,6 +216,30 @@ def read_records(f: InputFile, config: ReadConfig) -> Iterator[RawRecord | Rejec
             yield from _read_warc(f, stream, meta, config)
         else:
             yield _read_whole(f, stream, fmt, meta, config)
+
+
+def _open_regular(path: str) -> io.BufferedReader:
+    """`path` opened for reading, when it is a regular file.
+
+    O_NONBLOCK keeps open() from waiting for a writer when the path is a FIFO (it
+    changes nothing for a regular file, and is cleared before reading).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _Bad("Unreadable", f"cannot open the file ({exc.strerror or exc})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _Bad("NotAFile", f"not a regular file but {_file_kind(mode)}")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 def _reject(f: InputFile, error: str, detail: str, record_no: int | None = None) -> Reject:

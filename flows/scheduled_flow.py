@@ -1,0 +1,47 @@
+"""The scheduled ingestion flow: each run ingests what is new in an inbox folder.
+
+`ingest_inbox` is the deployment's entry point (`ingest serve`, prefect.yaml).  It runs
+`ingest.service.ingest_new` (lock, ledger, partition, manifest) as a subflow on a
+process pool of the requested size, with the batch phases as the same retried tasks as
+`ingest run`, then publishes the run's report as a markdown artifact.  The subflow
+exists because a served deployment is loaded from its entry point, where a task runner
+chosen at call time (`with_options`) would be lost.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+from prefect.task_runners import ProcessPoolTaskRunner
+
+from flows.artifacts import ARTIFACT_KEY, outcome_markdown
+from flows.ingest_flow import _task_mapper
+from ingest import service
+from ingest.config import load_config
+
+
+@flow(name="ingest-inbox-run", validate_parameters=True)
+def ingest_inbox_run(inbox: str, out: str, state: str, config_path: str | None, workers: int) -> dict[str, Any]:
+    """One incremental run, with batches as tasks on this flow's task runner."""
+    config = load_config(config_path)
+    return service.ingest_new(inbox, out, state, config, mapper=_task_mapper, workers=workers).to_json()
+
+
+@flow(name="ingest-inbox", validate_parameters=True)
+def ingest_inbox(inbox: str, out: str, state: str, config_path: str | None = None,
+                 workers: int | None = None) -> dict[str, Any]:
+    """Ingest the files of `inbox` not ingested before into a new partition of `out`.
+
+    `state` holds the ledger and the near-duplicate index shared by all runs;
+    `workers` defaults to [run] workers of the config, else one per core.
+    """
+    if workers is None:
+        workers = load_config(config_path).run.workers
+    workers = workers or os.cpu_count() or 1
+    pooled = ingest_inbox_run.with_options(task_runner=ProcessPoolTaskRunner(max_workers=workers))
+    outcome = pooled(inbox=inbox, out=out, state=state, config_path=config_path, workers=workers)
+    create_markdown_artifact(key=ARTIFACT_KEY, markdown=outcome_markdown(outcome), description=outcome["message"])
+    return outcome
