@@ -1,0 +1,139 @@
+"""Where the flow's batch tasks run: a local process pool, or a Dask cluster.
+
+The batch phases (read, decode, clean, shingle, MinHash) are the CPU-heavy part and
+run as Prefect tasks on the chosen runner; the central steps (boilerplate learning,
+dedup, writing) stay in the flow's process either way.
+
+With Dask, each task runs in a worker process that reports its state to the Prefect API
+itself, so the flow runs on one API that every worker can reach: the temporary local
+one, started before the flow (otherwise each worker would quietly start its own), or
+the server named by PREFECT_API_URL, which a cluster on other hosts needs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
+
+RUNNERS = ("process", "dask")
+# How long to wait for a Dask scheduler before telling the user it is not there.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class ClusterError(Exception):
+    """The Dask cluster cannot run this flow; the message says why."""
+
+
+@contextmanager
+def prefect_api() -> Iterator[str]:
+    """The Prefect API the run reports to: PREFECT_API_URL, else a temporary local one
+    started now, so that task processes report to it rather than start their own."""
+    configured = PREFECT_API_URL.value()
+    if configured:
+        yield configured
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the instance Prefect itself would start lazily
+    server.start()
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        yield server.api_url
+
+
+def task_runner(kind: str, workers: int, dask_address: str | None, api_url: str) -> tuple[TaskRunner, int]:
+    """The task runner for `kind`, and how many tasks it runs at once (sizes the batches).
+
+    `dask_address`: a running scheduler (`tcp://HOST:PORT`); without it a local cluster
+    of `workers` single-threaded processes is started for the run and stopped after it.
+    """
+    if kind == "process":
+        return ProcessPoolTaskRunner(max_workers=workers), workers
+    from prefect_dask import DaskTaskRunner
+
+    if dask_address:
+        return DaskTaskRunner(address=dask_address), check_cluster(dask_address, api_url)
+    # Threads would share one GIL: ftfy, regexes and hashing need a process per core.
+    return DaskTaskRunner(cluster_kwargs={
+        "n_workers": workers, "threads_per_worker": 1, "processes": True,
+        # The scheduler always serves HTTP (health, metrics): a free loopback port, not 8787.
+        "dashboard_address": "127.0.0.1:0", "silence_logs": logging.ERROR,
+    }), workers
+
+
+def check_cluster(address: str, api_url: str) -> int:
+    """Fail before the run when the scheduler cannot be reached, has no workers, or has
+    workers on other hosts that could not reach a loopback Prefect API; returns the
+    number of worker threads."""
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=CONNECT_TIMEOUT_SECONDS, set_as_default=False) as client:
+            workers = client.scheduler_info(n_workers=-1)["workers"]
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {_first_line(exc)}") from None
+    if not workers:
+        raise ClusterError(f"the Dask scheduler at {address} has no workers")
+    remote = sorted({_host(w) for w in workers} - _this_hosts_addresses())
+    if remote and _is_loopback(_host(api_url)):
+        raise ClusterError(
+            f"Dask workers on {', '.join(remote)} cannot report to the Prefect API at {api_url}: "
+            "set PREFECT_API_URL to a Prefect server they can reach"
+        )
+    return sum(w.get("nthreads", 1) for w in workers.values())
+
+
+def _host(url: str) -> str | None:
+    return urlsplit(url).hostname
+
+
+def _this_hosts_addresses() -> set[str | None]:
+    import psutil  # a dependency of distributed
+
+    addresses = {a.address.split("%")[0] for nic in psutil.net_if_addrs().values() for a in nic
+                 if a.family in (socket.AF_INET, socket.AF_INET6)}
+    return addresses | {None, "localhost"}
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host in (None, "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+def resolve_runner(run_config, runner: str | None, dask_address: str | None) -> tuple[str, str | None]:
+    """The runner kind and scheduler address: the arguments, else `[run]` of the config
+    (whose address counts only when the config's runner is the one used)."""
+    kind = runner or run_config.runner
+    if dask_address or kind != "dask":
+        return kind, dask_address or None
+    return kind, run_config.dask_address or None
+
+
+def runner_problem(paths: list[str], kind: str, dask_address: str | None) -> str | None:
+    """What makes these runner options unusable, in one line (None when they are fine)."""
+    if kind not in RUNNERS:
+        return f"unknown runner {kind!r} (one of {', '.join(RUNNERS)})"
+    if dask_address and kind != "dask":
+        return "a Dask scheduler address needs the dask runner (--runner dask)"
+    relative = [p for p in paths if not os.path.isabs(p)] if dask_address else []
+    if relative:
+        # Ids and sources are made from the paths as given, so they are not rewritten:
+        # workers on other hosts read the inputs at the same absolute paths.
+        return f"with a Dask scheduler address, input paths must be absolute ({relative[0]!r} is not)"
+    return None

@@ -1,0 +1,138 @@
+"""A real redis-server for the tests that need one, and a dump with near-duplicates.
+
+Each server runs on a free loopback port with a temporary folder and no persistence,
+and is stopped when its block ends. Tests skip with a message when redis-server is not
+installed (Debian package `redis-server`; .ci/run installs it).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+
+REDIS_SERVER = shutil.which("redis-server")
+PASSWORD = "s3cret-Pa55word"
+_START_SECONDS = 10
+
+
+def require_redis_server() -> str:
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
+    return REDIS_SERVER
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    url: str  # with the password
+    port: int
+    ca_file: Path | None = None  # the self-signed certificate, for rediss://
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url)
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
+@contextmanager
+def redis_server(folder: Path, tls: bool = False) -> Iterator[RedisServer]:
+    """A password-protected redis-server; with `tls`, it listens only on a TLS port."""
+    binary = require_redis_server()
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    args = [binary, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder),
+            "--requirepass", PASSWORD, "--logfile", str(folder / "redis.log")]
+    if tls:
+        cert, key = self_signed_certificate(folder)
+        args += ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(cert), "--tls-key-file", str(key),
+                 "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no"]
+        server = RedisServer(f"rediss://:{PASSWORD}@127.0.0.1:{port}/0?ssl_ca_certs={cert}", port, cert)
+    else:
+        args += ["--port", str(port)]
+        server = RedisServer(f"redis://:{PASSWORD}@127.0.0.1:{port}/0", port)
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_until_ready(server, process)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait_until_ready(server: RedisServer, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + _START_SECONDS
+    while True:
+        try:
+            server.client().ping()
+            return
+        except redis.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start on port {server.port}") from None
+            time.sleep(0.05)
+
+
+# ---------------------------------------------------------------- a dump to ingest
+
+_WORDS = [f"{a}{b}" for a in ("ka", "lo", "mi", "nu", "pe", "ro", "si", "ta", "ve", "zo", "ba", "du")
+          for b in ("ran", "tel", "mos", "vin", "dor", "lasp", "quin", "fe", "gul", "hart", "ix", "ond")]
+
+
+def _story(rng: random.Random) -> str:
+    paragraphs = []
+    for _ in range(rng.randint(3, 5)):
+        sentences = [" ".join(rng.choice(_WORDS) for _ in range(rng.randint(8, 16))).capitalize() + "."
+                     for _ in range(rng.randint(2, 4))]
+        paragraphs.append(" ".join(sentences))
+    return "\n\n".join(paragraphs)
+
+
+def _edited(text: str, rng: random.Random, share: float) -> str:
+    words = text.split(" ")
+    for i in rng.sample(range(len(words)), int(len(words) * share)):
+        words[i] = rng.choice(_WORDS)
+    return " ".join(words)
+
+
+def near_duplicate_dump(folder: Path, stories: int = 400, files: int = 24, seed: int = 7) -> Path:
+    """JSONL files of generated stories, about one in five followed somewhere by an exact
+    or lightly edited copy; the same arguments give the same bytes."""
+    rng = random.Random(seed)
+    texts = [_story(rng) for _ in range(stories)]
+    copies = [_edited(t, rng, rng.choice((0.0, 0.03, 0.08))) for t in rng.sample(texts, stories // 5)]
+    records = [{"text": t, "title": f"Story {i}"} for i, t in enumerate(texts + copies)]
+    rng.shuffle(records)
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in range(files):
+        lines = (json.dumps(r) for r in records[f::files])
+        (folder / f"part-{f:03d}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def output_rows(out: Path, name: str) -> list[dict]:
+    """An output file's rows without `added` (the ingestion time differs between runs)."""
+    rows = [json.loads(line) for line in (out / name).read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        row.pop("added", None)
+    return rows
