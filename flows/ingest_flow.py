@@ -1,8 +1,9 @@
 """The ingestion flow: the library's stages mapped onto Prefect tasks.
 
-No cleaning logic lives here. Batch phases run as tasks on a process pool (ftfy,
-regexes and hashing hold the GIL, so threads would not use the cores); the central
-steps (boilerplate learning, dedup) run in the flow's process between the phases.
+No cleaning logic lives here. Batch phases run as tasks on a process pool or a Dask
+cluster (`flows/runners.py`; ftfy, regexes and hashing hold the GIL, so threads would
+not use the cores); the central steps (boilerplate learning, dedup) run in the flow's
+process between the phases.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.futures import as_completed
-from prefect.task_runners import ProcessPoolTaskRunner
 
+from flows.retry import RETRY_TRANSIENT_IO
+from flows.runners import prefect_api, resolve_runner, runner_problem, task_runner
 from ingest import pipeline
 from ingest.config import Config, load_config
+from ingest.index import IndexLocation
 
 # Called as progress(phase, done, total) while a run goes on; set by the CLI.
 ProgressHook = Callable[[str, int, int], None]
@@ -34,12 +37,12 @@ def _report_progress(phase: str, done: int, total: int) -> None:
         _progress(phase, done, total)
 
 
-@task(name="prepare-batch", cache_policy=NONE)
+@task(name="prepare-batch", cache_policy=NONE, **RETRY_TRANSIENT_IO)
 def prepare_task(batch: int, files: list, config: Config, workspace: pipeline.Workspace) -> pipeline.PrepareSummary:
     return pipeline.prepare_batch(batch, files, config, workspace)
 
 
-@task(name="clean-batch", cache_policy=NONE)
+@task(name="clean-batch", cache_policy=NONE, **RETRY_TRANSIENT_IO)
 def clean_task(batch: int, config: Config, workspace: pipeline.Workspace, boilerplate: set, added: str) -> pipeline.CleanSummary:
     return pipeline.clean_batch(batch, config, workspace, boilerplate, added)
 
@@ -57,16 +60,34 @@ def _task_mapper(phase: str, args: list[tuple]) -> list:
 
 
 @flow(name="ingest", validate_parameters=True)
-def ingest_flow(paths: list[str], out: str, config_path: str | None = None, state: str | None = None) -> dict[str, Any]:
-    """Ingest files and folders into clean JSONL in `out`; returns the run report."""
-    return pipeline.run(paths, out, load_config(config_path), mapper=_task_mapper, state_dir=state)
+def ingest_flow(paths: list[str], out: str, config_path: str | None = None, state: IndexLocation | None = None,
+                workers: int = 1) -> dict[str, Any]:
+    """Ingest files and folders into clean JSONL in `out`; returns the run report.
+
+    `workers` is the task runner's parallelism; it sizes the batches. `state` is the
+    index (a folder or a Redis URL), as an IndexLocation: Prefect keeps it redacted.
+    """
+    state_dir = state.get_secret_value() if state is not None else None
+    return pipeline.run(paths, out, load_config(config_path), mapper=_task_mapper, state_dir=state_dir,
+                        workers=workers)
 
 
 def run_ingest(paths: list[str], out: str, config_path: str | None = None, state: str | None = None,
-               workers: int | None = None) -> dict[str, Any]:
-    """Run the flow with a process pool of `workers` (default: config, else one per core)."""
+               workers: int | None = None, runner: str | None = None,
+               dask_address: str | None = None) -> dict[str, Any]:
+    """Run the flow on `runner` (default: config): "process", a pool of `workers` processes
+    (default: config, else one per core), or "dask", the cluster at `dask_address`
+    (default: config), else a local one of `workers` processes."""
+    run_config = load_config(config_path).run
     if workers is None:
-        workers = load_config(config_path).run.workers
+        workers = run_config.workers
     workers = workers or os.cpu_count() or 1
-    runner = ProcessPoolTaskRunner(max_workers=workers)
-    return ingest_flow.with_options(task_runner=runner)(paths=paths, out=out, config_path=config_path, state=state)
+    kind, address = resolve_runner(run_config, runner, dask_address)
+    if problem := runner_problem(paths, kind, address):
+        raise ValueError(problem)
+    with prefect_api() as api_url:
+        chosen, parallelism = task_runner(kind, workers, address, api_url)
+        # Workers elsewhere would resolve a relative output folder against their own.
+        return ingest_flow.with_options(task_runner=chosen)(
+            paths=paths, out=os.path.abspath(out), config_path=config_path,
+            state=IndexLocation(state) if state is not None else None, workers=parallelism)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import click
 
+from ingest.cli_scale import index_location, quiet_dask, scale_out_options
 from ingest.config import ConfigError, load_config
 
 EXIT_FAILED = 1
@@ -60,12 +61,14 @@ def _progress_bar(enabled: bool) -> Iterator[None]:
             set_progress_hook(None)
 
 
-def _check_state(folder: str, config, debug: bool) -> None:
-    """Fail before starting the flow when the state folder cannot serve this config."""
-    from ingest.state import StateError, StateIndex
+def _check_state(location: str, config, debug: bool) -> None:
+    """Fail before starting the flow when the index (a folder or a Redis URL) cannot
+    serve this config or cannot be reached."""
+    from ingest.index import open_index
+    from ingest.state import StateError
 
     try:
-        StateIndex(folder, config.dedup).close()
+        open_index(location, config.dedup).close()
     except StateError as exc:
         _fail(str(exc), EXIT_FAILED, debug)
 
@@ -89,8 +92,9 @@ def main() -> None:
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar (default: only when stdout is a terminal).")
 @click.option("--debug", is_flag=True, help="Print tracebacks and Prefect's debug log.")
+@scale_out_options
 def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | None, workers: int | None,
-        progress: bool | None, debug: bool) -> None:
+        progress: bool | None, debug: bool, index: str | None, runner: str | None, dask_address: str | None) -> None:
     """Ingest PATHS (files and folders, recursively) into clean JSONL in --out.
 
     Runs the Prefect flow on a temporary local API (no server to start). Every input
@@ -101,15 +105,22 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | 
         config = load_config(config_path)
     except ConfigError as exc:
         _fail(str(exc), EXIT_USAGE, debug)
+    state = index_location(index, state)
+    _quiet_prefect(debug)
+    quiet_dask(debug)
+    from flows.runners import resolve_runner, runner_problem
+
+    if problem := runner_problem(list(paths), *resolve_runner(config.run, runner, dask_address)):
+        _fail(problem, EXIT_USAGE, debug)
     if state is not None:
         _check_state(state, config, debug)
-    _quiet_prefect(debug)
     from flows.ingest_flow import run_ingest
 
     show = sys.stdout.isatty() if progress is None else progress
     try:
         with _progress_bar(show):
-            report = run_ingest(list(paths), out, config_path=config_path, state=state, workers=workers)
+            report = run_ingest(list(paths), out, config_path=config_path, state=state, workers=workers,
+                                runner=runner, dask_address=dask_address)
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_FAILED, debug)
     except Exception as exc:  # one line for the user; the traceback with --debug
@@ -173,6 +184,12 @@ def render_explanation(item, styled: bool) -> str:
     lines.append("".join(marked))
     return "\n".join(lines)
 
+
+# `ingest update` and `ingest serve`: the inbox service (ingest/cli_service.py).
+from ingest.cli_service import serve, update  # noqa: E402
+
+main.add_command(update)
+main.add_command(serve)
 
 if __name__ == "__main__":
     main()

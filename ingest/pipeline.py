@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -33,12 +34,13 @@ import xxhash
 
 from ingest import __version__
 from ingest.clean import Cleaner, CleanResult, line_key, normalise_layout
-from ingest.config import Config
+from ingest.config import Config, RunConfig
 from ingest.dates import iso_date
 from ingest.decode import DecodeError, decode_bytes, repair_text
-from ingest.dedup import DedupResult, Deduplicator, MinHasher, sketch, token_spans
+from ingest.dedup import Decision, DedupResult, Deduplicator, MinHasher, sketch, token_spans
 from ingest.document import Document, RawRecord, Reject, document_id
 from ingest.extract import ExtractError, extract_html, extract_markdown
+from ingest.index import open_index, settle
 from ingest.read import InputFile, discover, read_records
 from ingest.state import StateIndex
 from ingest.write import atomic_writer, dumps, read_jsonl, write_json, write_jsonl
@@ -52,7 +54,7 @@ _FIELD_ALIASES = {
 }
 _DATE_FIELDS = ("created", "date", "published", "published_at", "publish_date", "pubDate",
                 "datePublished", "date_published", "timestamp", "time")
-_BATCH_BYTES = 64 * 2**20
+_MIN_BATCH_BYTES = 2**20
 
 
 @dataclass(frozen=True)
@@ -106,13 +108,20 @@ def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def plan_batches(files: Sequence[InputFile], batch_size: int) -> list[list[InputFile]]:
-    """Split the inputs into batches of at most `batch_size` files and about 64 MB."""
+def plan_batches(files: Sequence[InputFile], config: RunConfig, workers: int) -> list[list[InputFile]]:
+    """Split the inputs into batches, in order.
+
+    About four batches per worker, so that one slow batch does not leave a core idle,
+    but never more than `batch_files` files or `batch_bytes` bytes in one (memory), nor
+    batches so small that task overhead dominates (1 MB).
+    """
+    total = sum(f.size for f in files)
+    target = max(_MIN_BATCH_BYTES, min(config.batch_bytes, total // (4 * max(workers, 1)) + 1))
     batches: list[list[InputFile]] = []
     current: list[InputFile] = []
     size = 0
     for f in files:
-        if current and (len(current) >= batch_size or size + f.size > _BATCH_BYTES):
+        if current and (len(current) >= config.batch_files or size + f.size > target):
             batches.append(current)
             current, size = [], 0
         current.append(f)
@@ -343,6 +352,17 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config,
 
 # ---------------------------------------------------------------- phase 3: write
 
+_ID_PREFIX = '{"id":"'
+
+
+def _line_id(line: str) -> str:
+    """The id of a cleaned line without parsing it: `dumps` writes the id first."""
+    if line.startswith(_ID_PREFIX):
+        end = line.index('"', len(_ID_PREFIX))
+        return line[len(_ID_PREFIX) : end]
+    return json.loads(line)["id"]
+
+
 
 def _passages_json(text: str, matches, spans_of: Callable[[str], list[tuple[int, int]]]) -> list[dict]:
     """Word-position passage matches as character offsets, grouped by span."""
@@ -371,33 +391,43 @@ def write_outputs(out_dir: Path, workspace: Workspace, batches: int, dedup: Dedu
     spans_cache: dict[str, list[tuple[int, int]]] = {}
     needed = {m.other_id for matches in result.passages.values() for m in matches}
 
-    if needed:  # spans of passage partners: one pass over the cleaned batches
+    def cleaned_lines() -> Iterable[tuple[str, str]]:
         for b in range(batches):
-            for row in read_jsonl(workspace.cleaned(b)):
-                if row["id"] in needed:
-                    spans_cache[row["id"]] = token_spans(row["text"])
+            with open(workspace.cleaned(b), encoding="utf-8") as fh:
+                for line in fh:
+                    yield _line_id(line), line
+
+    if needed:  # spans of passage partners: one pass over the cleaned batches
+        for doc_id, line in cleaned_lines():
+            if doc_id in needed:
+                spans_cache[doc_id] = token_spans(json.loads(line)["text"])
 
     index_entries: list = []
+    unchanged = Decision(None, None, None)
 
-    def finished() -> Iterable[tuple[bool, dict]]:
-        for b in range(batches):
-            for row in read_jsonl(workspace.cleaned(b)):
-                decision = result.decisions[row["id"]]
-                if row["id"] in result.added_before:
-                    row["added"] = result.added_before[row["id"]]  # a rerun: the same line as before
-                elif state is not None:
-                    index_entries.append(dedup.index_entry(row["id"], row["text"], decision))
-                row["dedup"] = decision.to_json()
-                row["passages"] = _passages_json(row["text"], result.passages.get(row["id"], ()), spans_cache.__getitem__)
-                yield decision.duplicate_of is not None, row
+    def finished() -> Iterable[tuple[bool, str]]:
+        for doc_id, line in cleaned_lines():
+            decision = result.decisions[doc_id]
+            matches = result.passages.get(doc_id, ())
+            if decision == unchanged and not matches and state is None:
+                yield False, line  # written by clean_batch exactly as it must appear
+                continue
+            row = json.loads(line)
+            if doc_id in result.added_before:
+                row["added"] = result.added_before[doc_id]  # a rerun: the same line as before
+            elif state is not None:
+                index_entries.append(dedup.index_entry(doc_id, row["text"], decision))
+            row["dedup"] = decision.to_json()
+            row["passages"] = _passages_json(row["text"], matches, spans_cache.__getitem__)
+            yield decision.duplicate_of is not None, dumps(row) + "\n"
 
     # "label" mode keeps every copy in documents.jsonl; duplicates.jsonl is then empty.
     keep_apart = config.dedup.mode == "keep"
     counts = {"documents": 0, "duplicates": 0}
     with atomic_writer(out_dir / "documents.jsonl") as docs, atomic_writer(out_dir / "duplicates.jsonl") as dups:
-        for is_duplicate, row in finished():
+        for is_duplicate, line in finished():
             to_duplicates = keep_apart and is_duplicate
-            (dups if to_duplicates else docs).write(dumps(row) + "\n")
+            (dups if to_duplicates else docs).write(line)
             counts["duplicates" if to_duplicates else "documents"] += 1
 
     def rejects() -> Iterable[dict]:
@@ -497,20 +527,23 @@ def serial_mapper(phase: str, args: list[tuple]) -> list:
 
 
 def run(paths: Sequence[str], out_dir: str | Path, config: Config, mapper: Mapper = serial_mapper,
-        state_dir: str | Path | None = None) -> dict[str, Any]:
+        state_dir: str | Path | None = None, workers: int = 1) -> dict[str, Any]:
     """One whole run: inputs in `paths`, outputs and report.json in `out_dir`.
 
-    With `state_dir`, dedup also compares with (and then indexes into) earlier runs.
+    With `state_dir`, dedup also compares with (and then indexes into) earlier runs:
+    a folder (embedded index) or a `redis://` / `rediss://` URL (shared index).
+    `workers` is how many batches the mapper runs at once (it sizes the batches).
     """
-    state = StateIndex(state_dir, config.dedup) if state_dir is not None else None
+    state = open_index(state_dir, config.dedup) if state_dir is not None else None
     try:
-        return _run(paths, Path(out_dir), config, mapper, state)
+        return _run(paths, Path(out_dir), config, mapper, state, workers)
     finally:
         if state is not None:
             state.close()
 
 
-def _run(paths: Sequence[str], out: Path, config: Config, mapper: Mapper, state: StateIndex | None) -> dict[str, Any]:
+def _run(paths: Sequence[str], out: Path, config: Config, mapper: Mapper, state: StateIndex | None,
+         workers: int) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     workspace = Workspace(out / ".ingest-work")
     workspace.create()
@@ -518,7 +551,7 @@ def _run(paths: Sequence[str], out: Path, config: Config, mapper: Mapper, state:
     timings: dict[str, float] = {}
 
     t = time.perf_counter()
-    batches = plan_batches(discover(paths, config.read), config.run.batch_size)
+    batches = plan_batches(discover(paths, config.read), config.run, workers)
     prepared = mapper("prepare", [(i, b, config, workspace) for i, b in enumerate(batches)])
     boilerplate = learn_boilerplate(prepared, config)
     timings["prepare"] = time.perf_counter() - t
@@ -529,6 +562,8 @@ def _run(paths: Sequence[str], out: Path, config: Config, mapper: Mapper, state:
 
     t = time.perf_counter()
     dedup, result = deduplicate(cleaned, config, state)
+    if state is not None:
+        result = settle(state, dedup, result, workspace, len(batches))
     timings["dedup"] = time.perf_counter() - t
 
     t = time.perf_counter()

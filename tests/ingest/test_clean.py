@@ -74,7 +74,7 @@ def test_date_header_moves_to_created(cleaner: Cleaner) -> None:
 
 
 def test_headline_not_taken_when_title_known(cleaner: Cleaner) -> None:
-    text = "A short lead line\n\nThe body follows here."
+    text = "A short lead line\n\nThe body follows here, long enough to be the text under a headline."
     assert "headline" in rules_fired(cleaner.clean(text))
     known = cleaner.clean(text, known={"title"})
     assert "headline" not in rules_fired(known)
@@ -140,3 +140,9 @@ def test_layout_joins_hard_wrapped_lines() -> None:
     out = normalise_layout(wrapped)
     assert out.count("\n\n") == 1
     assert out.startswith("Showers continued throughout the week in the zone, alleviating")
+
+
+def test_first_line_of_a_short_notice_is_not_a_headline(cleaner: Cleaner) -> None:
+    result = cleaner.clean("Qtly div 65-1/2 cts vs 65-1/2 cts prior\n    Pay April 15\n    Record April 1\n")
+    assert result.removals == []
+    assert result.text.startswith("Qtly div 65-1/2 cts")
