@@ -67,13 +67,20 @@ class Decoded:
 # ---------------------------------------------------------------- decode_bytes
 
 # UTF-32 LE's BOM starts with UTF-16 LE's, so UTF-32 is tried first.
-_BOMS = (
+BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
     (codecs.BOM_UTF8, "utf-8-sig"),
 )
+
+
+
+def bom_codec(data: bytes) -> str | None:
+    """The codec named by a byte order mark at the start of `data`, if there is one."""
+    return next((codec for bom, codec in BOMS if data.startswith(bom)), None)
+
 
 # Browsers read these labels as Windows-1252 (WHATWG Encoding Standard): servers
 # declare ISO-8859-1 for pages whose curly quotes and euro signs are cp1252 bytes.
@@ -111,7 +118,7 @@ codecs.register_error(_MARK_ERRORS, _mark_bytes)
 
 def decode_bytes(data: bytes, declared: str | None = None) -> Decoded:
     """Decode `data`; `declared` is the charset its container named, if any."""
-    bom_codecs = [codec for bom, codec in _BOMS if data.startswith(bom)]
+    bom_codecs = [codec for bom, codec in BOMS if data.startswith(bom)]
     if bom_codecs:
         return _decode_with_bom(data, bom_codecs)
     text = _strict(data, "utf-8")

@@ -15,7 +15,6 @@ not done here: whole files stay bytes for `ingest/decode.py`.
 from __future__ import annotations
 
 import bz2
-import codecs
 import gzip
 import io
 import json
@@ -34,6 +33,7 @@ from warcio.limitreader import LimitReader
 from warcio.recordloader import ArcWarcRecord
 
 from ingest.config import ReadConfig
+from ingest.decode import bom_codec
 from ingest.document import RawRecord, Reject
 
 SNIFF_BYTES = 8192
@@ -55,14 +55,6 @@ _COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zst")
 _COMPRESSION_MAGIC = re.compile(rb"(\x1f\x8b\x08)|(BZh[1-9](?:1AY&SY|\x17rE8P\x90))|(\x28\xb5\x2f\xfd)")
 _COMPRESSIONS = ("gzip", "bz2", "zstd")
 
-# UTF-32 first: its little-endian BOM begins with the UTF-16 one.
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 # Binary formats whose first 8 KiB may hold no NUL byte (PDF starts with a text header).
 _BINARY_SIGNATURES = (b"%PDF-", b"GIF87a", b"GIF89a", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"PK\x03\x04")
 # C0 controls other than tab, newline, carriage return, form feed and escape: text has
@@ -413,7 +405,7 @@ def _sniff(stream: io.BufferedReader) -> _Head:
     peeked = stream.peek(SNIFF_BYTES)
     raw = peeked[:SNIFF_BYTES]
     complete = len(peeked) <= SNIFF_BYTES
-    encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), None)
+    encoding = bom_codec(raw)
     text = raw.decode(encoding, "replace") if encoding else raw.decode("latin-1")
     return _Head(raw=raw, text=text, wide=encoding in ("utf-16", "utf-32"), complete=complete)
 
@@ -472,7 +464,7 @@ def _looks_like_jsonl(text: str, complete: bool) -> bool:
 
 
 def _is_blank(data: bytes) -> bool:
-    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
+    encoding = bom_codec(data)
     return not (data.decode(encoding, "replace") if encoding else data).strip()
 
 
