@@ -12,6 +12,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -59,6 +60,26 @@ def _progress_bar(enabled: bool) -> Iterator[None]:
             yield
         finally:
             set_progress_hook(None)
+
+
+@contextmanager
+def _state_lock(location: str | None) -> Iterator[None]:
+    """Runs on one state folder take turns: each must dedup against the other's
+    documents (a Redis index settles concurrent runs itself)."""
+    from ingest.index import is_redis_url
+    from ingest.service import StateLock
+
+    if location is None or is_redis_url(location):
+        yield
+        return
+    lock = StateLock(Path(location))
+    try:
+        if not lock.acquire():
+            click.echo(f"ingest: waiting for {lock.path} (held by pid {lock.holder()})", err=True)
+            lock.wait()
+        yield
+    finally:
+        lock.close()
 
 
 def _check_state(location: str, config, debug: bool) -> None:
@@ -118,7 +139,7 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | 
 
     show = sys.stdout.isatty() if progress is None else progress
     try:
-        with _progress_bar(show):
+        with _state_lock(state), _progress_bar(show):
             report = run_ingest(list(paths), out, config_path=config_path, state=state, workers=workers,
                                 runner=runner, dask_address=dask_address)
     except KeyboardInterrupt:

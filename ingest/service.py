@@ -89,6 +89,12 @@ class StateLock:
         os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
         return True
 
+    def wait(self) -> None:
+        """Block until the lock is free, then hold it."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+
     def holder(self) -> str:
         return os.pread(self._fd, 32, 0).decode(errors="replace").strip() or "?"
 

@@ -167,3 +167,22 @@ def test_outputs_inside_the_inbox_are_refused(folders, inside: str) -> None:
     folders_by_name = {"out": out, "state": state, inside: inbox / "nested"}
     with pytest.raises(ValueError, match=f"--{inside} .* is inside the inbox"):
         ingest_new(inbox, folders_by_name["out"], folders_by_name["state"], CONFIG)
+
+
+def test_a_waiting_run_gets_the_lock_when_the_holder_releases_it(tmp_path: Path) -> None:
+    import threading
+
+    from ingest.service import StateLock
+
+    holder = StateLock(tmp_path)
+    assert holder.acquire()
+    waiter = StateLock(tmp_path)
+    assert not waiter.acquire()
+    got = threading.Event()
+    thread = threading.Thread(target=lambda: (waiter.wait(), got.set()))
+    thread.start()
+    assert not got.wait(0.3)  # still held
+    holder.close()
+    assert got.wait(5)
+    thread.join()
+    waiter.close()
