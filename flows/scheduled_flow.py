@@ -1,8 +1,8 @@
 """The scheduled ingestion flow: each run ingests what is new in an inbox folder.
 
 `ingest_inbox` is the deployment's entry point (`ingest serve`, prefect.yaml).  It runs
-`ingest.service.ingest_new` (lock, ledger, partition, manifest) as a subflow on a
-process pool of the requested size, with the batch phases as the same retried tasks as
+`ingest.service.ingest_new` (lock, ledger, partition, manifest) as a subflow on the
+configured task runner (a process pool, or a Dask cluster with `[run] runner = "dask"`), with the batch phases as the same retried tasks as
 `ingest run`, then publishes the run's report as a markdown artifact.  The subflow
 exists because a served deployment is loaded from its entry point, where a task runner
 chosen at call time (`with_options`) would be lost.
@@ -15,10 +15,11 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.task_runners import ProcessPoolTaskRunner
+from prefect.settings import PREFECT_API_URL
 
 from flows.artifacts import ARTIFACT_KEY, outcome_markdown
 from flows.ingest_flow import _task_mapper
+from flows.runners import resolve_runner, task_runner
 from ingest import service
 from ingest.config import load_config
 
@@ -38,10 +39,12 @@ def ingest_inbox(inbox: str, out: str, state: str, config_path: str | None = Non
     `state` holds the ledger and the near-duplicate index shared by all runs;
     `workers` defaults to [run] workers of the config, else one per core.
     """
-    if workers is None:
-        workers = load_config(config_path).run.workers
-    workers = workers or os.cpu_count() or 1
-    pooled = ingest_inbox_run.with_options(task_runner=ProcessPoolTaskRunner(max_workers=workers))
-    outcome = pooled(inbox=inbox, out=out, state=state, config_path=config_path, workers=workers)
+    run_config = load_config(config_path).run
+    workers = workers or run_config.workers or os.cpu_count() or 1
+    # [run] runner and dask_address of the config choose a process pool or a Dask cluster.
+    kind, address = resolve_runner(run_config, None, None)
+    runner, parallelism = task_runner(kind, workers, address, PREFECT_API_URL.value())
+    pooled = ingest_inbox_run.with_options(task_runner=runner)
+    outcome = pooled(inbox=inbox, out=out, state=state, config_path=config_path, workers=parallelism)
     create_markdown_artifact(key=ARTIFACT_KEY, markdown=outcome_markdown(outcome), description=outcome["message"])
     return outcome

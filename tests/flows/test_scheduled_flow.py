@@ -45,6 +45,26 @@ def test_scheduled_flow_ingests_new_files_and_publishes_its_report(tmp_path: Pat
     assert latest_artifact_markdown().startswith("# ingest: nothing-new")
 
 
+def test_scheduled_flow_runs_its_batches_on_the_configured_dask_cluster(tmp_path: Path) -> None:
+    inbox, out, state = tmp_path / "inbox", tmp_path / "out", tmp_path / "state"
+    inbox.mkdir()
+    (inbox / "ferry.txt").write_text(ARTICLE, encoding="utf-8")
+    config = tmp_path / "dask.toml"
+    config.write_text('[run]\nrunner = "dask"\n', encoding="utf-8")
+
+    outcome = ingest_inbox(inbox=str(inbox), out=str(out), state=str(state), config_path=str(config), workers=1)
+    assert outcome["status"] == "ingested"
+    (entry,) = read_manifest(out)
+    assert entry["documents"] == 1
+
+    # The config really decides: a scheduler nobody runs fails the run.
+    (inbox / "more.txt").write_text(ARTICLE.replace("ferry", "bridge"), encoding="utf-8")
+    config.write_text('[run]\nrunner = "dask"\ndask_address = "tcp://127.0.0.1:9"\n', encoding="utf-8")
+    with pytest.raises(Exception, match="127.0.0.1:9"):
+        ingest_inbox(inbox=str(inbox), out=str(out), state=str(state), config_path=str(config), workers=1)
+    assert len(read_manifest(out)) == 1
+
+
 def test_batch_tasks_retry_transient_io_only() -> None:
     for batch_task in (prepare_task, clean_task):
         assert batch_task.retries == 3 and batch_task.retry_condition_fn is retry_transient
