@@ -146,3 +146,11 @@ def test_first_line_of_a_short_notice_is_not_a_headline(cleaner: Cleaner) -> Non
     result = cleaner.clean("Qtly div 65-1/2 cts vs 65-1/2 cts prior\n    Pay April 15\n    Record April 1\n")
     assert result.removals == []
     assert result.text.startswith("Qtly div 65-1/2 cts")
+
+
+def test_byline_moves_to_author(cleaner: Cleaner) -> None:
+    result = cleaner.clean("By Jane Doe and John Roe, Reuters\nThe minister spoke on Sunday about the ferry plan.")
+    assert result.fields["author"] == "Jane Doe and John Roe"
+    assert result.text == "The minister spoke on Sunday about the ferry plan."
+    sentence = cleaner.clean("By the river the minister spoke.\nHe left.")
+    assert "byline" not in rules_fired(sentence)

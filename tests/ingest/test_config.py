@@ -74,7 +74,7 @@ def test_bands_must_fit_permutations(tmp_path: Path) -> None:
 def test_move_rule_needs_a_target(tmp_path: Path) -> None:
     path = write(tmp_path, """
 [[clean.rules]]
-name = "byline"
+name = "staff-byline"
 kind = "header"
 pattern = 'By (?P<value>[A-Z][a-z]+ [A-Z][a-z]+)\\n'
 action = "move"
