@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import xxhash
@@ -31,6 +32,7 @@ _NGRAM_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 # Anchors shared by more documents than this are stock phrases; they find no passage.
 _MAX_ANCHOR_DOCS = 50
 _EMPTY = np.empty(0, dtype=np.uint64)
+_POSITIONS_CACHED = 4096
 
 
 def token_spans(text: str) -> list[tuple[int, int]]:
@@ -404,24 +406,28 @@ def find_passages(
     copies would only repeat its passages, and they are linked to it already.
     """
     n = config.ngram
-    grams = {doc_id: ngram_hashes(s.tokens, n) for doc_id, s in sketches.items()
-             if cluster_of.get(doc_id, doc_id) == doc_id and len(s.tokens) >= n}
-    positions: dict[str, tuple] = {}  # per document: n-gram -> where it occurs
+    stories = sorted(doc_id for doc_id, s in sketches.items()
+                     if cluster_of.get(doc_id, doc_id) == doc_id and len(s.tokens) >= n)
+
+    def grams_of(doc_id: str) -> np.ndarray:
+        return ngram_hashes(sketches[doc_id].tokens, n)
+
+    # Per document: n-gram -> where it occurs. Bounded: at 100,000 documents keeping
+    # them all took gigabytes; pairs come sorted, so recent documents come back soon.
+    positions = lru_cache(maxsize=_POSITIONS_CACHED)(lambda doc_id: _positions(grams_of(doc_id)))
     result: dict[str, list[PassageMatch]] = defaultdict(list)
     window = max(1, config.anchor_words - n + 1)
     # A passage of min_words words spans at least two disjoint windows when it is that
     # long, so it shares at least two anchors: pairs with one shared anchor cannot
     # hold one.
     min_shared = 2 if config.min_words >= 2 * window + n - 1 else 1
-    for a, b in _anchor_pairs(grams, window, min_shared):
-        for doc_id in (a, b):
-            if doc_id not in positions:
-                positions[doc_id] = _positions(grams[doc_id])
-        common = positions[a][0].keys() & positions[b][0].keys()
+    for a, b in _anchor_pairs(stories, grams_of, window, min_shared):
+        pos_a, pos_b = positions(a), positions(b)
+        common = pos_a[0].keys() & pos_b[0].keys()
         # A passage of min_words words needs at least this many shared n-grams.
         if len(common) * n < config.min_words:
             continue
-        for m in _shared_passages(positions[a], positions[b], common, config):
+        for m in _shared_passages(pos_a, pos_b, common, config):
             result[a].append(PassageMatch(m[0], m[1], b, m[2], m[3], m[4]))
             result[b].append(PassageMatch(m[2], m[3], a, m[0], m[1], m[5]))
     for matches in result.values():
@@ -429,7 +435,8 @@ def find_passages(
     return dict(result)
 
 
-def _anchor_pairs(grams: dict[str, np.ndarray], window: int, min_shared: int) -> list[tuple[str, str]]:
+def _anchor_pairs(ids: list[str], grams_of: Callable[[str], np.ndarray], window: int,
+                  min_shared: int) -> list[tuple[str, str]]:
     """Document pairs sharing at least `min_shared` anchor n-grams.
 
     Anchors are chosen by winnowing: the smallest hash of every `window` consecutive
@@ -437,10 +444,9 @@ def _anchor_pairs(grams: dict[str, np.ndarray], window: int, min_shared: int) ->
     smallest hash, so such a run is never missed, and every document picks the same
     anchors from the same text.
     """
-    ids = sorted(grams)
     if len(ids) < 2:
         return []
-    anchors = [_winnow(grams[i], window) for i in ids]
+    anchors = [_winnow(grams_of(i), window) for i in ids]
     hashes = np.concatenate(anchors)
     docs = np.concatenate([np.full(len(a), i, dtype=np.int64) for i, a in enumerate(anchors)])
     order = np.argsort(hashes, kind="stable")  # stable: documents stay in id order within a hash

@@ -554,6 +554,8 @@ def _run(paths: Sequence[str], out: Path, config: Config, mapper: Mapper, state:
     batches = plan_batches(discover(paths, config.read), config.run, workers)
     prepared = mapper("prepare", [(i, b, config, workspace) for i, b in enumerate(batches)])
     boilerplate = learn_boilerplate(prepared, config)
+    for summary in prepared:
+        summary.line_docs.clear()  # learned from; no longer needed, and large
     timings["prepare"] = time.perf_counter() - t
 
     t = time.perf_counter()
