@@ -18,10 +18,11 @@ Derived documents, each recording the corpus id of its `origin`:
   single spaces between paragraphs kept as blank lines): the same words.
 - `near`: light to heavy edits (new headline, dropped last paragraph, a share of words
   replaced / inserted / deleted, sentences reordered, truncation, and combinations).
-- `nondup` (`origin` null, sources named in `edit`): a collage of sentences from 3-6
-  originals, sentences drawn without replacement from a shuffled pool.  Every collage
-  is measured against each of its sources and re-drawn until all are below
-  NONDUP_MAX_JACCARD, so it is not a near-duplicate of any of them.
+- `nondup` (`origin` null, sources named in `edit`): a collage of 6-12 sentences of at
+  least 6 words (two per paragraph) from at least 3 originals, drawn without replacement
+  from a shuffled pool of all their sentences.  Every collage is measured against each
+  of its sources and re-drawn until all are below NONDUP_MAX_JACCARD (0.2), so it is not
+  a near-duplicate of any of them; the largest value is in the manifest.
 
 Up to 80 % of the documents are originals (a seeded sample of all 21,268); the rest
 are 10 % exact copies, 60 % near copies (origins drawn uniformly from the sampled
@@ -378,7 +379,7 @@ class SentencePool:
 
 
 def collage(pool: SentencePool, rng: random.Random, by_id: dict[str, Original], seq: int) -> tuple[CorpusDoc, float]:
-    """Sentences from 3-6 originals, re-drawn until it is no near-duplicate of any source.
+    """6-12 sentences from at least 3 originals, re-drawn until it is no near-duplicate of any source.
 
     Returns the document and its largest true Jaccard to one of its sources.
     """
