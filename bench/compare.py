@@ -55,9 +55,9 @@ Both are "removed copy -> kept document" pairs, one per removed document.
   ones whose whitespace-normalised texts are equal.  "Differ only in figures" counts
   the wrong pairs whose Jaccard reaches the rule once every run of digits is replaced
   by 0 (earnings and dividend notices that share their wording); "both derived from
-  one original" the wrong pairs of two edited copies of one original (or of a copy and
-  an original exact-equal to its origin): both belong in the cluster, but the copy kept
-  and the copy reported are too far apart.
+  one original" the wrong pairs within one original's family (the original, originals
+  exact-equal to it, and their copies): they belong in one cluster, but the document
+  kept and the one reported against it are too far apart.
 - recall per band: the derived copies (kind `near` by `true_jaccard` band, kind
   `exact` in its own row) whose origin, or an original exact-equal to it after
   whitespace normalisation, is in the same cluster (connected component of the
@@ -425,7 +425,7 @@ class Quality:
     natural: int
     natural_exact: int
     wrong_figures_only: int  # wrong pairs that reach the rule once every digit run is masked
-    wrong_same_family: int  # wrong pairs of two documents derived from one original (a cluster's far ends)
+    wrong_same_family: int  # wrong pairs within one original's family (a cluster's far ends)
     recall: dict[str, tuple[int, int]]  # row -> (linked, total)
     linked_below: tuple[int, int]  # near copies with true Jaccard < 0.5: (linked, total)
 
@@ -589,7 +589,8 @@ def write_chart(summaries: list[dict], path: Path) -> None:
                     [f"{s['docs']:,} docs" for s in summaries])
     left.set_ylabel("documents per second (wall)")
     left.set_title("Throughput, 2 cores")
-    left.legend()
+    left.set_ylim(0, 1.15 * max(v for s in summaries for v in s["docs_per_s"].values()))
+    left.legend(loc="lower center")
     right.set_ylim(0, 1.05)
     right.set_ylabel("recall of derived copies")
     right.set_xlabel("true word-5-gram Jaccard of copy and origin")
