@@ -67,6 +67,12 @@ def ngram_hashes(tokens: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def shingle_set(tokens: np.ndarray, n: int) -> np.ndarray:
+    """Sorted unique hashes of the word n-grams: what the exact Jaccard compares and
+    MinHash signs."""
+    return np.unique(ngram_hashes(tokens, n))
+
+
 class MinHasher:
     """MinHash signatures of uint64 shingle hashes, vectorised over permutations.
 
@@ -105,14 +111,13 @@ class Sketch:
     signature: np.ndarray  # MinHash values, uint32
 
     def shingles(self, n: int) -> np.ndarray:
-        """Sorted unique shingle hashes, for the exact Jaccard."""
-        return np.unique(ngram_hashes(self.tokens, n))
+        return shingle_set(self.tokens, n)
 
 
 def sketch(doc_id: str, text: str, created: str | None, added: str, source: str,
            config: DedupConfig, hasher: MinHasher) -> Sketch:
     tokens = token_hashes(text)
-    signature = hasher.signature(np.unique(ngram_hashes(tokens, config.shingle_size)))
+    signature = hasher.signature(shingle_set(tokens, config.shingle_size))
     return Sketch(doc_id, len(text), created, added, source, tokens, signature)
 
 
@@ -381,7 +386,7 @@ class _PriorDocuments:
 
     def shingles(self, doc_id: str) -> np.ndarray:
         if doc_id not in self._shingles:
-            self._shingles[doc_id] = np.unique(ngram_hashes(token_hashes(self._state.text(doc_id)), self._shingle_size))
+            self._shingles[doc_id] = shingle_set(token_hashes(self._state.text(doc_id)), self._shingle_size)
         return self._shingles[doc_id]
 
 

@@ -36,10 +36,10 @@ from ingest import __version__
 from ingest.clean import Cleaner, CleanResult, line_key, normalise_layout
 from ingest.config import Config, RunConfig
 from ingest.dates import iso_date
-from ingest.decode import DecodeError, decode_bytes, repair_text
+from ingest.decode import decode_bytes, repair_text
 from ingest.dedup import Decision, DedupResult, Deduplicator, MinHasher, sketch, token_spans
 from ingest.document import Document, RawRecord, Reject, document_id
-from ingest.extract import ExtractError, extract_html, extract_markdown
+from ingest.extract import extract_html, extract_markdown
 from ingest.index import open_index, settle
 from ingest.read import InputFile, discover, read_records
 from ingest.state import StateIndex
@@ -227,12 +227,11 @@ def prepare_batch(batch: int, files: Sequence[InputFile], config: Config, worksp
             if isinstance(item, Reject):
                 rejects.append(item.to_json())
                 continue
+            # Bad input (DecodeError, ExtractError) and a bug on one record alike: the
+            # record becomes a reject and the others go on.
             try:
                 row = prepare_record(item, config)
-            except (DecodeError, ExtractError) as exc:
-                rejects.append(_reject_from(item, exc).to_json())
-                continue
-            except Exception as exc:  # a bug on one record must not lose the others
+            except Exception as exc:
                 rejects.append(_reject_from(item, exc).to_json())
                 continue
             prepared_rows.append(row)
