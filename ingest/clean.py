@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import bisect
 import re
+import re._constants as _sre
+import re._parser as _sre_parse
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,8 +19,16 @@ from typing import Any
 from ingest.config import CleanConfig, Rule
 
 BOILERPLATE_RULE = "boilerplate"
+CUT_GROUP = "cut"  # in a line or prefix rule's pattern: only the line from there on goes
 
-_SPACE_RUN = re.compile(r"[^\S\n]+")
+# Replacing its matches with " " collapses every run of white space but line breaks
+# into one space (as r"[^\S\n]+" would), matching only the runs that change: two or
+# more characters, or one other than " " (the look-behind sees the character just
+# matched), not every single space between two words.
+_SPACE_FIX = re.compile(r"[^\S\n](?:[^\S\n]+|(?<! ))")
+_ODD_SPACE = re.compile(r"[^\S\n ]")  # white space other than " " and "\n"
+_ASCII_ODD_SPACE = "\t\r\x0b\x0c\x1c\x1d\x1e\x1f"  # the ASCII ones
+_NON_SPACE = re.compile(r"\S")
 _SENTENCE_END = tuple('.!?:;"”’)»')
 
 
@@ -52,9 +62,10 @@ class _Coverage:
     def __init__(self) -> None:
         self.starts: list[int] = []
         self.ends: list[int] = []
+        self._size = 0
 
     def size(self) -> int:
-        return sum(self.ends) - sum(self.starts)
+        return self._size
 
     def add(self, start: int, end: int) -> list[tuple[int, int]]:
         """Mark [start, end) removed; return the sub-spans that were not removed before."""
@@ -74,7 +85,15 @@ class _Coverage:
             j = bisect.bisect_left(self.starts, s)
             self.starts.insert(j, s)
             self.ends.insert(j, e)
+            self._size += e - s
         return fresh
+
+
+def _has_odd_space(text: str) -> bool:
+    """Whether `text` has white space other than " " and "\n"."""
+    if text.isascii():  # a flag of the string: no scan
+        return any(c in text for c in _ASCII_ODD_SPACE)
+    return _ODD_SPACE.search(text) is not None
 
 
 class Cleaner:
@@ -86,11 +105,18 @@ class Cleaner:
         self._by_kind: dict[str, list[Rule]] = {kind: [] for kind in ("line", "prefix", "inline", "header", "trailer")}
         for rule in rules:
             self._by_kind[rule.kind].append(rule)
-        self._inline = [(r.name, self._compiled[r.name]) for r in self._by_kind["inline"]]
+        self._inline = [(r.name, self._compiled[r.name], _needles(r.pattern, self._compiled[r.name]))
+                        for r in self._by_kind["inline"]]
         # Line rules match a whole line, prefix rules its start; surrounding blanks
         # (including cuts already blanked out) do not count. Line rules come first.
-        self._whole_line = [(r.name, _line_pattern(r, r"[^\S\n]*$")) for r in self._by_kind["line"]]
-        self._whole_line += [(r.name, _line_pattern(r, "")) for r in self._by_kind["prefix"]]
+        self._whole_line = [self._line_rule(r, r"[^\S\n]*$") for r in self._by_kind["line"]]
+        self._whole_line += [self._line_rule(r, "") for r in self._by_kind["prefix"]]
+
+    def _line_rule(self, rule: Rule, tail: str) -> tuple:
+        compiled = self._compiled[rule.name]
+        rx = _line_pattern(rule, tail)
+        return (rule.name, rx, _needles(rule.pattern, compiled), _within_a_line(rule.pattern, compiled),
+                CUT_GROUP in rx.groupindex)
 
     def clean(
         self,
@@ -122,44 +148,82 @@ class Cleaner:
         # offsets hold): "[ad_1]" before a dateline does not hide it, and a line that a
         # removed header leaves behind ("date 2024-04-14 READ: ...") is seen as a line.
         # The passes repeat while a cut can have made a new match: an inline cut joins
-        # text, a header or trailer cut exposes a new first or last line. Line-level
-        # cuts alone cannot (the header and trailer passes already saw them). This
-        # makes cleaning idempotent.
+        # text, a header or trailer cut exposes a new first or last line, a `cut` group
+        # leaves a shorter line. Whole-line cuts alone cannot (the header and trailer
+        # passes already saw them). This
+        # makes cleaning idempotent. Coverage only grows, so the view is blanked anew
+        # only when its size changed.
+        view, view_size = text, 0
+
+        def current_view() -> str:
+            nonlocal view, view_size
+            if coverage.size() != view_size:
+                view, view_size = _blank(text, coverage), coverage.size()
+            return view
+
         while True:
-            joined = self._line_rules(_blank(text, coverage), remove, boilerplate)
+            joined = self._line_rules(current_view(), remove, boilerplate)
             before = coverage.size()
-            self._header_rules(_blank(text, coverage), remove, fields, known)
-            self._trailer_rules(_blank(text, coverage), remove, fields, known)
+            self._header_rules(current_view(), remove, fields, known)
+            self._trailer_rules(current_view(), remove, fields, known)
             if not joined and coverage.size() == before:
                 break
         removals.sort(key=lambda r: r.start)
-        return CleanResult(normalise_layout(_cut(text, coverage)), removals, fields, text)
+        cut = _cut(text, coverage) if coverage.size() else text
+        return CleanResult(normalise_layout(cut), removals, fields, text)
 
     def _line_rules(self, view: str, remove, boilerplate: Collection[str]) -> bool:
         """Inline rules first; line, prefix and boilerplate rules then see the lines
         without their inline cuts ("[ad_1]READ: ..." is still a cross-link line).
+        Rules with a `cut` group come last and see the lines without those cuts too
+        (a sign-off above a removed last line is then the last line).
 
         Each rule scans the whole text once (multiline patterns), not line by line:
-        one regex call per rule instead of one per line and rule. Returns whether an
-        inline rule cut something.
+        one regex call per rule instead of one per line and rule, and none for a rule
+        whose pattern needs a literal that the text lacks (`_needles`); a pattern that
+        never takes a line break is tried only on the lines that hold its literals.
+        Returns whether an inline rule cut something or a `cut` group shortened a
+        line: both leave text that a new pass may match.
         """
-        cuts = sorted((m.start(), m.end(), name) for name, rx in self._inline for m in rx.finditer(view)
-                      if m.end() > m.start())
+        haystack = _Haystack(view)
+        cuts = sorted((m.start(), m.end(), name) for name, rx, needles in self._inline
+                      if haystack.may_hold(needles) for m in rx.finditer(view) if m.end() > m.start())
         for start, end, name in cuts:
             remove(start, end, name)
         if cuts:
             view = _blank_spans(view, [(s, e) for s, e, _ in cuts])
-        for name, rx in self._whole_line:
-            for m in rx.finditer(view):
-                remove(m.start(), _line_end(view, m.start()), name)
+            haystack = _Haystack(view)
+        line_cuts: list[tuple[int, int]] = []
+        for name, rx, needles, within_a_line, has_cut in self._whole_line:
+            if not has_cut:
+                for start in _line_matches(view, haystack, rx, needles, within_a_line, starts_only=True):
+                    line_cuts.append((start, _line_end(view, start)))
+                    remove(*line_cuts[-1], name)
         if boilerplate:
             longest = max(map(len, boilerplate))
             pos = 0
             for line in view.split("\n"):
-                if len(line.strip()) <= longest and line_key(line) in boilerplate:
-                    remove(pos, pos + len(line), BOILERPLATE_RULE)
+                # An empty line can only make an empty cut, which removes nothing.
+                if line and len(line.strip()) <= longest and line_key(line) in boilerplate:
+                    line_cuts.append((pos, pos + len(line)))
+                    remove(*line_cuts[-1], BOILERPLATE_RULE)
                 pos += len(line) + 1
-        return bool(cuts)
+        shortened = False
+        for name, rx, needles, within_a_line, has_cut in self._whole_line:
+            if not has_cut:
+                continue
+            if line_cuts:
+                view = _blank_spans(view, sorted(line_cuts))
+                haystack = _Haystack(view)
+                line_cuts = []
+            for m in _line_matches(view, haystack, rx, needles, within_a_line):
+                start = m.start()
+                if m.start(CUT_GROUP) > start:
+                    shortened = shortened or bool(view[start : m.start(CUT_GROUP)].strip())
+                    start = m.start(CUT_GROUP)
+                line_cuts.append((start, _line_end(view, start)))
+                remove(*line_cuts[-1], name)
+        return bool(cuts) or shortened
 
     def _header_rules(self, view: str, remove, fields, known) -> None:
         pos = 0
@@ -171,13 +235,13 @@ class Cleaner:
             for rule in self._by_kind["header"]:
                 m = self._compiled[rule.name].match(view, pos)
                 # A header heads something: it never takes the whole rest of the text.
-                if m is None or m.end() == pos or not view[m.end() :].strip():
+                if m is None or m.end() == pos or not _NON_SPACE.search(view, m.end()):
                     continue
                 # A headline heads a text at least twice its length. Without this the
                 # first line of a three-line dividend notice ("Qtly div 20 cts vs 18
                 # cts") became its title, and notices that differ only in that line
                 # were merged as duplicates.
-                if rule.to == "title" and _visible(view[m.end() :]) < 2 * _visible(m.group()):
+                if rule.to == "title" and not _visible_at_least(view, m.end(), 2 * _visible(m.group())):
                     continue
                 if not self._take(rule, m, fields, known):
                     continue
@@ -226,6 +290,242 @@ def _visible(text: str) -> int:
     return len(" ".join(text.split()))
 
 
+def _visible_at_least(text: str, start: int, n: int) -> bool:
+    """`_visible(text[start:]) >= n`, without measuring all of a long text.
+
+    A prefix is never more visible than the whole, so a prefix that is visible
+    enough settles it; the whole rest is measured only when it does not.
+    """
+    end = start + 2 * n + 64
+    if end < len(text) and _visible(text[start:end]) >= n:
+        return True
+    return _visible(text[start:]) >= n
+
+
+# ---- prefilter: literals that every match of a pattern contains
+
+# A needle group is satisfied when one of its literals occurs in the text; a pattern
+# whose groups are not all satisfied cannot match. Each literal is (text, folded):
+# folded literals are ASCII with letters under IGNORECASE, looked up in the
+# lower-cased text. IGNORECASE also matches "\u212a" (KELVIN SIGN) to "k", "\u017f"
+# (long s) to "s", "\u0130" and "\u0131" (dotted and dotless I) to "i", and these
+# are the only characters besides "\u0130" and "\u212a" whose lower case has ASCII
+# in it; so without them in the text, a lower-cased text holds a folded literal
+# exactly when the pattern's literal matches (and "\u0130" is the only character
+# whose lower case is longer: the offsets hold). ASCII punctuation, digits and white
+# space have no other case.
+_FOLD_TO_ASCII = "\u0130\u0131\u017f\u212a"
+_Needle = tuple[str, bool]
+_NeedleGroups = tuple[tuple[_Needle, ...], ...]
+_MAX_NEEDLE_GROUPS = 3
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", _sre.MAX_REPEAT))
+
+
+def _needles(pattern: str, compiled: re.Pattern[str]) -> _NeedleGroups:
+    """Literal groups every match of `pattern` contains (none when unsure)."""
+    ignore_case = bool(compiled.flags & re.IGNORECASE)
+    try:
+        groups = _required(_sre_parse.parse(pattern, compiled.flags), ignore_case)
+    except Exception:  # an unexpected parse tree: no prefilter, the regex decides
+        return ()
+    # A needle that contains another one of its group adds nothing ("credits" after
+    # "credit"). Each needle costs a scan of the text, so only a few groups are looked
+    # for: single needles first, longest first (the rarer literals tend to be the
+    # longer ones), then the groups with fewest needles.
+    pruned = set()
+    for group in groups:
+        pruned.add(tuple(n for n in group if not any(o != n and o[1] == n[1] and o[0] in n[0] for o in group)))
+    ranked = sorted(pruned, key=lambda g: (len(g), -min(len(t) for t, _ in g)))
+    return tuple(ranked[:_MAX_NEEDLE_GROUPS])
+
+
+def _required(seq, ignore_case: bool) -> list[tuple[_Needle, ...]]:
+    groups: list[tuple[_Needle, ...]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            needle = _needle("".join(run), ignore_case)
+            if needle is not None:
+                groups.append((needle,))
+            run.clear()
+
+    for op, av in seq:
+        if op is _sre.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        if op is _sre.SUBPATTERN:
+            _group, add_flags, del_flags, sub = av
+            if not add_flags and not del_flags:  # local flags change what a literal matches
+                groups.extend(_required(sub, ignore_case))
+        elif op in _REPEATS:
+            low, _high, sub = av
+            if low >= 1:
+                groups.extend(_required(sub, ignore_case))
+        elif op is getattr(_sre, "ATOMIC_GROUP", None):
+            groups.extend(_required(av, ignore_case))
+        elif op is _sre.BRANCH:
+            # One of the branches matches: one literal of each branch is needed.
+            either: list[_Needle] = []
+            for branch in av[1]:
+                options = _required(branch, ignore_case)
+                if not options:
+                    either = []
+                    break
+                either.extend(min(options, key=len))
+            if either:
+                groups.append(tuple(dict.fromkeys(either)))
+        # Anything else (classes, anchors, lookarounds, back references,
+        # conditionals) requires no literal that is certain.
+    flush()
+    return groups
+
+
+def _within_a_line(pattern: str, compiled: re.Pattern[str]) -> bool:
+    """True when no match of `pattern` can take a line break (lookarounds aside)."""
+    if compiled.flags & re.DOTALL:
+        return False
+    try:
+        return not _takes_newline(_sre_parse.parse(pattern, compiled.flags))
+    except Exception:  # an unexpected parse tree: assume it can
+        return False
+
+
+_NEWLINE = ord("\n")
+# Categories whose characters include "\n" (\s, \D, \W).
+_NEWLINE_CATEGORIES = {_sre.CATEGORY_SPACE, _sre.CATEGORY_NOT_DIGIT, _sre.CATEGORY_NOT_WORD,
+                       _sre.CATEGORY_LINEBREAK}
+
+
+def _takes_newline(seq) -> bool:
+    for op, av in seq:
+        if op is _sre.LITERAL:
+            if av == _NEWLINE:
+                return True
+        elif op is _sre.NOT_LITERAL:
+            if av != _NEWLINE:
+                return True
+        elif op is _sre.ANY:
+            continue  # without DOTALL (checked by the caller, and no local flags below)
+        elif op is _sre.IN:
+            if _set_has_newline(av):
+                return True
+        elif op is _sre.SUBPATTERN:
+            _group, add_flags, del_flags, sub = av
+            if add_flags or del_flags or _takes_newline(sub):
+                return True
+        elif op in _REPEATS:
+            if _takes_newline(av[2]):
+                return True
+        elif op is getattr(_sre, "ATOMIC_GROUP", None):
+            if _takes_newline(av):
+                return True
+        elif op is _sre.BRANCH:
+            if any(_takes_newline(branch) for branch in av[1]):
+                return True
+        elif op in (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT):
+            continue  # looks, takes nothing
+        elif op is _sre.GROUPREF:
+            continue  # what its group took
+        else:  # conditionals and anything unexpected: assume it can
+            return True
+    return False
+
+
+def _set_has_newline(items) -> bool:
+    negate = False
+    has = False
+    for op, av in items:
+        if op is _sre.NEGATE:
+            negate = True
+        elif op is _sre.LITERAL:
+            has = has or av == _NEWLINE
+        elif op is _sre.RANGE:
+            has = has or av[0] <= _NEWLINE <= av[1]
+        elif op is _sre.CATEGORY:
+            has = has or av in _NEWLINE_CATEGORIES
+        else:  # anything unexpected (a charset compiled form): assume it can
+            return True
+    return has != negate
+
+
+def _needle(literal: str, ignore_case: bool) -> _Needle | None:
+    if not ignore_case or not any(c.isalpha() for c in literal):
+        if ignore_case and not literal.isascii():
+            return None
+        return (literal, False)
+    if not literal.isascii():
+        return None
+    return (literal.lower(), True)
+
+
+class _Haystack:
+    """A text to look for needles in; lower-cased once, when a folded needle needs it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lower: str | None = None
+        self._foldable: bool | None = None
+
+    def _lowered(self) -> str | None:
+        """The text lower-cased, offsets kept; None when folded needles cannot be told."""
+        if self._foldable is None:
+            self._foldable = self.text.isascii() or not any(c in self.text for c in _FOLD_TO_ASCII)
+            if self._foldable:
+                self._lower = self.text.lower()
+        return self._lower
+
+    def may_hold(self, groups: _NeedleGroups) -> bool:
+        """False when the text lacks every needle of a group: the pattern cannot match."""
+        for group in groups:
+            for literal, folded in group:
+                if not folded:
+                    if literal in self.text:
+                        break
+                else:
+                    lower = self._lowered()
+                    if lower is None or literal in lower:  # None: cannot tell
+                        break
+            else:
+                return False
+        return True
+
+    def lines_holding(self, group: tuple[_Needle, ...]) -> list[int] | None:
+        """The starts of the lines that hold a needle of `group`, in order; None when
+        that cannot be told."""
+        starts: set[int] = set()
+        for literal, folded in group:
+            haystack = self._lowered() if folded else self.text
+            if haystack is None:
+                return None
+            at = haystack.find(literal)
+            while at >= 0:
+                starts.add(self.text.rfind("\n", 0, at) + 1)
+                line_end = self.text.find("\n", at)
+                if line_end < 0:
+                    break
+                at = haystack.find(literal, line_end + 1)
+        return sorted(starts)
+
+
+def _line_matches(view: str, haystack: _Haystack, rx: re.Pattern[str], needles: _NeedleGroups,
+                  within_a_line: bool, starts_only: bool = False):
+    """The matches of a line or prefix rule (or their starts), as finditer finds them:
+    none when a needle is missing, and tried only on the lines holding one when a
+    match cannot take a line break (it starts at a line start, ends in that line)."""
+    starts = haystack.lines_holding(needles[0]) if within_a_line and needles else None
+    if starts is None:
+        if not haystack.may_hold(needles):
+            return ()
+        matches = rx.finditer(view)
+    else:
+        if not starts or not haystack.may_hold(needles[1:]):
+            return ()
+        matches = (m for m in map(rx.match, [view] * len(starts), starts) if m is not None)
+    return (m.start() for m in matches) if starts_only else matches
+
+
 def _line_pattern(rule: Rule, tail: str) -> re.Pattern[str]:
     flags = re.MULTILINE | (re.IGNORECASE if rule.ignore_case else 0)
     return re.compile(rf"^[^\S\n]*(?:{rule.pattern}){tail}", flags)
@@ -251,7 +551,7 @@ def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
 
 def _spaces(segment: str) -> str:
     """Blank a segment, keeping its line breaks."""
-    return "".join("\n" if c == "\n" else " " for c in segment)
+    return "\n".join([" " * len(part) for part in segment.split("\n")])
 
 
 def _blank(text: str, coverage: _Coverage) -> str:
@@ -294,17 +594,43 @@ def is_hard_wrapped(lines: list[str]) -> bool:
     return near_width >= 0.6 * len(lengths)
 
 
+def is_normalised(text: str) -> bool:
+    """True when `normalise_layout(text) == text`, checked without normalising.
+
+    That is: non-empty lines separated by exactly one blank line, no white space but
+    single spaces inside them and none at their edges. Hard wrapping does not matter
+    then: a blank line ends every paragraph anyway.
+    """
+    if not text:
+        return True
+    return (
+        text[0] not in " \n" and text[-1] not in " \n"
+        and "  " not in text and " \n" not in text and "\n " not in text and "\n\n\n" not in text
+        and text.count("\n") == 2 * text.count("\n\n")  # every run of line breaks is two long
+        and not _has_odd_space(text)
+    )
+
+
 def normalise_layout(text: str) -> str:
     """Paragraphs separated by one blank line; spaces collapsed; no edge whitespace.
 
     Each line is a paragraph, except in hard-wrapped text, where lines join into a
     paragraph until a blank line or an indented line starts the next one.
     """
+    if is_normalised(text):  # the pipeline normalises once, the cleaner again: cheap then
+        return text
     raw_lines = text.split("\n")
-    wrapped = is_hard_wrapped(raw_lines)
+    # Without a lone line break, no two non-blank lines follow each other, and joining
+    # wrapped lines has nothing to join.
+    wrapped = "\n" in text.replace("\n\n", "") and is_hard_wrapped(raw_lines)
+    if "  " in text or _has_odd_space(text):
+        text = _SPACE_FIX.sub(" ", text)
+    lines = text.split("\n")
+    if not wrapped:  # every non-empty line is a paragraph
+        return "\n\n".join([line for line in map(str.strip, lines) if line])
     paragraphs: list[str] = []
     current: list[str] = []
-    for raw, line in zip(raw_lines, _SPACE_RUN.sub(" ", text).split("\n")):
+    for raw, line in zip(raw_lines, lines):
         line = line.strip()
         starts_paragraph = not wrapped or not line or raw[:1] in (" ", "\t")
         if starts_paragraph and current:

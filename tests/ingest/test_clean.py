@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ingest.clean import Cleaner, is_hard_wrapped, line_key, normalise_layout
@@ -50,6 +52,13 @@ def assert_accounted(original: str, result) -> None:
         ("Minister resigns\n\nAFP , Sunday 14 Apr 2024\n\nThe minister spoke on Sunday.", "agency-dateline"),
         ("The minister spoke.\nJane Doe and John Roe contributed to this report.", "contributed-note"),
         ("The minister spoke.\nThis article has been updated with additional reporting.", "updated-note"),
+        ("The minister spoke on Sunday.\n Reuter\n", "wire-signoff"),
+        ("The minister spoke on Sunday. REUTER", "wire-signoff"),
+        ("The minister spoke on Sunday.\n\nReuters", "wire-signoff"),
+        ("The minister spoke on Sunday. AFP", "wire-signoff"),
+        ("The minister spoke on Sunday.\nAP", "wire-signoff"),
+        ("The minister's pay 20 cts vs 18 cts Record March 15 Reuter", "wire-signoff"),
+        ("The minister's bank's loans 44.3 mln vs 51.7 mln Reuter", "wire-signoff"),
     ],
 )
 def test_default_rules_remove_news_artefacts(cleaner: Cleaner, text: str, rule: str) -> None:
@@ -117,6 +126,24 @@ def test_custom_rule_from_config() -> None:
     assert rules_fired(result) == ["newsletter"]
 
 
+def test_line_rule_with_a_cut_group_cuts_only_the_line_from_there_on() -> None:
+    rule = Rule(name="end-mark", kind="line", pattern=r"(?:[^\n]*\.[ \t]+)?(?P<cut>\(END\))")
+    cleaner = Cleaner(CleanConfig(rules=[rule]))
+    glued = cleaner.clean("Body text. (END)\nMore body. (END)")
+    assert [(r.rule, r.text) for r in glued.removals] == [("end-mark", "(END)"), ("end-mark", "(END)")]
+    assert glued.text == "Body text.\n\nMore body."
+    assert_accounted("Body text. (END)\nMore body. (END)", glued)
+    assert cleaner.clean("Body text.\n(END)").text == "Body text."
+    assert cleaner.clean("Body text (END)").removals == []
+
+
+def test_what_a_cut_group_leaves_is_cleaned_in_another_pass(cleaner: Cleaner) -> None:
+    """Idempotent: the line left before a glued sign-off can be a staff note."""
+    result = cleaner.clean("The minister spoke.\nJane Doe contributed to this report. Reuter")
+    assert rules_fired(result) == ["contributed-note", "wire-signoff"]
+    assert result.text == "The minister spoke."
+
+
 def test_disabled_rule_does_not_fire() -> None:
     rule = Rule(name="ads", kind="inline", pattern=r"\[ad_\d+\]", enabled=False)
     result = Cleaner(CleanConfig(rules=[rule])).clean("Body [ad_1] text.")
@@ -154,3 +181,100 @@ def test_byline_moves_to_author(cleaner: Cleaner) -> None:
     assert result.text == "The minister spoke on Sunday about the ferry plan."
     sentence = cleaner.clean("By the river the minister spoke.\nHe left.")
     assert "byline" not in rules_fired(sentence)
+
+
+def test_wire_signoff_goes_on_its_own_line_and_glued_to_the_last_sentence(cleaner: Cleaner) -> None:
+    """A notice and its copy re-wrapped into one paragraph end up with the same words."""
+    original = "Qtly div 20 cts vs 18 cts\n    Pay April 1\n    Record March 15\n Reuter\n"
+    rewrapped = "Qtly div 20 cts vs 18 cts Pay April 1 Record March 15 Reuter"
+    for boilerplate in ((), {"reuter"}):  # the own-line sign-off may also be learned boilerplate
+        a = cleaner.clean(original, boilerplate=boilerplate)
+        b = cleaner.clean(rewrapped, boilerplate=boilerplate)
+        assert a.text.split() == b.text.split() == "Qtly div 20 cts vs 18 cts Pay April 1 Record March 15".split()
+        assert [(r.rule, r.text) for r in b.removals] == [("wire-signoff", "Reuter")]
+        # Learned boilerplate keeps the own-line sign-off: the sign-off rule comes last.
+        assert [r.rule for r in a.removals] == ["boilerplate" if boilerplate else "wire-signoff"]
+        assert_accounted(original, a)
+        assert_accounted(rewrapped, b)
+    prose = "The company last changed its crude oil postings on September 28.\n Reuter\n"
+    glued = "The company last changed its crude oil postings on September 28. Reuter"
+    assert cleaner.clean(prose).text == cleaner.clean(glued).text == glued[: -len(" Reuter")]
+
+
+def test_wire_signoff_only_at_the_very_end_and_then_other_trailers_too(cleaner: Cleaner) -> None:
+    text = "The minister spoke on Sunday. Reuter\n\nSource link"
+    result = cleaner.clean(text)
+    assert rules_fired(result) == ["wire-signoff", "source-link"]
+    assert result.text == "The minister spoke on Sunday."
+    middle = "The minister spoke on Sunday. Reuter\n\nHe left on Monday."
+    assert cleaner.clean(middle).removals == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The minister spoke on Sunday. Reuter\nREUTER\n\nAFP",  # a stack of sign-offs goes at once
+        "The minister spoke on Sunday.\nREUTER\nRead more: the ferry plan",  # under a removed last line
+        "The minister spoke on Sunday. AP\nSubscribe now",  # under learned boilerplate
+        "The minister spoke on Sunday. Reuter\nShort link: https://ex.org/a",  # above a trailer
+    ],
+)
+def test_wire_signoff_cleaning_is_idempotent(cleaner: Cleaner, text: str) -> None:
+    first = cleaner.clean(text, boilerplate={"subscribe now"})
+    assert first.text == "The minister spoke on Sunday."
+    assert cleaner.clean(first.text, known=set(first.fields), boilerplate={"subscribe now"}).removals == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He cited the report by Reuters.",  # the name in a sentence, with its full stop
+        "The minister spoke on Sunday, he told Reuters",  # a sentence cut short
+        "The minister declined to comment to Reuters",
+        "The minister spoke on Sunday, according to Reuters",
+        "The minister gave an interview to Reuter",
+        "The minister spoke to the AP",
+        "The rally on Sunday was covered by AFP",
+        "The minister met Daimler chief executive Edzard Reuter",  # a surname
+        "The minister works for Thomson Reuters",
+        "The minister spoke on Sunday. Reuters said",  # not the last word
+        "The minister spoke on Sunday, Reuters",  # a comma is no sentence end
+        "The minister spoke on Sunday, 2 pct up, Reuters",
+        "Net profit rose 5 pct in 1986 Reuters",  # only the old singular follows figures
+        "The minister spoke on Sunday. ReutersX",
+        "The minister spoke on Sunday. Reuters'",
+        "The minister spoke on Sunday. reuters",
+        "The minister spoke on Sunday. Ap",
+        "The minister spoke on Sunday. Reuter Reuter",
+        "The minister and his Reuter",
+    ],
+)
+def test_wire_signoff_keeps_agency_names_in_sentences(cleaner: Cleaner, text: str) -> None:
+    result = cleaner.clean(text)
+    assert "wire-signoff" not in rules_fired(result)
+    assert result.text == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a " * 20000 + "Reuter",
+        "a " * 20000 + "Reuterx",
+        "a." * 20000 + " Reuters!",
+        ". " * 20000 + "told Reuters",
+        "1 " * 20000 + "Reuters",
+        "x" * 40000 + " Reuter",
+        "x" * 40000 + ". AFP" + "x",
+        " \t" * 20000 + "Reuter",
+        "told " * 10000 + "Reuter",
+        "<" * 20000 + ">" * 20000 + " Reuterz",
+        ("word " * 29 + "Reuter\n") * 300,
+    ],
+)
+def test_wire_signoff_survives_adversarial_input(text: str) -> None:
+    """The pattern's optional prefix runs over the whole last line: linear, not backtracking."""
+    config = load_config().clean
+    only = Cleaner(CleanConfig(rules=[r for r in config.rules if r.name == "wire-signoff"]))
+    started = time.perf_counter()
+    only.clean(text)
+    assert time.perf_counter() - started < 2.0
