@@ -39,13 +39,18 @@ What is measured, for each tool's whole command:
 Duplicate quality.  Each tool's output is turned into reported pairs, in corpus ids:
 
 - ingest: (the document, `dedup.duplicate_of`) for each line of duplicates.jsonl, both
-  mapped to corpus ids through `metadata.id` (ingest keeps the JSONL fields in metadata).
+  mapped to corpus ids through `metadata.id` (ingest keeps the JSONL fields in metadata):
+  the document each copy was verified against, which is the cluster's kept document
+  when the two are similar, else the nearest copy on a path towards it.
 - datatrove: MinhashDedupFilter loads the cluster ids (`metadata.minhash_cluster_id`)
   onto every document of a cluster; the one document of a cluster in its output is the
   kept one and each document in its exclusion output is reported as (the removed
   document, the kept document of its cluster).  `id` is the corpus id (JsonlReader).
 
-Both are "removed copy -> kept document" pairs, one per removed document.
+Both are one pair per removed document.  datatrove's pairs are "removed copy -> kept
+document"; so that the two can also be compared on the same footing, ingest's
+(the document, `dedup.cluster_id`) pairs are scored as well ("precision against the
+kept document").
 
 - precision: a reported pair is correct when the true word-5-gram Jaccard of the two
   corpus texts (bench/throughput_corpus.py's `shingles`, computed here for every
@@ -284,7 +289,8 @@ class Run:
     measurement: Measurement
     detail: str  # where the time went, from the tool's own timings
     outcome: str  # documents kept / removed / rejected
-    pairs: list[tuple[str, str]] | None  # reported (copy, kept) pairs in corpus ids; None if it failed
+    pairs: list[tuple[str, str]] | None  # reported (copy, link) pairs in corpus ids; None if it failed
+    kept_pairs: list[tuple[str, str]] | None  # (copy, its cluster's kept document)
     version: str  # the code that ran
 
     @property
@@ -297,11 +303,11 @@ def run_ingest(ingest: str, corpus: Path, run_dir: Path, keep_outputs: bool) -> 
     version = f"commit {ingest_revision()}"  # the project is installed editable: the tree at run start
     m = measure([ingest, "run", str(corpus / "shards"), "--out", str(out), "--no-progress"], run_dir)
     if m.returncode != 0:
-        return Run(m, "", "failed", None, version)
+        return Run(m, "", "failed", None, None, version)
     report = json.loads((out / "report.json").read_text())
     counts = report["counts"]
     outcome = f"{counts['documents']:,} / {counts['duplicates']:,} / {counts['rejected']:,}"
-    run = Run(m, ingest_detail(m, report), outcome, ingest_pairs(out), version)
+    run = Run(m, ingest_detail(m, report), outcome, *ingest_pairs(out), version)
     if not keep_outputs:
         shutil.rmtree(out)
     return run
@@ -313,12 +319,12 @@ def run_datatrove(python: Path, corpus: Path, run_dir: Path, keep_outputs: bool)
                  "--work", str(work), "--tasks", str(TASKS), "--workers", str(TASKS)], run_dir)
     version = f"{installed_version(python, 'datatrove')} (pinned)"
     if m.returncode != 0:
-        return Run(m, "", "failed", None, version)
+        return Run(m, "", "failed", None, None, version)
     stages = json.loads([line for line in m.stdout.splitlines() if line.startswith("{")][-1])["stage_seconds"]
     kept = sum(1 for _ in read_jsonl(sorted((work / "output").glob("*.jsonl"))))
     pairs = datatrove_pairs(work)
     run = Run(m, ", ".join(f"{k} {v:.1f}" for k, v in stages.items()), f"{kept:,} / {len(pairs):,} / 0", pairs,
-              version)
+              pairs, version)
     if not keep_outputs:
         shutil.rmtree(work)
     return run
@@ -342,15 +348,16 @@ def read_jsonl(paths: Iterable[Path]) -> Iterator[dict]:
                     yield json.loads(line)
 
 
-def ingest_pairs(out: Path) -> list[tuple[str, str]]:
-    """(copy, kept) in corpus ids, from duplicates.jsonl's dedup.duplicate_of."""
+def ingest_pairs(out: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(copy, link) and (copy, kept) in corpus ids, from dedup.duplicate_of and dedup.cluster_id."""
     corpus_id = {}
     duplicates = []
     for doc in read_jsonl([out / "documents.jsonl", out / "duplicates.jsonl"]):
         corpus_id[doc["id"]] = doc["metadata"]["id"]
         if doc["dedup"]["duplicate_of"]:
-            duplicates.append((doc["id"], doc["dedup"]["duplicate_of"]))
-    return [(corpus_id[a], corpus_id[b]) for a, b in duplicates]
+            duplicates.append((doc["id"], doc["dedup"]["duplicate_of"], doc["dedup"]["cluster_id"]))
+    return ([(corpus_id[a], corpus_id[b]) for a, b, _ in duplicates],
+            [(corpus_id[a], corpus_id[kept]) for a, _, kept in duplicates])
 
 
 def datatrove_pairs(work: Path) -> list[tuple[str, str]]:
@@ -428,6 +435,7 @@ class Quality:
     wrong_same_family: int  # wrong pairs within one original's family (a cluster's far ends)
     recall: dict[str, tuple[int, int]]  # row -> (linked, total)
     linked_below: tuple[int, int]  # near copies with true Jaccard < 0.5: (linked, total)
+    kept_correct: int  # correct (copy, kept document) pairs, of `pairs`
 
     @property
     def precision(self) -> float:
@@ -443,8 +451,9 @@ def recall_row(truth: Truth, doc_id: str) -> str | None:
     return "below" if lo < CORRECT_JACCARD else f"[{lo:.1f},{hi:.1f}{']' if hi == 1.0 else ')'}"
 
 
-def score(truth: Truth, pairs: list[tuple[str, str]]) -> Quality:
+def score(truth: Truth, pairs: list[tuple[str, str]], kept_pairs: list[tuple[str, str]]) -> Quality:
     shingles = lru_cache(maxsize=None)(lambda doc_id: tc.shingles(truth.texts[doc_id]))
+    kept_correct = sum(tc.jaccard(shingles(a), shingles(b)) >= CORRECT_JACCARD for a, b in kept_pairs)
     correct = natural = natural_exact = wrong_figures_only = wrong_same_family = 0
     for a, b in pairs:
         if tc.jaccard(shingles(a), shingles(b)) < CORRECT_JACCARD:
@@ -470,7 +479,7 @@ def score(truth: Truth, pairs: list[tuple[str, str]]) -> Quality:
         counts[row][0] += linked
         counts[row][1] += 1
     return Quality(len(pairs), correct, natural, natural_exact, wrong_figures_only, wrong_same_family,
-                   {row: tuple(counts[row]) for row in RECALL_ROWS}, tuple(counts["below"]))
+                   {row: tuple(counts[row]) for row in RECALL_ROWS}, tuple(counts["below"]), kept_correct)
 
 
 # ------------------------------------------------------------------ reporting
@@ -521,6 +530,9 @@ def results_table(manifest: dict, results: list[ToolResult]) -> str:
     qs = [r.quality for r in results]
     row(f"precision of reported pairs (J >= {CORRECT_JACCARD})",
         (f"{q.precision:.3f} ({q.correct:,}/{q.pairs:,})" if q else "-" for q in qs))
+    row(f"precision against the kept document (J >= {CORRECT_JACCARD})",
+        (f"{q.kept_correct / q.pairs if q.pairs else 1:.3f} ({q.kept_correct:,}/{q.pairs:,})" if q else "-"
+         for q in qs))
     row("correct pairs that are natural (of which exact)",
         (f"{q.natural:,} ({q.natural_exact:,})" if q else "-" for q in qs))
     row("wrong pairs: differ only in figures / both derived from one original",
@@ -639,7 +651,7 @@ def compare_size(docs: int, args: argparse.Namespace, ingest: str, dt_python: Pa
             walls[name].append(run.measurement.wall)
             if name not in best or (run.ok, -run.measurement.wall) > (best[name].ok, -best[name].measurement.wall):
                 best[name] = run
-    results = [ToolResult(name, run, walls[name], score(truth, run.pairs) if run.ok else None)
+    results = [ToolResult(name, run, walls[name], score(truth, run.pairs, run.kept_pairs) if run.ok else None)
                for name, run in best.items()]
     markdown = results_markdown(manifest, corpus, results, versions, argv)
     out = RESULTS / f"{dt.date.today().isoformat()}-{docs}.md"

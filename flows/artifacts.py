@@ -50,7 +50,8 @@ def _removals(report: dict[str, Any]) -> list[str]:
 
 def _clusters(report: dict[str, Any]) -> list[str]:
     dedup = report["dedup"]
-    rows = [[c["kept"], len(c["members"]), max((m["similarity"] for m in c["members"]), default="")]
+    # Each member's similarity is to the document it is linked to (a verified pair).
+    rows = [[c["kept"], len(c["members"]), min((m["similarity"] for m in c["members"]), default="")]
             for c in dedup["largest_clusters"][:_MAX_CLUSTERS]]
     head = [f"## Largest duplicate clusters ({dedup['clusters']} in all)", ""]
-    return head + (_table(["kept document", "duplicates", "highest similarity"], rows) if rows else ["none", ""])
+    return head + (_table(["kept document", "duplicates", "weakest link (Jaccard)"], rows) if rows else ["none", ""])

@@ -47,7 +47,18 @@ def clean_task(batch: int, config: Config, workspace: pipeline.Workspace, boiler
     return pipeline.clean_batch(batch, config, workspace, boilerplate, added)
 
 
-_TASKS = {"prepare": prepare_task, "clean": clean_task}
+@task(name="passage-search", cache_policy=NONE, **RETRY_TRANSIENT_IO)
+def passage_task(pairs: Any, config: Config, workspace: pipeline.Workspace) -> Any:
+    return pipeline.passage_batch(pairs, config, workspace)
+
+
+@task(name="write-batch", cache_policy=NONE, **RETRY_TRANSIENT_IO)
+def write_task(batch: int, config: Config, workspace: pipeline.Workspace, decisions: dict, added_before: dict,
+               passages: Any) -> dict[str, int]:
+    return pipeline.write_batch(batch, config, workspace, decisions, added_before, passages)
+
+
+_TASKS = {"prepare": prepare_task, "clean": clean_task, "passages": passage_task, "write": write_task}
 
 
 def _task_mapper(phase: str, args: list[tuple]) -> list:

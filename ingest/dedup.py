@@ -1,4 +1,4 @@
-"""Near-duplicate documents (MinHash + LSH, verified) and reused passages.
+"""Near-duplicate documents: MinHash + LSH candidates, each verified.
 
 Documents are compared as sets of word n-gram shingles.  Text is normalised before
 shingling: case folded, punctuation dropped, typographic apostrophes unified; digits
@@ -6,33 +6,31 @@ are kept as they are, so that two notices differing only in their figures stay
 distinct.  MinHash signatures are banded as datasketch's `MinHashLSH` bands them (a
 test checks that both propose the same pairs) for candidates, and every candidate pair
 is verified on the exact shingle sets before it counts, so an LSH false positive never
-reaches the output.  Verified pairs are clustered with
-union-find; one document per cluster is kept by a deterministic policy.
+reaches the output.  Verified pairs are clustered with union-find; one document per
+cluster is kept by a deterministic policy, and every other one is linked to a document
+it was verified against: the kept one when the two are similar, else the nearest copy
+on a path of verified pairs towards it.
 
-Reused passages are found from the same token hashes: documents that share a winnowed
-"anchor" n-gram are compared in full, and shared n-gram runs are merged into passages.
+Reused passages (`ingest.passages`) are found from the same word hashes.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import xxhash
 
-from ingest.config import DedupConfig, PassageConfig
+from ingest.config import DedupConfig
 from ingest.state import IndexedDocument, StateIndex, band_key
 
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*")
+_WORD_SPLIT = re.compile(f"({_TOKEN.pattern})")
 _NGRAM_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
-# Anchors shared by more documents than this are stock phrases; they find no passage.
-_MAX_ANCHOR_DOCS = 50
 _EMPTY = np.empty(0, dtype=np.uint64)
-_POSITIONS_CACHED = 4096
 
 
 def token_spans(text: str) -> list[tuple[int, int]]:
@@ -40,13 +38,28 @@ def token_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _TOKEN.finditer(text)]
 
 
+def words_and_spans(text: str) -> tuple[list[str], np.ndarray]:
+    """The words of `text` and their character spans (uint32 rows of start, end), from
+    one regex pass: splitting on the words keeps the text between them, whose lengths
+    add up to the offsets. Half the time of `findall` plus `token_spans`."""
+    parts = _WORD_SPLIT.split(text)
+    ends = np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)))
+    # parts alternate: text between words, a word, ..., text after the last word.
+    spans = np.stack((ends[0:-1:2], ends[1::2]), axis=1).astype(np.uint32)
+    return parts[1::2], spans
+
+
 def token_hashes(text: str) -> np.ndarray:
+    """One 32-bit hash per word, after case folding and apostrophe unification."""
+    return word_hashes(_TOKEN.findall(text))
+
+
+def word_hashes(words: list[str]) -> np.ndarray:
     """One 32-bit hash per word, after case folding and apostrophe unification.
 
     32 bits keep the sketches small; n-grams are hashed from them in 64 bits.
     """
-    words = _TOKEN.findall(text)
-    # Fold all words in one call; the separator keeps the count aligned with token_spans.
+    # Fold all words in one call; the separator keeps the count aligned with the words.
     folded = "\x00".join(words).casefold().replace("’", "'").split("\x00") if words else []
     return np.fromiter(map(xxhash.xxh32_intdigest, map(str.encode, folded)), dtype=np.uint32, count=len(folded))
 
@@ -109,14 +122,20 @@ class Sketch:
     # are derived from them when needed, so a sketch costs ~5 bytes a word centrally.
     tokens: np.ndarray
     signature: np.ndarray  # MinHash values, uint32
+    # Winnowed n-gram hashes for passage search (`ingest.passages.anchors`).
+    anchors: np.ndarray = field(default_factory=lambda: _EMPTY)
+    # Where the run spilled the document's words: batch and row in that batch.
+    batch: int = -1
+    row: int = -1
 
     def shingles(self, n: int) -> np.ndarray:
         return shingle_set(self.tokens, n)
 
 
 def sketch(doc_id: str, text: str, created: str | None, added: str, source: str,
-           config: DedupConfig, hasher: MinHasher) -> Sketch:
-    tokens = token_hashes(text)
+           config: DedupConfig, hasher: MinHasher, words: list[str] | None = None) -> Sketch:
+    """`words`: the words of `text`, when the caller has them already."""
+    tokens = word_hashes(words) if words is not None else token_hashes(text)
     signature = hasher.signature(shingle_set(tokens, config.shingle_size))
     return Sketch(doc_id, len(text), created, added, source, tokens, signature)
 
@@ -130,6 +149,14 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Decision:
+    """One document's dedup outcome; every link it reports is a verified pair.
+
+    cluster_id: the cluster's kept document (for the kept one too), None without
+    duplicates. duplicate_of: the document this one was verified against: the kept one
+    when the two are similar, else the nearest copy on a path of verified pairs to it;
+    None when kept. similarity: exact shingle Jaccard with duplicate_of (>= threshold).
+    """
+
     cluster_id: str | None
     duplicate_of: str | None
     similarity: float | None
@@ -138,26 +165,17 @@ class Decision:
         return {"cluster_id": self.cluster_id, "duplicate_of": self.duplicate_of, "similarity": self.similarity}
 
 
-@dataclass(frozen=True)
-class PassageMatch:
-    """A reused passage, in word positions: words [start, end) of one document."""
-
-    start: int
-    end: int
-    other_id: str
-    other_start: int
-    other_end: int
-    similarity: float  # share of the passage's words found in the other span
-
-
 @dataclass
 class DedupResult:
     decisions: dict[str, Decision]
-    clusters: list[dict]  # {cluster_id, kept, members: [{id, similarity}]}, largest first
-    passages: dict[str, list[PassageMatch]]
+    # {cluster_id, kept, members: [{id, duplicate_of, similarity}]}, largest first: the
+    # members are the cluster's new documents but the kept one, each with its decision.
+    clusters: list[dict]
     stats: dict[str, int] = field(default_factory=dict)
     # Documents indexed by an earlier run (same input again): their original `added`.
     added_before: dict[str, str] = field(default_factory=dict)
+    # Each document's cluster's kept document (itself when it is in no cluster).
+    cluster_of: dict[str, str] = field(default_factory=dict)
 
 
 class _UnionFind:
@@ -222,15 +240,14 @@ def lsh_pairs(signatures: np.ndarray, bands: int, rows: int) -> list[tuple[int, 
         keys = keys[order]
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         sizes = np.diff(np.r_[starts, n])
-        two = starts[sizes == 2]
-        codes.append(_pair_codes(order[two], order[two + 1], n))
-        for start, size in zip(starts[sizes > 2].tolist(), sizes[sizes > 2].tolist()):
+        # All buckets of one size at once: one array operation per size, not per bucket.
+        for size in np.unique(sizes[(sizes >= 2) & (sizes <= _MAX_BUCKET_PAIRS)]).tolist():
+            members = order[starts[sizes == size][:, None] + np.arange(size)]
+            first, second = np.triu_indices(size, k=1)
+            codes.append(_pair_codes(members[:, first].ravel(), members[:, second].ravel(), n))
+        for start, size in zip(starts[sizes > _MAX_BUCKET_PAIRS].tolist(), sizes[sizes > _MAX_BUCKET_PAIRS].tolist()):
             members = order[start : start + size]
-            if size <= _MAX_BUCKET_PAIRS:
-                first, second = np.triu_indices(size, k=1)
-                codes.append(_pair_codes(members[first], members[second], n))
-            else:
-                codes.append(_pair_codes(members[:-1], members[1:], n))
+            codes.append(_pair_codes(members[:-1], members[1:], n))
     unique = np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
     return [(c // n, c % n) for c in unique.tolist()]
 
@@ -241,11 +258,11 @@ def _pair_codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
 
 
 class Deduplicator:
-    """Collects the sketches of one run and decides duplicates and passages.
+    """Collects the sketches of one run and decides its duplicate clusters.
 
     With a `StateIndex`, documents of earlier runs take part: a new document that
-    duplicates one of them is linked to that cluster's kept document, and a document
-    already indexed (a rerun of the same input) keeps the decision it had.
+    duplicates one of them joins that cluster (whose kept document stays kept), and a
+    document already indexed (a rerun of the same input) keeps the decision it had.
     """
 
     def __init__(self, config: DedupConfig) -> None:
@@ -257,6 +274,12 @@ class Deduplicator:
         if s.id in self._sketches:
             raise ValueError(f"document id {s.id} added twice")
         self._sketches[s.id] = s
+
+    def sketches(self) -> Iterable[Sketch]:
+        return self._sketches.values()
+
+    def batch_of(self, doc_id: str) -> int:
+        return self._sketches[doc_id].batch
 
     def shingles(self, doc_id: str) -> np.ndarray:
         if doc_id not in self._shingles:
@@ -282,16 +305,16 @@ class Deduplicator:
         for doc_id, doc in known.items():
             decisions[doc_id] = _known_decision(doc, state)
             cluster_of[doc_id] = doc.kept_id
-        passages = find_passages(self._sketches, cluster_of, self.config.passages) if self.config.passages.enabled else {}
-        stats["passage_links"] = sum(len(v) for v in passages.values())
         stats["already_indexed"] = len(known)
-        return DedupResult(decisions, clusters, passages, stats, {k: d.added for k, d in known.items()})
+        return DedupResult(decisions, clusters, stats, {k: d.added for k, d in known.items()}, cluster_of)
 
     def index_entry(self, doc_id: str, text: str, decision: Decision) -> tuple[IndexedDocument, str, list[int]]:
-        """What the state keeps of one new document of this run."""
+        """What the state keeps of one new document of this run: the whole decision, so
+        that a rerun of the same input reports it again (`_known_decision`)."""
         s = self._sketches[doc_id]
-        record = IndexedDocument(doc_id, decision.duplicate_of or doc_id, decision.similarity, s.created, s.added,
-                                 s.length, s.source)
+        kept_id = doc_id if decision.duplicate_of is None else decision.cluster_id
+        record = IndexedDocument(doc_id, kept_id, decision.similarity, s.created, s.added, s.length, s.source,
+                                 decision.duplicate_of)
         return record, text, self.state_keys(s)
 
     def _verified_pairs(self, known: set[str], prior: _PriorDocuments):
@@ -318,46 +341,90 @@ class Deduplicator:
         return pairs, {"lsh_candidates": candidates, "lsh_false_positives": rejected, "verified_pairs": len(pairs)}
 
     def _cluster(self, pairs: dict[tuple[str, str], float], known: dict, prior: _PriorDocuments):
+        """Clusters are the connected components of the verified pairs; each keeps one
+        document, and each other new member is linked to a document it was verified
+        against, on a shortest path of verified pairs to the kept one (`_links`)."""
         uf = _UnionFind()
         for a, b in pairs:
             uf.union(a, b)
         groups: dict[str, list[str]] = defaultdict(list)
         for doc_id in set(self._sketches) - set(known):
             groups[uf.find(doc_id)].append(doc_id)
-        for doc_id in prior.seen:
-            if doc_id not in self._sketches and uf.find(doc_id) in groups:
+        # Documents of earlier runs met as candidates, this run's input included when it
+        # was indexed already (a rerun with new documents beside it).
+        for doc_id in list(prior.seen):
+            if (doc_id not in self._sketches or doc_id in known) and uf.find(doc_id) in groups:
                 groups[uf.find(doc_id)].append(doc_id)
+        edges: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
+        for (a, b), sim in pairs.items():
+            edges[uf.find(a)].append((a, b, sim))
         decisions: dict[str, Decision] = {}
         clusters: list[dict] = []
         cluster_of: dict[str, str] = {}
         policy = self.config.keep_policy
-        for members in groups.values():
-            new = [m for m in members if m in self._sketches]
+        for root, members in groups.items():
             if len(members) == 1:
                 decisions[members[0]] = Decision(None, None, None)
                 continue
-            earlier = [prior.seen[m] for m in members if m not in self._sketches]
+            new = [m for m in members if m in self._sketches and m not in known]
+            ordered = sorted(new, key=lambda m: keep_order_key(self._sketches[m], policy))
+            new_set = set(new)
+            earlier = [prior.seen[m] for m in members if m not in new_set]
+            graph: dict[str, dict[str, float]] = defaultdict(dict)
+            for a, b, sim in edges[root]:
+                graph[a][b] = graph[b][a] = sim
             if earlier:
                 # Documents of earlier runs are published already: their cluster's kept
-                # document stays kept, and new copies join it.
+                # document stays kept, and new copies join it. The links they were
+                # indexed with (verified pairs then) lead from them to their kept one.
                 kept = min((prior.kept(d) for d in earlier), key=lambda d: _prior_key(d, policy))
                 kept_shingles = prior.shingles(kept.id)
-                ordered = sorted(new, key=lambda m: keep_order_key(self._sketches[m], policy))
+                for a, b, sim in prior.links(earlier):
+                    graph[a].setdefault(b, sim)
+                    graph[b].setdefault(a, sim)
             else:
-                ordered = sorted(new, key=lambda m: keep_order_key(self._sketches[m], policy))
                 kept = self._sketches[ordered.pop(0)]
                 kept_shingles = self.shingles(kept.id)
                 decisions[kept.id] = Decision(kept.id, None, None)
+            # Similar to the kept document itself: linked to it, even if the LSH did
+            # not propose the pair.
+            direct = {m: jaccard(self.shingles(m), kept_shingles) for m in ordered}
+            for member, sim in direct.items():
+                if sim >= self.config.threshold:
+                    graph[member][kept.id] = graph[kept.id][member] = sim
+            links = self._links(kept.id, graph)
             cluster = {"cluster_id": kept.id, "kept": kept.id, "members": []}
             for member in ordered:
-                sim = round(jaccard(self.shingles(member), kept_shingles), 4)
-                decisions[member] = Decision(kept.id, kept.id, sim)
-                cluster["members"].append({"id": member, "similarity": sim})
+                # Always reached, unless the index lost a link: then the kept one, as before.
+                parent, sim = links.get(member, (kept.id, direct[member]))
+                sim = round(sim, 4)
+                decisions[member] = Decision(kept.id, parent, sim)
+                cluster["members"].append({"id": member, "duplicate_of": parent, "similarity": sim})
             for member in new:
                 cluster_of[member] = kept.id
             clusters.append(cluster)
         clusters.sort(key=lambda c: (-len(c["members"]), c["cluster_id"]))
         return decisions, clusters, cluster_of
+
+    @staticmethod
+    def _links(kept: str, graph: dict[str, dict[str, float]]) -> dict[str, tuple[str, float]]:
+        """Document -> (the neighbour it is linked to, their similarity), over the
+        verified pairs in `graph`, by breadth-first search from the kept document.
+
+        A document's neighbour is one step nearer the kept document (so the kept one
+        itself for those similar to it), the most similar of those, the smaller id on a
+        tie: the links depend on the pairs alone, never on the order of the input.
+        """
+        links: dict[str, tuple[str, float]] = {}
+        reached, layer = {kept}, {kept}
+        while layer:
+            following = {other for doc in layer for other in graph[doc] if other not in reached}
+            for doc in following:
+                parent = min((p for p in graph[doc] if p in layer), key=lambda p: (-graph[doc][p], p))
+                links[doc] = (parent, graph[doc][parent])
+            reached |= following
+            layer = following
+        return links
 
 
 class _PriorDocuments:
@@ -384,6 +451,27 @@ class _PriorDocuments:
             self.seen.update(self._state.known([doc.kept_id]))
         return self.seen[doc.kept_id]
 
+    def links(self, docs: Iterable[IndexedDocument]) -> list[tuple[str, str, float]]:
+        """The links (id, duplicate_of, similarity) that the index holds from `docs` on
+        to their kept documents, each a pair verified when it was indexed."""
+        out: list[tuple[str, str, float]] = []
+        pending, done = list(docs), set()
+        while pending:
+            doc = pending.pop()
+            if doc.id in done or doc.kept_id == doc.id:
+                continue
+            done.add(doc.id)
+            if doc.duplicate_of not in self.seen:
+                self.seen.update(self._state.known([doc.duplicate_of]))
+            target = self.seen.get(doc.duplicate_of)
+            if target is None or target.kept_id != doc.kept_id:
+                # A link the index does not hold (it is never deleted from): the kept
+                # document, as format 1 linked every copy. Only connects, is not reported.
+                target = self.kept(doc)
+            out.append((doc.id, target.id, doc.similarity or 0.0))
+            pending.append(target)
+        return out
+
     def shingles(self, doc_id: str) -> np.ndarray:
         if doc_id not in self._shingles:
             self._shingles[doc_id] = shingle_set(token_hashes(self._state.text(doc_id)), self._shingle_size)
@@ -397,154 +485,7 @@ def _prior_key(doc: IndexedDocument, policy: Sequence[str]) -> tuple:
 
 
 def _known_decision(doc: IndexedDocument, state: StateIndex) -> Decision:
+    """The decision a document indexed already was given: a rerun reports it again."""
     if doc.kept_id != doc.id:
-        return Decision(doc.kept_id, doc.kept_id, doc.similarity)
+        return Decision(doc.kept_id, doc.duplicate_of, doc.similarity)
     return Decision(doc.id if state.has_duplicates(doc.id) else None, None, None)
-
-
-def find_passages(
-    sketches: dict[str, Sketch], cluster_of: dict[str, str], config: PassageConfig
-) -> dict[str, list[PassageMatch]]:
-    """Passages of at least `min_words` words shared between distinct stories.
-
-    One document per duplicate cluster (the kept one) stands for its cluster: its
-    copies would only repeat its passages, and they are linked to it already.
-    """
-    n = config.ngram
-    stories = sorted(doc_id for doc_id, s in sketches.items()
-                     if cluster_of.get(doc_id, doc_id) == doc_id and len(s.tokens) >= n)
-
-    def grams_of(doc_id: str) -> np.ndarray:
-        return ngram_hashes(sketches[doc_id].tokens, n)
-
-    # Per document: n-gram -> where it occurs. Bounded: at 100,000 documents keeping
-    # them all took gigabytes; pairs come sorted, so recent documents come back soon.
-    positions = lru_cache(maxsize=_POSITIONS_CACHED)(lambda doc_id: _positions(grams_of(doc_id)))
-    result: dict[str, list[PassageMatch]] = defaultdict(list)
-    window = max(1, config.anchor_words - n + 1)
-    # A passage of min_words words spans at least two disjoint windows when it is that
-    # long, so it shares at least two anchors: pairs with one shared anchor cannot
-    # hold one.
-    min_shared = 2 if config.min_words >= 2 * window + n - 1 else 1
-    for a, b in _anchor_pairs(stories, grams_of, window, min_shared):
-        pos_a, pos_b = positions(a), positions(b)
-        common = pos_a[0].keys() & pos_b[0].keys()
-        # A passage of min_words words needs at least this many shared n-grams.
-        if len(common) * n < config.min_words:
-            continue
-        for m in _shared_passages(pos_a, pos_b, common, config):
-            result[a].append(PassageMatch(m[0], m[1], b, m[2], m[3], m[4]))
-            result[b].append(PassageMatch(m[2], m[3], a, m[0], m[1], m[5]))
-    for matches in result.values():
-        matches.sort(key=lambda p: (p.start, p.other_id))
-    return dict(result)
-
-
-def _anchor_pairs(ids: list[str], grams_of: Callable[[str], np.ndarray], window: int,
-                  min_shared: int) -> list[tuple[str, str]]:
-    """Document pairs sharing at least `min_shared` anchor n-grams.
-
-    Anchors are chosen by winnowing: the smallest hash of every `window` consecutive
-    n-grams. Two documents that share a run of `window` n-grams share that run's
-    smallest hash, so such a run is never missed, and every document picks the same
-    anchors from the same text.
-    """
-    if len(ids) < 2:
-        return []
-    anchors = [_winnow(grams_of(i), window) for i in ids]
-    hashes = np.concatenate(anchors)
-    docs = np.concatenate([np.full(len(a), i, dtype=np.int64) for i, a in enumerate(anchors)])
-    order = np.argsort(hashes, kind="stable")  # stable: documents stay in id order within a hash
-    hashes, docs = hashes[order], docs[order]
-    starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
-    sizes = np.diff(np.r_[starts, len(hashes)])
-    codes = [docs[starts[sizes == 2]] * len(ids) + docs[starts[sizes == 2] + 1]]
-    for start, size in zip(starts[(sizes > 2) & (sizes <= _MAX_ANCHOR_DOCS)].tolist(),
-                           sizes[(sizes > 2) & (sizes <= _MAX_ANCHOR_DOCS)].tolist()):
-        members = docs[start : start + size]
-        first, second = np.triu_indices(size, k=1)
-        codes.append(members[first] * len(ids) + members[second])
-    pairs, shared = np.unique(np.concatenate(codes), return_counts=True)
-    return [(ids[c // len(ids)], ids[c % len(ids)]) for c in pairs[shared >= min_shared].tolist()]
-
-
-def _winnow(grams: np.ndarray, window: int) -> np.ndarray:
-    if len(grams) <= window:
-        return np.unique(grams)
-    return np.unique(np.lib.stride_tricks.sliding_window_view(grams, window).min(axis=1))
-
-
-def _positions(grams: np.ndarray) -> tuple[dict[int, int], dict[int, list[int]]]:
-    """n-gram -> its position, built in C; and, for the few n-grams that occur more
-    than once in the document, all their positions."""
-    seq = grams.tolist()
-    first = dict(zip(reversed(seq), range(len(seq) - 1, -1, -1)))
-    repeated: dict[int, list[int]] = {}
-    if len(first) < len(seq):
-        for i, h in enumerate(seq):
-            repeated.setdefault(h, []).append(i)
-        repeated = {h: where for h, where in repeated.items() if len(where) > 1}
-    return first, repeated
-
-
-def _where(index: tuple[dict[int, int], dict[int, list[int]]], h: int) -> list[int]:
-    return index[1].get(h) or [index[0][h]]
-
-
-def _shared_passages(pos_a, pos_b, common, config: PassageConfig):
-    """Shared passages of two documents' n-gram sequences as word spans.
-
-    Returns tuples (a_start, a_end, b_start, b_end, a_share, b_share, words): the spans,
-    for each side the share of its span's words covered by shared n-grams, and the
-    number of shared words.
-    """
-    n = config.ngram
-    # Matching n-gram positions grouped by diagonal (j - i); consecutive i on one
-    # diagonal are one run of shared words.
-    matches = sorted((j - i, i) for h in common for i in _where(pos_a, h) for j in _where(pos_b, h))
-    runs: list[list[int]] = []  # [a_start, a_end, b_start, b_end] in words
-    for diagonal, i in matches:
-        last = runs[-1] if runs else None
-        if last is not None and last[3] - last[1] == diagonal and last[1] == i - 1 + n:
-            last[1], last[3] = i + n, i + diagonal + n
-        else:
-            runs.append([i, i + n, i + diagonal, i + diagonal + n])
-    if not runs:
-        return []
-    runs.sort()
-    out = []
-    group = [runs[0]]
-    for run in runs[1:]:
-        last = group[-1]
-        gaps = sorted((run[0] - last[1], run[2] - last[3]))
-        # Close on one side, with at most an inserted attribution on the other,
-        # and in the same order in both documents.
-        close = -n < gaps[0] <= config.max_gap_words and gaps[1] <= config.max_insert_words
-        if close and run[2] >= group[0][2]:
-            group.append(run)
-        else:
-            out.append(_passage(group))
-            group = [run]
-    out.append(_passage(group))
-    return [p for p in out if p[6] >= config.min_words]
-
-
-def _passage(group: list[list[int]]):
-    a_words = _covered(sorted((r[0], r[1]) for r in group))
-    b_words = _covered(sorted((r[2], r[3]) for r in group))
-    a_start, a_end = group[0][0], max(r[1] for r in group)
-    b_start, b_end = min(r[2] for r in group), max(r[3] for r in group)
-    return (
-        a_start, a_end, b_start, b_end,
-        round(a_words / (a_end - a_start), 4), round(b_words / (b_end - b_start), 4),
-        min(a_words, b_words),
-    )
-
-
-def _covered(spans: Iterable[tuple[int, int]]) -> int:
-    total, reach = 0, -1
-    for s, e in spans:
-        if e > reach:
-            total += e - max(s, reach)
-            reach = e
-    return total

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xxhash
 
 from ingest import __version__
@@ -37,10 +38,11 @@ from ingest.clean import Cleaner, CleanResult, line_key, normalise_layout
 from ingest.config import Config, RunConfig
 from ingest.dates import iso_date
 from ingest.decode import decode_bytes, repair_text
-from ingest.dedup import Decision, DedupResult, Deduplicator, MinHasher, sketch, token_spans
+from ingest.dedup import Decision, DedupResult, Deduplicator, MinHasher, Sketch, ngram_hashes, sketch, words_and_spans
 from ingest.document import Document, RawRecord, Reject, document_id
 from ingest.extract import extract_html, extract_markdown
 from ingest.index import open_index, settle
+from ingest.passages import anchors, candidate_pairs, match_pairs, min_shared_anchors, stories
 from ingest.read import InputFile, discover, read_records
 from ingest.state import StateIndex
 from ingest.write import atomic_writer, dumps, read_jsonl, write_json, write_jsonl
@@ -55,6 +57,10 @@ _FIELD_ALIASES = {
 _DATE_FIELDS = ("created", "date", "published", "published_at", "publish_date", "pubDate",
                 "datePublished", "date_published", "timestamp", "time")
 _MIN_BATCH_BYTES = 2**20
+# Each phase waits for its last batch: with about eight batches a worker, the last
+# round leaves a core idle for about an eighth of a phase at most. A batch task costs
+# about 20 ms of Prefect's time.
+_BATCHES_PER_WORKER = 8
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,15 @@ class Workspace:
 
     def rejects(self, batch: int, phase: str) -> Path:
         return self.root / f"rejects-{phase}-{batch:05d}.jsonl"
+
+    def words(self, batch: int, kind: str) -> Path:
+        """A cleaned batch's words, for passage search: "ids" (JSON), "offsets" (where each
+        document's words start), "tokens" (word hashes), "spans" (character offsets)."""
+        return self.root / f"{kind}-{batch:05d}.{'json' if kind == 'ids' else 'npy'}"
+
+    def part(self, batch: int, name: str) -> Path:
+        """One batch's share of an output file ("documents" or "duplicates")."""
+        return self.root / f"{name}-{batch:05d}.jsonl"
 
     def create(self) -> None:
         if self.root.exists():
@@ -111,12 +126,12 @@ def now_iso() -> str:
 def plan_batches(files: Sequence[InputFile], config: RunConfig, workers: int) -> list[list[InputFile]]:
     """Split the inputs into batches, in order.
 
-    About four batches per worker, so that one slow batch does not leave a core idle,
+    About eight batches per worker, so that one slow batch does not leave a core idle,
     but never more than `batch_files` files or `batch_bytes` bytes in one (memory), nor
     batches so small that task overhead dominates (1 MB).
     """
     total = sum(f.size for f in files)
-    target = max(_MIN_BATCH_BYTES, min(config.batch_bytes, total // (4 * max(workers, 1)) + 1))
+    target = max(_MIN_BATCH_BYTES, min(config.batch_bytes, total // (_BATCHES_PER_WORKER * max(workers, 1)) + 1))
     batches: list[list[InputFile]] = []
     current: list[InputFile] = []
     size = 0
@@ -287,6 +302,8 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
     hasher = MinHasher(config.dedup.num_perm, config.dedup.seed)
     bp = config.clean.boilerplate
     summary = CleanSummary(batch, [])
+    passages = config.dedup.passages if config.dedup.passages.enabled else None
+    words = _BatchWords()
     documents: list[dict] = []
     rejects: list[dict] = []
     for row in read_jsonl(workspace.prepared(batch)):
@@ -317,12 +334,73 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
         for repair in row["repairs"] + late_repairs:
             summary.repairs[repair["rule"]] += repair.get("count", 1)
         documents.append(doc.to_json())
-        summary.sketches.append(sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher))
+        found, spans = words_and_spans(doc.text)
+        s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, found)
+        s.batch, s.row = batch, len(summary.sketches)
+        if passages:
+            s.anchors = anchors(s.tokens, passages)
+            words.add(s.id, s.tokens, spans)
+        summary.sketches.append(s)
     write_jsonl(workspace.cleaned(batch), documents)
+    if passages:
+        words.save(workspace, batch)
     write_jsonl(workspace.rejects(batch, "clean"), rejects)
     summary.rejected = len(rejects)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+class _BatchWords:
+    """A cleaned batch's words, collected for the passage phase and spilled with numpy:
+    the passage search reads them from the workspace instead of the flow's memory."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.tokens: list[np.ndarray] = []
+        self.spans: list[np.ndarray] = []
+
+    def add(self, doc_id: str, tokens: np.ndarray, spans: np.ndarray) -> None:
+        self.ids.append(doc_id)
+        self.tokens.append(tokens)
+        self.spans.append(spans)
+
+    def save(self, workspace: Workspace, batch: int) -> None:
+        counts = [len(t) for t in self.tokens]
+        np.save(workspace.words(batch, "offsets"), np.concatenate(([0], np.cumsum(counts, dtype=np.int64))))
+        np.save(workspace.words(batch, "tokens"), np.concatenate([np.empty(0, np.uint32), *self.tokens]))
+        np.save(workspace.words(batch, "spans"), np.concatenate([np.empty((0, 2), np.uint32), *self.spans]))
+        workspace.words(batch, "ids").write_text(json.dumps(self.ids), encoding="utf-8")
+
+
+class SpilledWords:
+    """Reads the spilled words of any batch by (batch, row), loading each batch once
+    (memory-mapped: only the pages touched are read)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+        self._arrays: dict[tuple[int, str], Any] = {}
+
+    def _array(self, batch: int, kind: str):
+        key = (batch, kind)
+        if key not in self._arrays:
+            path = self._workspace.words(batch, kind)
+            # A plain array over the mapping: slicing a numpy.memmap costs ten times more.
+            self._arrays[key] = (json.loads(path.read_text(encoding="utf-8")) if kind == "ids"
+                                 else np.asarray(np.load(path, mmap_mode="r")))
+        return self._arrays[key]
+
+    def _rows(self, batch: int, row: int) -> slice:
+        offsets = self._array(batch, "offsets")
+        return slice(int(offsets[row]), int(offsets[row + 1]))
+
+    def tokens(self, batch: int, row: int) -> np.ndarray:
+        return self._array(batch, "tokens")[self._rows(batch, row)]
+
+    def spans(self, batch: int, row: int) -> np.ndarray:
+        return self._array(batch, "spans")[self._rows(batch, row)]
+
+    def id(self, batch: int, row: int) -> str:
+        return self._array(batch, "ids")[row]
 
 
 def _boilerplate_lines(text: str, group: str, boilerplate: set[tuple[str, int]], max_chars: int) -> set[str]:
@@ -349,7 +427,69 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config,
     return dedup, dedup.run(state)
 
 
-# ---------------------------------------------------------------- phase 3: write
+# ---------------------------------------------------------------- phase 3: passages
+
+# One passage between two documents, located by (batch, row) and character offsets.
+PASSAGE = np.dtype([("a_batch", "i4"), ("a_row", "i4"), ("b_batch", "i4"), ("b_row", "i4"),
+                    ("a_start", "i4"), ("a_end", "i4"), ("b_start", "i4"), ("b_end", "i4"),
+                    ("a_share", "f8"), ("b_share", "f8")])
+# About this many pairs a task: big enough that task overhead does not count, small
+# enough that both workers finish together.
+_PAIRS_PER_TASK = 50_000
+
+
+def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, workers: int) -> list[np.ndarray]:
+    """The candidate pairs of stories for passage search, as chunks of (a_batch, a_row,
+    b_batch, b_row) rows: one chunk per task."""
+    chosen = stories(dedup.sketches(), result.cluster_of)
+    first, second = candidate_pairs([s.anchors for s in chosen], min_shared_anchors(config.dedup.passages))
+    if len(first) == 0:
+        return []
+    where = np.array([(s.batch, s.row) for s in chosen], dtype=np.int32)
+    pairs = np.hstack((where[first], where[second]))
+    tasks = max(2 * workers, -(-len(pairs) // _PAIRS_PER_TASK))
+    return [chunk for chunk in np.array_split(pairs, tasks) if len(chunk)]
+
+
+def passage_batch(pairs: np.ndarray, config: Config, workspace: Workspace) -> np.ndarray:
+    """The passages of these pairs (rows of a_batch, a_row, b_batch, b_row), in
+    character offsets, read from the spilled words of the clean phase."""
+    words = SpilledWords(workspace)
+    n = config.dedup.passages.ngram
+    found = match_pairs(((tuple(p[:2]), tuple(p[2:])) for p in pairs.tolist()),
+                        lambda ref: ngram_hashes(words.tokens(*ref), n), config.dedup.passages)
+    out = np.empty(len(found), dtype=PASSAGE)
+    for i, (a, b, a_start, a_end, b_start, b_end, a_share, b_share) in enumerate(found):
+        spans_a, spans_b = words.spans(*a), words.spans(*b)
+        out[i] = (*a, *b, spans_a[a_start][0], spans_a[a_end - 1][1], spans_b[b_start][0], spans_b[b_end - 1][1],
+                  a_share, b_share)
+    return out
+
+
+# One side of a passage as the batch of its document writes it.
+PASSAGE_SIDE = np.dtype([("row", "i4"), ("start", "i4"), ("end", "i4"), ("other_batch", "i4"),
+                         ("other_row", "i4"), ("other_start", "i4"), ("other_end", "i4"), ("similarity", "f8")])
+
+
+def passages_by_batch(found: Sequence[np.ndarray], batches: int) -> list[np.ndarray]:
+    """Every passage twice, once from each side, grouped by the batch of that side."""
+    allp = np.concatenate(found) if found else np.empty(0, dtype=PASSAGE)
+    out = []
+    for b in range(batches):
+        sides = []
+        for me, other in (("a", "b"), ("b", "a")):
+            mine = allp[allp[f"{me}_batch"] == b]
+            side = np.empty(len(mine), dtype=PASSAGE_SIDE)
+            side["row"], side["start"], side["end"] = mine[f"{me}_row"], mine[f"{me}_start"], mine[f"{me}_end"]
+            side["other_batch"], side["other_row"] = mine[f"{other}_batch"], mine[f"{other}_row"]
+            side["other_start"], side["other_end"] = mine[f"{other}_start"], mine[f"{other}_end"]
+            side["similarity"] = mine[f"{me}_share"]
+            sides.append(side)
+        out.append(np.concatenate(sides))
+    return out
+
+
+# ---------------------------------------------------------------- phase 4: write
 
 _ID_PREFIX = '{"id":"'
 
@@ -362,82 +502,89 @@ def _line_id(line: str) -> str:
     return json.loads(line)["id"]
 
 
-
-def _passages_json(text: str, matches, spans_of: Callable[[str], list[tuple[int, int]]]) -> list[dict]:
-    """Word-position passage matches as character offsets, grouped by span."""
-    if not matches:
-        return []
-    spans = token_spans(text)
+def _passages_json(sides: np.ndarray, words: SpilledWords) -> list[dict]:
+    """One document's passage sides as output: grouped by span, partners by id."""
+    found = sorted((s, e, words.id(ob, orow), os_, oe, sim)
+                   for s, e, ob, orow, os_, oe, sim in zip(*(sides[k].tolist() for k in (
+                       "start", "end", "other_batch", "other_row", "other_start", "other_end", "similarity"))))
     grouped: dict[tuple[int, int], list[dict]] = defaultdict(list)
-    for m in matches:
-        other = spans_of(m.other_id)
-        grouped[(spans[m.start][0], spans[m.end - 1][1])].append({
-            "id": m.other_id,
-            "start": other[m.other_start][0],
-            "end": other[m.other_end - 1][1],
-            "similarity": m.similarity,
-        })
-    return [{"start": s, "end": e, "duplicates": dups} for (s, e), dups in sorted(grouped.items())]
+    for s, e, other_id, other_start, other_end, sim in found:
+        grouped[(s, e)].append({"id": other_id, "start": other_start, "end": other_end, "similarity": sim})
+    return [{"start": s, "end": e, "duplicates": dups} for (s, e), dups in grouped.items()]
+
+
+def write_batch(batch: int, config: Config, workspace: Workspace, decisions: dict[str, Decision],
+                added_before: dict[str, str], passages: np.ndarray) -> dict[str, int]:
+    """This batch's share of documents.jsonl and duplicates.jsonl, in the workspace.
+
+    `decisions` holds the documents whose decision is not "in no cluster", `passages`
+    the sides of passages in this batch (PASSAGE_SIDE). A line nothing changed is
+    copied as the clean phase wrote it.
+    """
+    words = SpilledWords(workspace)
+    sides_of: dict[int, np.ndarray] = {}
+    if len(passages):
+        passages = passages[np.argsort(passages["row"], kind="stable")]
+        rows, starts = np.unique(passages["row"], return_index=True)
+        for row, lo, hi in zip(rows.tolist(), starts.tolist(), [*starts[1:].tolist(), len(passages)]):
+            sides_of[row] = passages[lo:hi]
+    unchanged = Decision(None, None, None)
+    # "label" mode keeps every copy in documents.jsonl; duplicates.jsonl is then empty.
+    keep_apart = config.dedup.mode == "keep"
+    counts = {"documents": 0, "duplicates": 0}
+    with open(workspace.cleaned(batch), encoding="utf-8") as lines, \
+            open(workspace.part(batch, "documents"), "w", encoding="utf-8") as docs, \
+            open(workspace.part(batch, "duplicates"), "w", encoding="utf-8") as dups:
+        for row_no, line in enumerate(lines):
+            doc_id = _line_id(line)
+            decision = decisions.get(doc_id, unchanged)
+            sides = sides_of.get(row_no)
+            if decision == unchanged and sides is None and doc_id not in added_before:
+                docs.write(line)
+                counts["documents"] += 1
+                continue
+            row = json.loads(line)
+            if doc_id in added_before:
+                row["added"] = added_before[doc_id]  # a rerun: the same line as before
+            row["dedup"] = decision.to_json()
+            row["passages"] = _passages_json(sides, words) if sides is not None else []
+            to_duplicates = keep_apart and decision.duplicate_of is not None
+            (dups if to_duplicates else docs).write(dumps(row) + "\n")
+            counts["duplicates" if to_duplicates else "documents"] += 1
+    return counts
 
 
 def write_outputs(out_dir: Path, workspace: Workspace, batches: int, dedup: Deduplicator, result: DedupResult,
-                  config: Config, state: StateIndex | None = None) -> dict[str, int]:
-    """documents.jsonl, duplicates.jsonl and rejects.jsonl, each written atomically.
+                  state: StateIndex | None = None) -> dict[str, int]:
+    """documents.jsonl, duplicates.jsonl and rejects.jsonl, each written atomically from
+    the batches' parts.
 
     The state gets this run's new documents only after all three files are in place,
     in one transaction: a crash before that leaves it as it was.
     """
-    spans_cache: dict[str, list[tuple[int, int]]] = {}
-    needed = {m.other_id for matches in result.passages.values() for m in matches}
-
-    def cleaned_lines() -> Iterable[tuple[str, str]]:
-        for b in range(batches):
-            with open(workspace.cleaned(b), encoding="utf-8") as fh:
-                for line in fh:
-                    yield _line_id(line), line
-
-    if needed:  # spans of passage partners: one pass over the cleaned batches
-        for doc_id, line in cleaned_lines():
-            if doc_id in needed:
-                spans_cache[doc_id] = token_spans(json.loads(line)["text"])
-
-    index_entries: list = []
-    unchanged = Decision(None, None, None)
-
-    def finished() -> Iterable[tuple[bool, str]]:
-        for doc_id, line in cleaned_lines():
-            decision = result.decisions[doc_id]
-            matches = result.passages.get(doc_id, ())
-            if decision == unchanged and not matches and state is None:
-                yield False, line  # written by clean_batch exactly as it must appear
-                continue
-            row = json.loads(line)
-            if doc_id in result.added_before:
-                row["added"] = result.added_before[doc_id]  # a rerun: the same line as before
-            elif state is not None:
-                index_entries.append(dedup.index_entry(doc_id, row["text"], decision))
-            row["dedup"] = decision.to_json()
-            row["passages"] = _passages_json(row["text"], matches, spans_cache.__getitem__)
-            yield decision.duplicate_of is not None, dumps(row) + "\n"
-
-    # "label" mode keeps every copy in documents.jsonl; duplicates.jsonl is then empty.
-    keep_apart = config.dedup.mode == "keep"
-    counts = {"documents": 0, "duplicates": 0}
-    with atomic_writer(out_dir / "documents.jsonl") as docs, atomic_writer(out_dir / "duplicates.jsonl") as dups:
-        for is_duplicate, line in finished():
-            to_duplicates = keep_apart and is_duplicate
-            (dups if to_duplicates else docs).write(line)
-            counts["duplicates" if to_duplicates else "documents"] += 1
+    for name in ("documents", "duplicates"):
+        with atomic_writer(out_dir / f"{name}.jsonl") as out:
+            for b in range(batches):
+                with open(workspace.part(b, name), encoding="utf-8") as part:
+                    shutil.copyfileobj(part, out, 2**20)
 
     def rejects() -> Iterable[dict]:
         for phase in ("prepare", "clean"):
             for b in range(batches):
                 yield from read_jsonl(workspace.rejects(b, phase))
 
-    counts["rejected"] = write_jsonl(out_dir / "rejects.jsonl", rejects())
+    rejected = write_jsonl(out_dir / "rejects.jsonl", rejects())
     if state is not None:
-        state.add(index_entries)
-    return counts
+        state.add(_index_entries(workspace, batches, dedup, result))
+    return {"rejected": rejected}
+
+
+def _index_entries(workspace: Workspace, batches: int, dedup: Deduplicator, result: DedupResult):
+    """What the state keeps of this run's new documents, read back from the batches."""
+    for b in range(batches):
+        for row in read_jsonl(workspace.cleaned(b)):
+            if row["id"] not in result.added_before:
+                yield dedup.index_entry(row["id"], row["text"], result.decisions[row["id"]])
 
 
 def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, int],
@@ -515,14 +662,15 @@ def explain_file(path: str, config: Config) -> Iterator[Explained | Reject]:
 
 # ---------------------------------------------------------------- a whole run
 
-# Runs one phase over its batches: mapper(phase, [args, ...]) -> [result, ...] in order.
-# The phase names are "prepare" (args of prepare_batch) and "clean" (args of clean_batch).
+# The phases that run over batches, by name; the mapper runs one phase over its
+# batches: mapper(phase, [args, ...]) -> [result, ...] in order.
+PHASES: dict[str, Callable] = {"prepare": prepare_batch, "clean": clean_batch, "passages": passage_batch,
+                               "write": write_batch}
 Mapper = Callable[[str, list[tuple]], list]
 
 
 def serial_mapper(phase: str, args: list[tuple]) -> list:
-    stage = {"prepare": prepare_batch, "clean": clean_batch}[phase]
-    return [stage(*a) for a in args]
+    return [PHASES[phase](*a) for a in args]
 
 
 def run(paths: Sequence[str], out_dir: str | Path, config: Config, mapper: Mapper = serial_mapper,
@@ -568,7 +716,27 @@ def _run(paths: Sequence[str], out: Path, config: Config, mapper: Mapper, state:
     timings["dedup"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    counts = write_outputs(out, workspace, len(batches), dedup, result, config, state)
+    sides: list[np.ndarray] = [np.empty(0, dtype=PASSAGE_SIDE)] * len(batches)
+    result.stats["passage_links"] = 0
+    if config.dedup.passages.enabled:
+        found = mapper("passages", [(chunk, config, workspace) for chunk in passage_tasks(dedup, result, config, workers)])
+        result.stats["passage_links"] = 2 * sum(len(f) for f in found)
+        sides = passages_by_batch(found, len(batches))
+        del found
+    timings["passages"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    unchanged = Decision(None, None, None)
+    changed = defaultdict(dict)
+    for doc_id, decision in result.decisions.items():
+        if decision != unchanged:
+            changed[dedup.batch_of(doc_id)][doc_id] = decision
+    added_before = defaultdict(dict)
+    for doc_id, when in result.added_before.items():
+        added_before[dedup.batch_of(doc_id)][doc_id] = when
+    parts = mapper("write", [(b, config, workspace, changed[b], added_before[b], sides[b]) for b in range(len(batches))])
+    counts = {name: sum(p[name] for p in parts) for name in ("documents", "duplicates")}
+    counts |= write_outputs(out, workspace, len(batches), dedup, result, state)
     timings["write"] = time.perf_counter() - t
 
     report = build_report(

@@ -6,7 +6,7 @@ zstd (exact verification). Keys, all under `ingest:` in the URL's database:
 
     ingest:meta         hash    format version and the settings that shape band keys
     ingest:seq          string  insertion counter: a document's `seq` is its place in it
-    ingest:doc:<id>     hash    kept, sim, created, added, len, source, text, run, seq, dups
+    ingest:doc:<id>     hash    kept, of, sim, created, added, len, source, text, run, seq, dups
     ingest:band:<key>   zset    the ids in one LSH bucket, scored by their seq
     ingest:lock         string  the run claiming documents now, with a lease
 
@@ -19,6 +19,10 @@ the other run's kept documents, which are published already) and claims again. S
 runs that meet two copies of one story at once keep exactly one. The lock is held for
 the check and the inserts only, and every insert checks that the lock is still this
 run's (fencing): a run whose lease ran out fails instead of inserting beside another.
+
+`kept` is the cluster's kept document; `of` the document this one was verified against
+(`duplicate_of`), absent when it is the kept one (always so in a format 1 index, which
+is opened as format 2: nothing else differs); `sim` their exact Jaccard.
 
 Standalone Redis (with or without replicas): the scripts read keys they discover, which
 Redis Cluster does not allow.
@@ -40,13 +44,13 @@ from redis.retry import Retry
 
 from ingest.config import DedupConfig
 from ingest.dedup import DedupResult, Deduplicator
-from ingest.state import _KEYED_SETTINGS, FORMAT_VERSION, IndexedDocument, StateError
+from ingest.state import _KEYED_SETTINGS, FORMAT_VERSION, MIGRATED_FORMATS, IndexedDocument, StateError, stored_link
 
 PREFIX = "ingest:"
 _META = PREFIX + "meta"
 _SEQ = PREFIX + "seq"
 _LOCK = PREFIX + "lock"
-_DOC_FIELDS = ("kept", "sim", "created", "added", "len", "source")
+_DOC_FIELDS = ("kept", "sim", "created", "added", "len", "source", "of")
 # A claim holds the lock for at most this long without renewing it (each chunk renews).
 LOCK_LEASE_MS = 60_000
 # How long a run waits for another run's claim before it gives up.
@@ -61,6 +65,15 @@ _READ_CHUNK = 1000
 _INIT_META = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
 return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: meta; ARGV: the format found, the current one. Migrates an index of an older
+# format in place (its documents need no change) unless another run did meanwhile.
+_UPGRADE_META = """
+if redis.call('HGET', KEYS[1], 'format_version') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'format_version', ARGV[2])
+end
+return redis.call('HGET', KEYS[1], 'format_version')
 """
 
 # KEYS: lock; ARGV: token, lease ms. Renews the lease if the lock is still ours.
@@ -108,7 +121,7 @@ return found
 """
 
 # KEYS: lock, seq; ARGV: token, lease ms, prefix, then per document:
-# id, kept, sim, created, added, len, source, text, number of band keys, band keys...
+# id, kept, sim, created, added, len, source, text, of, number of band keys, band keys...
 # Inserts the documents not indexed yet (kept ones come first, so that a duplicate
 # finds its kept document to count it); fails unless the lock is still ours.
 _INSERT = """
@@ -118,7 +131,7 @@ local prefix = ARGV[3]
 local inserted = 0
 local i = 4
 while i <= #ARGV do
-  local id, kept, nkeys = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 8])
+  local id, kept, nkeys = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 9])
   local doc = prefix .. 'doc:' .. id
   if redis.call('EXISTS', doc) == 0 then
     local seq = redis.call('INCR', KEYS[2])
@@ -126,14 +139,15 @@ while i <= #ARGV do
                     'text', ARGV[i + 7], 'run', ARGV[1], 'seq', seq}
     if ARGV[i + 2] ~= '' then table.insert(fields, 'sim'); table.insert(fields, ARGV[i + 2]) end
     if ARGV[i + 3] ~= '' then table.insert(fields, 'created'); table.insert(fields, ARGV[i + 3]) end
+    if ARGV[i + 8] ~= '' then table.insert(fields, 'of'); table.insert(fields, ARGV[i + 8]) end
     redis.call('HSET', doc, unpack(fields))
-    for k = 1, nkeys do redis.call('ZADD', prefix .. 'band:' .. ARGV[i + 8 + k], seq, id) end
+    for k = 1, nkeys do redis.call('ZADD', prefix .. 'band:' .. ARGV[i + 9 + k], seq, id) end
     if kept ~= id and redis.call('EXISTS', prefix .. 'doc:' .. kept) == 1 then
       redis.call('HINCRBY', prefix .. 'doc:' .. kept, 'dups', 1)
     end
     inserted = inserted + 1
   end
-  i = i + 9 + nkeys
+  i = i + 10 + nkeys
 end
 return inserted
 """
@@ -205,11 +219,17 @@ class RedisIndex:
         flat = [x for kv in expected.items() for x in kv]
         stored_flat = self._db.eval(_INIT_META, 1, _META, *flat)
         stored = {stored_flat[i].decode(): stored_flat[i + 1].decode() for i in range(0, len(stored_flat), 2)}
-        if stored.get("format_version") != str(FORMAT_VERSION):
-            raise StateError(f"{self.shown_as}: index format {stored.get('format_version')} is not {FORMAT_VERSION}")
-        differing = [f"{k} {stored.get(k)} (config says {v})" for k, v in expected.items() if stored.get(k) != v]
+        version = stored.get("format_version")
+        if version != str(FORMAT_VERSION) and version not in MIGRATED_FORMATS:
+            raise StateError(f"{self.shown_as}: index format {version} is not {FORMAT_VERSION}")
+        differing = [f"{k} {stored.get(k)} (config says {v})" for k, v in expected.items()
+                     if k != "format_version" and stored.get(k) != v]
         if differing:
             raise StateError(f"{self.shown_as}: index was built with other dedup settings: " + ", ".join(differing))
+        if version != str(FORMAT_VERSION):
+            # A missing `of` field means the kept document, so format 1 documents are
+            # format 2 documents already; the new version keeps format 1 code out.
+            self._db.eval(_UPGRADE_META, 1, _META, version, str(FORMAT_VERSION))
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
@@ -310,7 +330,8 @@ class RedisIndex:
         packed = []
         for doc, text, keys in docs:
             args = [doc.id, doc.kept_id, "" if doc.similarity is None else repr(doc.similarity), doc.created or "",
-                    doc.added, doc.length, doc.source, self._zc.compress(text.encode("utf-8")), len(keys), *keys]
+                    doc.added, doc.length, doc.source, self._zc.compress(text.encode("utf-8")),
+                    stored_link(doc) or "", len(keys), *keys]
             packed.append(_Packed(doc.id, doc.added, doc.kept_id != doc.id, args, keys))
         # Kept documents first: a duplicate's insert counts it on its kept document.
         packed.sort(key=lambda p: p.is_duplicate)
@@ -364,9 +385,9 @@ class RedisIndex:
 
 
 def _record(doc_id: str, values: list[bytes | None]) -> IndexedDocument:
-    kept, sim, created, added, length, source = values
+    kept, sim, created, added, length, source, link = values
     return IndexedDocument(doc_id, kept.decode(), None if sim is None else float(sim), _text(created),
-                           added.decode(), int(length), source.decode("utf-8"))
+                           added.decode(), int(length), source.decode("utf-8"), _text(link))
 
 
 def _password_of(url: str) -> str | None:

@@ -1,10 +1,14 @@
 """The persistent near-duplicate index (`--state DIR`), embedded in SQLite.
 
 Per indexed document it keeps the LSH band keys (not the MinHash signature), what
-the keep policy needs (created, added, length, source), the decision taken, and the
-clean text compressed with zstd, so that a candidate from an earlier run is verified
-on exact shingles like any other.  A run's additions are written in one transaction
-at its end: a run that crashes leaves the index exactly as it was.
+the keep policy needs (created, added, length, source), the decision taken (the
+cluster's kept document, the document it was verified against and their similarity),
+and the clean text compressed with zstd, so that a candidate from an earlier run is
+verified on exact shingles like any other.  A run's additions are written in one
+transaction at its end: a run that crashes leaves the index exactly as it was.
+
+Format 2 added `duplicate_of`; a format 1 index is migrated in place when opened (the
+new column is empty, which means the kept document: what format 1 reported).
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import zstandard
 
 from ingest.config import DedupConfig
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Formats opened and migrated in place: a column added, its missing value meaning kept_id.
+MIGRATED_FORMATS = ("1",)
 DB_NAME = "index.sqlite"
 # Settings that change the band keys: an index built with others cannot be queried.
 _KEYED_SETTINGS = ("num_perm", "bands", "rows", "seed", "shingle_size")
@@ -34,11 +40,24 @@ class StateError(Exception):
 class IndexedDocument:
     id: str
     kept_id: str  # the id kept for its cluster (itself when kept)
-    similarity: float | None  # exact Jaccard with the kept document, when a duplicate
+    similarity: float | None  # exact Jaccard with `duplicate_of`, when a duplicate
     created: str | None
     added: str
     length: int
     source: str
+    # The document this one was verified against: the kept one, or another copy of the
+    # cluster on a path of verified pairs to it (itself when kept). None: `kept_id`, as
+    # documents of a format 1 index were linked.
+    duplicate_of: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.duplicate_of is None:
+            object.__setattr__(self, "duplicate_of", self.kept_id)
+
+
+def stored_link(doc: IndexedDocument) -> str | None:
+    """`duplicate_of` as both indexes store it: absent when it is the kept document."""
+    return None if doc.duplicate_of == doc.kept_id else doc.duplicate_of
 
 
 def band_key(band: int, data: bytes) -> int:
@@ -63,11 +82,21 @@ class StateIndex:
     def _init_schema(self, config: DedupConfig) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
+        try:
+            self._create_or_migrate(config)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _create_or_migrate(self, config: DedupConfig) -> None:
+        db = self._db
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        # duplicate_of last: where ALTER TABLE puts it in a migrated format 1 index.
         db.execute(
             "CREATE TABLE IF NOT EXISTS documents (n INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL,"
             " kept_id TEXT NOT NULL, similarity REAL, created TEXT, added TEXT NOT NULL, length INTEGER NOT NULL,"
-            " source TEXT NOT NULL, text BLOB NOT NULL)"
+            " source TEXT NOT NULL, text BLOB NOT NULL, duplicate_of TEXT)"
         )
         db.execute("CREATE TABLE IF NOT EXISTS bands (key INTEGER NOT NULL, n INTEGER NOT NULL,"
                    " PRIMARY KEY (key, n)) WITHOUT ROWID")
@@ -75,14 +104,20 @@ class StateIndex:
         stored = dict(db.execute("SELECT key, value FROM meta"))
         if not stored:
             db.executemany("INSERT INTO meta VALUES (?, ?)", expected.items())
-            db.execute("COMMIT")
             return
-        db.execute("COMMIT")
-        if stored.get("format_version") != str(FORMAT_VERSION):
-            raise StateError(f"{self.folder}: index format {stored.get('format_version')} is not {FORMAT_VERSION}")
-        differing = [f"{k} {stored.get(k)} (config says {v})" for k, v in expected.items() if stored.get(k) != v]
+        version = stored.get("format_version")
+        if version != str(FORMAT_VERSION) and version not in MIGRATED_FORMATS:
+            raise StateError(f"{self.folder}: index format {version} is not {FORMAT_VERSION}")
+        differing = [f"{k} {stored.get(k)} (config says {v})" for k, v in expected.items()
+                     if k != "format_version" and stored.get(k) != v]
         if differing:
             raise StateError(f"{self.folder}: index was built with other dedup settings: " + ", ".join(differing))
+        if version != str(FORMAT_VERSION):
+            # Format 1 -> 2: the documents' duplicate_of, empty (= kept_id, as format 1 linked them).
+            columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+            if "duplicate_of" not in columns:
+                db.execute("ALTER TABLE documents ADD COLUMN duplicate_of TEXT")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'format_version'", (str(FORMAT_VERSION),))
 
     def close(self) -> None:
         self._db.close()
@@ -93,7 +128,8 @@ class StateIndex:
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             rows = self._db.execute(
-                f"SELECT id, kept_id, similarity, created, added, length, source FROM documents WHERE id IN ({','.join('?' * len(chunk))})",
+                "SELECT id, kept_id, similarity, created, added, length, source, duplicate_of FROM documents"
+                f" WHERE id IN ({','.join('?' * len(chunk))})",
                 chunk,
             )
             found.update({r[0]: IndexedDocument(*r) for r in rows})
@@ -105,7 +141,8 @@ class StateIndex:
         for i in range(0, len(keys), 500):
             chunk = list(keys[i : i + 500])
             rows = self._db.execute(
-                "SELECT DISTINCT d.id, d.kept_id, d.similarity, d.created, d.added, d.length, d.source FROM bands b"
+                "SELECT DISTINCT d.id, d.kept_id, d.similarity, d.created, d.added, d.length, d.source,"
+                " d.duplicate_of FROM bands b"
                 f" JOIN documents d ON d.n = b.n WHERE b.key IN ({','.join('?' * len(chunk))})",
                 chunk,
             )
@@ -130,10 +167,11 @@ class StateIndex:
         try:
             for doc, text, keys in docs:
                 cur = db.execute(
-                    "INSERT OR IGNORE INTO documents (id, kept_id, similarity, created, added, length, source, text)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR IGNORE INTO documents"
+                    " (id, kept_id, similarity, created, added, length, source, text, duplicate_of)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (doc.id, doc.kept_id, doc.similarity, doc.created, doc.added, doc.length, doc.source,
-                     self._zc.compress(text.encode("utf-8"))),
+                     self._zc.compress(text.encode("utf-8")), stored_link(doc)),
                 )
                 if cur.rowcount:
                     db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)", [(k, cur.lastrowid) for k in keys])

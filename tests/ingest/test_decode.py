@@ -11,7 +11,6 @@ import json
 import random
 import re
 import unicodedata
-from pathlib import Path
 
 import pytest
 from ftfy.badness import MOJIBAKE_CATEGORIES, is_bad

@@ -5,17 +5,19 @@ import random
 import numpy as np
 import pytest
 
-from ingest.config import DedupConfig, PassageConfig
+from ingest.config import DedupConfig
 from ingest.dedup import (
     lsh_pairs,
     Deduplicator,
     MinHasher,
-    find_passages,
     jaccard,
     ngram_hashes,
+    shingle_set,
     sketch,
     token_hashes,
     token_spans,
+    word_hashes,
+    words_and_spans,
 )
 
 WORDS = (
@@ -133,37 +135,87 @@ def test_keep_policy_longest_when_no_dates() -> None:
     assert result.decisions["short"].duplicate_of == "long"
 
 
-def passage_text(text: str, doc_text: str, start: int, end: int) -> str:
-    spans = token_spans(doc_text)
-    return doc_text[spans[start][0] : spans[end - 1][1]]
+def span_text(start: int, words: int = 200) -> str:
+    """Words start .. start+words-1 of a sequence of distinct words: two such texts share
+    exactly the shingles of their overlap, so with 5-word shingles and 200 words a shift
+    of s words gives a Jaccard of (196 - s) / (196 + s): 10 -> 0.90, 20 -> 0.81,
+    30 -> 0.73, 40 -> 0.66, 50 -> 0.59, 60 -> 0.53."""
+    return " ".join(f"w{i}" for i in range(start, start + words))
 
 
-def test_quote_inside_differently_worded_paragraphs_is_linked() -> None:
-    quote = "We have no intention of widening this conflict and we will keep every channel open"
-    a = f"{article(11, 80)}\n\nThe spokesman told reporters: “{quote},” before leaving the podium."
-    b = f"Officials were cautious. “{quote}”, a senior aide said in a radio interview on Monday.\n\n{article(12, 80)}"
-    config = DedupConfig()
-    hasher = MinHasher(config.num_perm, config.seed)
-    sketches = {k: sketch(k, t, None, "t", k, config, hasher) for k, t in {"a": a, "b": b}.items()}
-    passages = find_passages(sketches, {}, PassageConfig())
-    assert [p.other_id for p in passages["a"]] == ["b"]
-    linked = passage_text(quote, a, passages["a"][0].start, passages["a"][0].end)
-    assert quote in linked.replace("“", "").replace("”", "") or linked in quote
+def exact_jaccard(a: str, b: str, n: int = 5) -> float:
+    return jaccard(shingle_set(token_hashes(a), n), shingle_set(token_hashes(b), n))
 
 
-def test_stock_phrase_is_not_a_passage() -> None:
-    a = f"{article(21, 60)} The White House said on Sunday that talks would go on."
-    b = f"{article(22, 60)} Aid was delayed, the White House said on Sunday."
-    config = DedupConfig()
-    hasher = MinHasher(config.num_perm, config.seed)
-    sketches = {k: sketch(k, t, None, "t", k, config, hasher) for k, t in {"a": a, "b": b}.items()}
-    assert find_passages(sketches, {}, PassageConfig()) == {}
+def assert_links_are_verified(decisions: dict, texts: dict[str, str], threshold: float = 0.6) -> None:
+    """Every reported link is a pair similar above the threshold, with its similarity,
+    and the links of a cluster lead to its kept document."""
+    for doc_id, d in decisions.items():
+        if d.duplicate_of is None:
+            continue
+        sim = exact_jaccard(texts[doc_id], texts[d.duplicate_of])
+        assert sim >= threshold and d.similarity == round(sim, 4), (doc_id, d, sim)
+        path, at = [doc_id], doc_id
+        while decisions[at].duplicate_of is not None:
+            at = decisions[at].duplicate_of
+            assert at not in path and decisions[at].cluster_id == d.cluster_id, (doc_id, path)
+            path.append(at)
+        assert at == d.cluster_id
 
 
-def test_passages_not_reported_inside_a_duplicate_cluster() -> None:
-    text = article(31)
-    result = run_dedup({"a": (text, None), "b": (text, None)})
-    assert result.passages == {}
+def test_far_member_of_a_chain_links_to_its_verified_neighbour() -> None:
+    # a ~ b ~ c, but a and c are not similar: c is reported against b, not a.
+    texts = {"a": span_text(0), "b": span_text(30), "c": span_text(60)}
+    assert exact_jaccard(texts["a"], texts["c"]) < 0.6 <= exact_jaccard(texts["b"], texts["c"])
+    dates = {"a": "2024-01-01", "b": "2024-01-02", "c": "2024-01-03"}
+    result = run_dedup({k: (t, dates[k]) for k, t in texts.items()})
+    d = result.decisions
+    assert [d[k].cluster_id for k in "abc"] == ["a", "a", "a"]
+    assert (d["a"].duplicate_of, d["b"].duplicate_of, d["c"].duplicate_of) == (None, "a", "b")
+    assert d["c"].similarity == round(exact_jaccard(texts["b"], texts["c"]), 4) >= 0.6
+    assert_links_are_verified(d, texts)
+    [cluster] = result.clusters
+    assert cluster["kept"] == "a"
+    assert cluster["members"] == [{"id": "b", "duplicate_of": "a", "similarity": d["b"].similarity},
+                                  {"id": "c", "duplicate_of": "b", "similarity": d["c"].similarity}]
+
+
+def test_member_similar_to_the_kept_document_links_to_it() -> None:
+    # c is closer to b (0.81) than to a (0.66), but similar to the kept a: linked to a.
+    texts = {"a": span_text(0), "b": span_text(20), "c": span_text(40)}
+    dates = {"a": "2024-01-01", "b": "2024-01-02", "c": "2024-01-03"}
+    d = run_dedup({k: (t, dates[k]) for k, t in texts.items()}).decisions
+    assert (d["b"].duplicate_of, d["c"].duplicate_of) == ("a", "a")
+    assert d["c"].similarity == round(exact_jaccard(texts["a"], texts["c"]), 4)
+    assert_links_are_verified(d, texts)
+
+
+# A cluster with branches: kept k; b1, b1x (the same text), b3 and b2, b2x (the same text)
+# similar to k; c1 similar to b1, b1x and b3 (most to b3), not to k; t similar to b2 and
+# b2x equally, not to k; d similar to c1 only; e to nothing.
+BRANCHES = {"k": 300, "b1": 330, "b1x": 330, "b3": 340, "b2": 270, "b2x": 270, "c1": 360, "t": 240, "d": 390,
+            "e": 10_000}
+
+
+def test_links_do_not_depend_on_input_order() -> None:
+    texts = {k: span_text(start) for k, start in BRANCHES.items()}
+    dated = {k: (t, "2024-01-01" if k == "k" else "2024-02-01") for k, t in texts.items()}
+    expected = None
+    for seed in range(6):
+        items = list(dated.items())
+        random.Random(seed).shuffle(items)
+        result = run_dedup(dict(items))
+        snapshot = {k: (v.cluster_id, v.duplicate_of, v.similarity) for k, v in sorted(result.decisions.items())}
+        expected = expected or snapshot
+        assert snapshot == expected
+        assert result.clusters == run_dedup(dated).clusters
+    links = {k: v[1] for k, v in expected.items()}
+    assert links == {"k": None, "b1": "k", "b1x": "k", "b3": "k", "b2": "k", "b2x": "k",
+                     "c1": "b3",  # the most similar of its neighbours nearest k
+                     "t": "b2",  # a tie: the smaller id
+                     "d": "c1", "e": None}
+    assert {v[0] for k, v in expected.items() if k != "e"} == {"k"} and expected["e"][0] is None
+    assert_links_are_verified(run_dedup(dated).decisions, texts)
 
 
 def test_banding_proposes_the_same_pairs_as_datasketch() -> None:
@@ -184,3 +236,33 @@ def test_banding_proposes_the_same_pairs_as_datasketch() -> None:
                 expected.add((i, j))
     assert len(expected) > 20
     assert set(lsh_pairs(signatures, 8, 4)) == expected
+
+
+def test_banding_pairs_every_bucket_size_and_chains_template_buckets() -> None:
+    """Buckets of 2..50 documents give all their pairs; a larger one (a template copied
+    everywhere) only links its members in a chain, which keeps them connected."""
+    rng = np.random.default_rng(8)
+    sizes = [2, 3, 5, 12, 50, 60]
+    signatures = rng.integers(0, 2**32, size=(sum(sizes) + 10, 8), dtype=np.uint64).astype(np.uint32)
+    expected, at = set(), 0
+    for group, size in enumerate(sizes):
+        members = list(range(at, at + size))
+        signatures[members, :4] = group  # one band in common, the other one random
+        if size <= 50:
+            expected |= {(a, b) for i, a in enumerate(members) for b in members[i + 1 :]}
+        else:
+            expected |= set(zip(members, members[1:]))
+        at += size
+    assert set(lsh_pairs(signatures, 2, 4)) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "word", "  Two words. ", "L'État n’a pas dit: «non» — 2,5 % (Reuters)", "ends with a word",
+    "naïve café 東京 2024-04-14 rock'n'roll", "\n\nA\tB\n",
+])
+def test_words_and_spans_agree_with_the_word_pattern(text: str) -> None:
+    words, spans = words_and_spans(text)
+    assert spans.dtype == np.uint32 and spans.shape == (len(words), 2)
+    assert [tuple(s) for s in spans.tolist()] == token_spans(text)
+    assert [text[s:e] for s, e in spans.tolist()] == words
+    assert word_hashes(words).tolist() == token_hashes(text).tolist()

@@ -15,6 +15,7 @@ from ingest.pipeline import run
 from ingest.redis_index import RedisIndex, claim_run
 from ingest.state import IndexedDocument, StateError, StateIndex
 from tests.ingest.test_pipeline import ARTICLE
+from tests.ingest.test_state import check_later_runs_link_through_earlier_links, check_rerun_reproduces_decisions
 from tests.redis_server import PASSWORD, near_duplicate_dump, output_rows, redis_server, require_redis_server
 
 ADDED = "2026-01-02T03:04:05Z"
@@ -69,8 +70,47 @@ def test_settings_and_format_are_checked(url: str, server) -> None:
         open_index(url, config.model_copy(update={"shingle_size": 3}))
     assert PASSWORD not in str(err.value) and redact(url) in str(err.value)
     server.client().hset("ingest:meta", "format_version", "0")
-    with pytest.raises(StateError, match="index format 0 is not 1"):
+    with pytest.raises(StateError, match="index format 0 is not 2"):
         open_index(url, config)
+
+
+def test_format_1_index_is_opened_as_format_2(url: str, server) -> None:
+    """Format 2 added the `of` field (duplicate_of), absent when it is the kept document:
+    a format 1 index's documents read as they were decided, and its meta is upgraded."""
+    config = load_config().dedup
+    index = open_index(url, config)
+    index.add(entries())
+    index.close()
+    client = server.client()
+    client.hset("ingest:meta", "format_version", "1")
+    assert all(not client.hexists(f"ingest:doc:{c * 20}", "of") for c in "abc")
+    with pytest.raises(StateError, match=r"other dedup settings: shingle_size 5 \(config says 3\)"):
+        open_index(url, config.model_copy(update={"shingle_size": 3}))
+    assert client.hget("ingest:meta", "format_version") == b"1"  # refused: left alone
+    index = open_index(url, config)
+    assert client.hget("ingest:meta", "format_version") == b"2"
+    assert index.known(["b" * 20])["b" * 20].duplicate_of == "a" * 20
+    index.close()
+
+
+def test_rerun_reproduces_the_decisions(url: str) -> None:
+    index = open_index(url, load_config().dedup)
+    try:
+        check_rerun_reproduces_decisions(index)
+    finally:
+        index.close()
+
+
+def test_later_runs_link_through_earlier_links(url: str, server) -> None:
+    index = open_index(url, load_config().dedup)
+    try:
+        check_later_runs_link_through_earlier_links(index)
+    finally:
+        index.close()
+    client = server.client()
+    assert client.hget("ingest:doc:d", "of") == b"c" and client.hget("ingest:doc:d", "kept") == b"a"
+    assert not client.hexists("ingest:doc:b", "of")  # linked to the kept document: no field
+    assert int(client.hget("ingest:doc:a", "dups")) == 3
 
 
 def test_unreachable_or_wrong_password_is_one_line_without_the_password(server) -> None:

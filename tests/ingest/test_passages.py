@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+import pytest
+
+from ingest.config import DedupConfig, PassageConfig
+from ingest.dedup import MinHasher, ngram_hashes, sketch, token_hashes, token_spans
+from ingest import passages
+from ingest.passages import (
+    _passages,
+    _shared_runs,
+    anchors,
+    candidate_pairs,
+    find_passages,
+    match_pairs,
+    min_shared_anchors,
+)
+from tests.ingest.test_dedup import article
+
+
+def sketches_of(texts: dict[str, str], passages: PassageConfig | None = None) -> dict:
+    config = DedupConfig()
+    hasher = MinHasher(config.num_perm, config.seed)
+    out = {}
+    for doc_id, text in texts.items():
+        s = sketch(doc_id, text, None, "t", doc_id, config, hasher)
+        s.anchors = anchors(s.tokens, passages or PassageConfig())
+        out[doc_id] = s
+    return out
+
+
+def passage_text(doc_text: str, start: int, end: int) -> str:
+    spans = token_spans(doc_text)
+    return doc_text[spans[start][0] : spans[end - 1][1]]
+
+
+def test_quote_inside_differently_worded_paragraphs_is_linked() -> None:
+    quote = "We have no intention of widening this conflict and we will keep every channel open"
+    a = f"{article(11, 80)}\n\nThe spokesman told reporters: “{quote},” before leaving the podium."
+    b = f"Officials were cautious. “{quote}”, a senior aide said in a radio interview on Monday.\n\n{article(12, 80)}"
+    passages = find_passages(sketches_of({"a": a, "b": b}), {}, PassageConfig())
+    assert [p.other_id for p in passages["a"]] == ["b"]
+    assert [p.other_id for p in passages["b"]] == ["a"]
+    found = passages["a"][0]
+    assert passage_text(a, found.start, found.end) == quote
+    assert passage_text(b, found.other_start, found.other_end) == quote
+
+
+def test_stock_phrase_is_not_a_passage() -> None:
+    a = f"{article(21, 60)} The White House said on Sunday that talks would go on."
+    b = f"{article(22, 60)} Aid was delayed, the White House said on Sunday."
+    assert find_passages(sketches_of({"a": a, "b": b}), {}, PassageConfig()) == {}
+
+
+def test_passages_not_searched_inside_a_duplicate_cluster() -> None:
+    quote = "We have no intention of widening this conflict and we will keep every channel open"
+    texts = {"a": f"{article(31, 80)} {quote}.", "b": f"{quote}. {article(32, 80)}"}
+    sketches = sketches_of(texts)
+    assert find_passages(sketches, {}, PassageConfig())  # distinct stories share the quote
+    assert find_passages(sketches, {"b": "a"}, PassageConfig()) == {}  # b is a copy of a
+
+
+def brute_force_pairs(anchor_sets: list[np.ndarray], min_shared: int) -> set[tuple[int, int]]:
+    return {(i, j) for i, j in itertools.combinations(range(len(anchor_sets)), 2)
+            if len(np.intersect1d(anchor_sets[i], anchor_sets[j])) >= min_shared}
+
+
+@pytest.mark.parametrize("codes_at_once", [7, 4_000_000], ids=["in parts", "at once"])
+def test_candidate_pairs_are_the_pairs_sharing_enough_anchors(codes_at_once: int, monkeypatch) -> None:
+    monkeypatch.setattr(passages, "_CODES_AT_ONCE", codes_at_once)
+    rng = np.random.default_rng(5)
+    anchor_sets = [np.unique(rng.integers(0, 60, size=rng.integers(0, 12)).astype(np.uint64)) for _ in range(40)]
+    for min_shared in (1, 2, 3):
+        first, second = candidate_pairs(anchor_sets, min_shared)
+        assert (first < second).all()
+        assert set(zip(first.tolist(), second.tolist())) == brute_force_pairs(anchor_sets, min_shared)
+
+
+def test_anchor_shared_by_too_many_documents_pairs_nobody() -> None:
+    common = np.array([7, 8], dtype=np.uint64)  # two anchors in all 60 documents: a stock phrase
+    first, _ = candidate_pairs([common] * 60, 1)
+    assert len(first) == 0
+    first, second = candidate_pairs([common] * 3, 2)
+    assert set(zip(first.tolist(), second.tolist())) == {(0, 1), (0, 2), (1, 2)}
+
+
+def brute_force_runs(a: np.ndarray, b: np.ndarray, n: int) -> list[tuple[int, int, int, int]]:
+    """Every shared n-gram position pair, extended along its diagonal: the definition."""
+    matches = sorted((j - i, i) for i in range(len(a)) for j in range(len(b)) if a[i] == b[j])
+    runs: list[list[int]] = []
+    for diagonal, i in matches:
+        if runs and runs[-1][3] - runs[-1][1] == diagonal and runs[-1][1] == i - 1 + n:
+            runs[-1][1], runs[-1][3] = i + n, i + diagonal + n
+        else:
+            runs.append([i, i + n, i + diagonal, i + diagonal + n])
+    return sorted(tuple(r) for r in runs)
+
+
+def test_shared_runs_match_the_definition_with_repeated_words() -> None:
+    config = PassageConfig(ngram=2, min_words=3)  # two shared 2-grams or more are searched
+    rng = random.Random(3)
+    vocabulary = [f"w{i}" for i in range(6)]  # a tiny vocabulary: n-grams repeat within a text
+    def grams(words: int) -> np.ndarray:
+        return ngram_hashes(token_hashes(" ".join(rng.choices(vocabulary, k=words))), 2)
+
+    for _ in range(100):
+        a = grams(rng.randint(5, 40))
+        bs = [grams(rng.randint(5, 40)) for _ in range(rng.randint(1, 4))]  # several b at once
+        order = np.argsort(a, kind="stable")
+        repeats = bool((np.diff(a[order]) == 0).any())
+        got = _shared_runs(a[order], order, repeats, bs, config)
+        for b, runs in zip(bs, got, strict=True):
+            shared = sum(int(x == y) for x in a for y in b)
+            assert runs == (brute_force_runs(a, b, 2) if shared >= 2 else [])
+
+
+def test_runs_merge_across_an_inserted_attribution() -> None:
+    config = PassageConfig()
+    # a: words 0-19 shared as two runs of 8 words (5-grams: 4 each) around a 4-word insertion in b
+    runs = [(0, 8, 100, 108), (8, 16, 112, 120)]
+    (passage,) = _passages(runs, config)
+    assert passage[:4] == (0, 16, 100, 120)
+    assert passage[4] == 1.0 and passage[5] == round(16 / 20, 4) and passage[6] == 16
+    far = [(0, 8, 100, 108), (8, 16, 100 + 8 + config.max_insert_words + 1, 200)]
+    assert [p[:4] for p in _passages(far, config.model_copy(update={"min_words": 8}))] == [
+        (0, 8, 100, 108), (8, 16, 134, 200)]
+
+
+def test_match_pairs_reports_both_sides_in_word_positions() -> None:
+    quote = "the committee will publish its full findings on the flooding before the end of the year"
+    texts = {"a": f"{article(41, 50)} {quote}.", "b": f"{quote}. {article(42, 50)}"}
+    n = PassageConfig().ngram
+    grams = {k: ngram_hashes(token_hashes(t), n) for k, t in texts.items()}
+    ((a, b, a_start, a_end, b_start, b_end, a_share, b_share),) = match_pairs([("a", "b")], grams.__getitem__,
+                                                                               PassageConfig())
+    assert (a, b) == ("a", "b") and a_share == b_share == 1.0
+    assert passage_text(texts["a"], a_start, a_end) == quote == passage_text(texts["b"], b_start, b_end)
+
+
+def test_one_shared_anchor_is_too_few_for_the_default_passage() -> None:
+    # 10 words need two disjoint anchor windows with 5-grams and 7-word anchors.
+    assert min_shared_anchors(PassageConfig()) == 2
+    assert min_shared_anchors(PassageConfig(min_words=8)) == 1

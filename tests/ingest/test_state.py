@@ -1,0 +1,200 @@
+"""The embedded near-duplicate index: decisions reproduced by reruns, links kept across
+runs, and a format 1 folder migrated in place."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from ingest.config import DedupConfig
+from ingest.dedup import Decision, Deduplicator, MinHasher, sketch
+from ingest.state import DB_NAME, FORMAT_VERSION, IndexedDocument, StateError, StateIndex
+from tests.ingest.test_dedup import BRANCHES, assert_links_are_verified, exact_jaccard, span_text
+
+CONFIG = DedupConfig()
+
+
+def decide(index, docs: dict[str, tuple[str, str | None]], added: str = "2026-01-01T00:00:00Z"):
+    """One run's dedup against `index`, then its new documents indexed as a run does."""
+    hasher = MinHasher(CONFIG.num_perm, CONFIG.seed)
+    dedup = Deduplicator(CONFIG)
+    for doc_id, (text, created) in docs.items():
+        dedup.add(sketch(doc_id, text, created, added, f"src/{doc_id}", CONFIG, hasher))
+    result = dedup.run(index)
+    index.add([dedup.index_entry(doc_id, text, result.decisions[doc_id])
+               for doc_id, (text, _) in docs.items() if doc_id not in result.added_before])
+    return result
+
+
+def branch_docs() -> dict[str, tuple[str, str | None]]:
+    return {k: (span_text(start), "2024-01-01" if k == "k" else "2024-02-01") for k, start in BRANCHES.items()}
+
+
+def check_rerun_reproduces_decisions(index) -> None:
+    """Shared with the Redis index's tests."""
+    docs = branch_docs()
+    first = decide(index, docs)
+    assert first.decisions["c1"] == Decision("k", "b3", round(exact_jaccard(docs["b3"][0], docs["c1"][0]), 4))
+    assert first.decisions["d"].duplicate_of == "c1" and first.decisions["k"] == Decision("k", None, None)
+    again = decide(index, dict(reversed(docs.items())), added="2026-02-01T00:00:00Z")
+    assert again.added_before == {k: "2026-01-01T00:00:00Z" for k in docs}
+    assert again.decisions == first.decisions
+    stored = index.known(docs)
+    assert {k: d.kept_id for k, d in stored.items()} == {k: ("e" if k == "e" else "k") for k in docs}
+    assert {k: d.duplicate_of for k, d in stored.items()} == {
+        k: d.duplicate_of or k for k, d in first.decisions.items()}
+
+
+def check_later_runs_link_through_earlier_links(index) -> None:
+    """c is similar to b only, d to c only: each run links its copy to its neighbour,
+    through the links the earlier runs stored, in the cluster of the first run's a."""
+    texts = {"a": span_text(0), "b": span_text(30), "c": span_text(60), "d": span_text(90)}
+    first = decide(index, {"a": (texts["a"], "2024-01-01"), "b": (texts["b"], "2024-01-02")})
+    assert first.decisions["b"].duplicate_of == "a"
+    second = decide(index, {"c": (texts["c"], "2024-01-03")})
+    assert second.decisions["c"] == Decision("a", "b", round(exact_jaccard(texts["b"], texts["c"]), 4))
+    third = decide(index, {"d": (texts["d"], None)})
+    assert third.decisions["d"] == Decision("a", "c", round(exact_jaccard(texts["c"], texts["d"]), 4))
+    assert_links_are_verified(first.decisions | second.decisions | third.decisions, texts)
+    assert {d.id: (d.kept_id, d.duplicate_of) for d in index.known(texts).values()} == {
+        "a": ("a", "a"), "b": ("a", "a"), "c": ("a", "b"), "d": ("a", "c")}
+
+
+def test_rerun_reproduces_the_decisions(tmp_path: Path) -> None:
+    index = StateIndex(tmp_path / "state", CONFIG)
+    try:
+        check_rerun_reproduces_decisions(index)
+    finally:
+        index.close()
+
+
+def test_later_runs_link_through_earlier_links(tmp_path: Path) -> None:
+    index = StateIndex(tmp_path / "state", CONFIG)
+    try:
+        check_later_runs_link_through_earlier_links(index)
+    finally:
+        index.close()
+
+
+def test_copies_joining_two_earlier_clusters_link_to_what_they_are_similar_to(tmp_path: Path) -> None:
+    """p and q were kept by earlier runs (not similar to each other); n is similar to
+    both and joins them, m is similar to q only. Both stay kept; the cluster is p's (the
+    keep policy), and m is linked to q, not to p, which it is not similar to."""
+    texts = {"p": span_text(0), "q": span_text(60), "n": span_text(30), "m": span_text(90)}
+    index = StateIndex(tmp_path / "state", CONFIG)
+    try:
+        decide(index, {"p": (texts["p"], "2024-01-01")})
+        decide(index, {"q": (texts["q"], "2024-01-02")})
+        result = decide(index, {"n": (texts["n"], None), "m": (texts["m"], None)})
+        assert result.decisions["n"] == Decision("p", "p", round(exact_jaccard(texts["n"], texts["p"]), 4))
+        assert result.decisions["m"] == Decision("p", "q", round(exact_jaccard(texts["m"], texts["q"]), 4))
+        assert exact_jaccard(texts["m"], texts["p"]) < 0.6 <= exact_jaccard(texts["m"], texts["q"])
+        assert {d.id: d.kept_id for d in index.known(texts).values()} == {"p": "p", "q": "q", "n": "p", "m": "p"}
+    finally:
+        index.close()
+
+
+def test_new_copy_beside_an_indexed_document_joins_it(tmp_path: Path) -> None:
+    """A rerun with a new copy of one of its documents: the copy is linked to the indexed
+    document (it used to be kept beside it, the indexed one being left out of clusters)."""
+    index = StateIndex(tmp_path / "state", CONFIG)
+    try:
+        decide(index, {"a": (span_text(0), None)})
+        result = decide(index, {"a": (span_text(0), None), "n": (span_text(10), None), "m": (span_text(20), None)})
+        assert result.decisions["a"] == Decision(None, None, None)  # as the first run decided
+        assert result.decisions["n"].cluster_id == result.decisions["m"].cluster_id == "a"
+        assert result.decisions["n"].duplicate_of == result.decisions["m"].duplicate_of == "a"
+    finally:
+        index.close()
+
+
+# ---------------------------------------------------------------- format 1
+
+# The schema of format 1, as ingest/state.py created it.
+_V1_SCHEMA = [
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE documents (n INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL,"
+    " kept_id TEXT NOT NULL, similarity REAL, created TEXT, added TEXT NOT NULL, length INTEGER NOT NULL,"
+    " source TEXT NOT NULL, text BLOB NOT NULL)",
+    "CREATE TABLE bands (key INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (key, n)) WITHOUT ROWID",
+]
+
+
+def make_v1_folder(folder: Path, docs: dict[str, tuple[str, str, float | None]], config: DedupConfig = CONFIG) -> None:
+    """A format 1 state folder holding `docs` (id -> text, kept_id, similarity)."""
+    folder.mkdir(parents=True)
+    db = sqlite3.connect(folder / DB_NAME)
+    for statement in _V1_SCHEMA:
+        db.execute(statement)
+    meta = {"format_version": "1"} | {k: str(getattr(config, k)) for k in ("num_perm", "bands", "rows", "seed",
+                                                                           "shingle_size")}
+    db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+    hasher, dedup, zc = MinHasher(config.num_perm, config.seed), Deduplicator(config), zstandard.ZstdCompressor()
+    for doc_id, (text, kept_id, similarity) in docs.items():
+        cur = db.execute("INSERT INTO documents (id, kept_id, similarity, created, added, length, source, text)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (doc_id, kept_id, similarity, None, "2025-01-01T00:00:00Z", len(text), f"old/{doc_id}",
+                          zc.compress(text.encode())))
+        keys = dedup.state_keys(sketch(doc_id, text, None, "t", doc_id, config, hasher))
+        db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)", [(k, cur.lastrowid) for k in keys])
+    db.commit()
+    db.close()
+
+
+def format_of(folder: Path) -> str:
+    db = sqlite3.connect(folder / DB_NAME)
+    try:
+        return db.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_format_1_folder_is_migrated_in_place(tmp_path: Path) -> None:
+    texts = {"a": span_text(0), "b": span_text(30), "c": span_text(60)}
+    sim_ab = round(exact_jaccard(texts["a"], texts["b"]), 4)
+    folder = tmp_path / "state"
+    make_v1_folder(folder, {"a": (texts["a"], "a", None), "b": (texts["b"], "a", sim_ab)})
+    index = StateIndex(folder, CONFIG)
+    try:
+        assert format_of(folder) == str(FORMAT_VERSION) == "2"
+        # An empty duplicate_of is the kept document, as format 1 linked every copy.
+        assert index.known(["b"])["b"] == IndexedDocument("b", "a", sim_ab, None, "2025-01-01T00:00:00Z",
+                                                          len(texts["b"]), "old/b", "a")
+        assert index.known(["b"])["b"].duplicate_of == "a" and index.has_duplicates("a")
+        # The old documents' decisions come back unchanged; a new copy links to b.
+        result = decide(index, {"a": (texts["a"], None), "b": (texts["b"], None), "c": (texts["c"], None)})
+        assert result.decisions["a"] == Decision("a", None, None)
+        assert result.decisions["b"] == Decision("a", "a", sim_ab)
+        assert result.decisions["c"] == Decision("a", "b", round(exact_jaccard(texts["b"], texts["c"]), 4))
+    finally:
+        index.close()
+    index = StateIndex(folder, CONFIG)  # opens again as format 2
+    try:
+        assert index.known(["c"])["c"].duplicate_of == "b" and index.stats()["documents"] == 3
+    finally:
+        index.close()
+
+
+def test_format_1_folder_with_other_settings_is_refused_and_left_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    make_v1_folder(folder, {"a": (span_text(0), "a", None)})
+    with pytest.raises(StateError, match=r"other dedup settings: shingle_size 5 \(config says 3\)"):
+        StateIndex(folder, CONFIG.model_copy(update={"shingle_size": 3}))
+    assert format_of(folder) == "1"
+    db = sqlite3.connect(folder / DB_NAME)
+    assert "duplicate_of" not in {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+    db.close()
+
+
+def test_unknown_format_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    StateIndex(folder, CONFIG).close()
+    db = sqlite3.connect(folder / DB_NAME)
+    db.execute("UPDATE meta SET value = '3' WHERE key = 'format_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError, match="index format 3 is not 2"):
+        StateIndex(folder, CONFIG)
