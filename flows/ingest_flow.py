@@ -16,6 +16,7 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.futures import as_completed
 
+from flows.api_server import TemporaryApi
 from flows.retry import RETRY_TRANSIENT_IO
 from flows.runners import prefect_api, resolve_runner, runner_problem, task_runner
 from ingest import pipeline
@@ -85,10 +86,11 @@ def ingest_flow(paths: list[str], out: str, config_path: str | None = None, stat
 
 def run_ingest(paths: list[str], out: str, config_path: str | None = None, state: str | None = None,
                workers: int | None = None, runner: str | None = None,
-               dask_address: str | None = None) -> dict[str, Any]:
+               dask_address: str | None = None, api: TemporaryApi | None = None) -> dict[str, Any]:
     """Run the flow on `runner` (default: config): "process", a pool of `workers` processes
     (default: config, else one per core), or "dask", the cluster at `dask_address`
-    (default: config), else a local one of `workers` processes."""
+    (default: config), else a local one of `workers` processes. `api`: a temporary API
+    the caller started early, used when no PREFECT_API_URL is set, stopped at the end."""
     run_config = load_config(config_path).run
     if workers is None:
         workers = run_config.workers
@@ -96,7 +98,7 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
     kind, address = resolve_runner(run_config, runner, dask_address)
     if problem := runner_problem(paths, kind, address):
         raise ValueError(problem)
-    with prefect_api() as api_url:
+    with prefect_api(api) as api_url:
         chosen, parallelism = task_runner(kind, workers, address, api_url)
         # Workers elsewhere would resolve a relative output folder against their own.
         return ingest_flow.with_options(task_runner=chosen)(

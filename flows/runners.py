@@ -1,8 +1,9 @@
 """Where the flow's batch tasks run: a local process pool, or a Dask cluster.
 
-The batch phases (read, decode, clean, shingle, MinHash) are the CPU-heavy part and
-run as Prefect tasks on the chosen runner; the central steps (boilerplate learning,
-dedup, writing) stay in the flow's process either way.
+The batch phases (read, decode, clean, shingle, MinHash; passage search; writing) are
+the CPU-heavy part and run as Prefect tasks on the chosen runner; the central steps
+(boilerplate learning, duplicate clusters, candidate passage pairs) stay in the flow's
+process either way.
 
 With Dask, each task runs in a worker process that reports its state to the Prefect API
 itself, so the flow runs on one API that every worker can reach: the temporary local
@@ -20,8 +21,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
+from prefect.context import _temporary_global_settings_context, get_settings_context
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
+
+from flows.api_server import TemporaryApi
 
 RUNNERS = ("process", "dask")
 # How long to wait for a Dask scheduler before telling the user it is not there.
@@ -33,19 +37,39 @@ class ClusterError(Exception):
 
 
 @contextmanager
-def prefect_api() -> Iterator[str]:
+def prefect_api(started: TemporaryApi | None = None) -> Iterator[str]:
     """The Prefect API the run reports to: PREFECT_API_URL, else a temporary local one
-    started now, so that task processes report to it rather than start their own."""
+    (`started` already, or started now), so that task processes report to it rather
+    than start their own."""
     configured = PREFECT_API_URL.value()
     if configured:
+        if started is not None:
+            started.stop()  # the profile names a server: the early one is not needed
         yield configured
         return
-    from prefect.server.api.server import SubprocessASGIServer
+    server = started or TemporaryApi()
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.wait()}):
+            # Process-wide too: the task runner's threads do not see this context, and
+            # without it they start Prefect's own temporary server (as Prefect's test
+            # harness, which does the same, explains).
+            with _temporary_global_settings_context(get_settings_context()):
+                try:
+                    yield server.url
+                finally:
+                    _drain_to_api()
+    finally:
+        server.stop()
 
-    server = SubprocessASGIServer()  # the instance Prefect itself would start lazily
-    server.start()
-    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-        yield server.api_url
+
+def _drain_to_api() -> None:
+    """Send the events and logs still queued before the API goes away (as Prefect's own
+    test harness does); otherwise they are retried at exit against a stopped server."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=5)
+    EventsWorker.drain_all(timeout=5)
 
 
 def task_runner(kind: str, workers: int, dask_address: str | None, api_url: str) -> tuple[TaskRunner, int]:

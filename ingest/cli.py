@@ -129,6 +129,20 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | 
     state = index_location(index, state)
     _quiet_prefect(debug)
     quiet_dask(debug)
+    from flows.api_server import TemporaryApi
+
+    # Started first, so that it boots while Prefect and the pipeline are imported.
+    api = TemporaryApi() if not os.environ.get("PREFECT_API_URL") else None
+    try:
+        _run(paths, out, config_path, config, state, workers, progress, debug, runner, dask_address, api)
+    finally:
+        if api is not None:
+            api.stop()
+
+
+def _run(paths: tuple[str, ...], out: str, config_path: str | None, config, state: str | None,
+         workers: int | None, progress: bool | None, debug: bool, runner: str | None, dask_address: str | None,
+         api) -> None:
     from flows.runners import resolve_runner, runner_problem
 
     if problem := runner_problem(list(paths), *resolve_runner(config.run, runner, dask_address)):
@@ -141,7 +155,7 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | 
     try:
         with _state_lock(state), _progress_bar(show):
             report = run_ingest(list(paths), out, config_path=config_path, state=state, workers=workers,
-                                runner=runner, dask_address=dask_address)
+                                runner=runner, dask_address=dask_address, api=api)
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_FAILED, debug)
     except Exception as exc:  # one line for the user; the traceback with --debug
