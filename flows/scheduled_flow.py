@@ -18,7 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.settings import PREFECT_API_URL
 
 from flows.artifacts import ARTIFACT_KEY, outcome_markdown
-from flows.ingest_flow import _task_mapper
+from flows.ingest_flow import task_mapper
 from flows.runners import resolve_runner, task_runner
 from ingest import service
 from ingest.config import load_config
@@ -28,7 +28,7 @@ from ingest.config import load_config
 def ingest_inbox_run(inbox: str, out: str, state: str, config_path: str | None, workers: int) -> dict[str, Any]:
     """One incremental run, with batches as tasks on this flow's task runner."""
     config = load_config(config_path)
-    return service.ingest_new(inbox, out, state, config, mapper=_task_mapper, workers=workers).to_json()
+    return service.ingest_new(inbox, out, state, config, mapper=task_mapper(workers), workers=workers).to_json()
 
 
 @flow(name="ingest-inbox", validate_parameters=True)

@@ -433,22 +433,22 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config,
 PASSAGE = np.dtype([("a_batch", "i4"), ("a_row", "i4"), ("b_batch", "i4"), ("b_row", "i4"),
                     ("a_start", "i4"), ("a_end", "i4"), ("b_start", "i4"), ("b_end", "i4"),
                     ("a_share", "f8"), ("b_share", "f8")])
-# About this many pairs a task: big enough that task overhead does not count, small
-# enough that both workers finish together.
-_PAIRS_PER_TASK = 50_000
+# About this many pairs a chunk (a batch of the passage phase): small enough that the
+# workers finish together.
+_PAIRS_PER_CHUNK = 50_000
 
 
 def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, workers: int) -> list[np.ndarray]:
     """The candidate pairs of stories for passage search, as chunks of (a_batch, a_row,
-    b_batch, b_row) rows: one chunk per task."""
+    b_batch, b_row) rows: the batches of the passage phase."""
     chosen = stories(dedup.sketches(), result.cluster_of)
     first, second = candidate_pairs([s.anchors for s in chosen], min_shared_anchors(config.dedup.passages))
     if len(first) == 0:
         return []
     where = np.array([(s.batch, s.row) for s in chosen], dtype=np.int32)
     pairs = np.hstack((where[first], where[second]))
-    tasks = max(2 * workers, -(-len(pairs) // _PAIRS_PER_TASK))
-    return [chunk for chunk in np.array_split(pairs, tasks) if len(chunk)]
+    chunks = max(2 * workers, -(-len(pairs) // _PAIRS_PER_CHUNK))
+    return [chunk for chunk in np.array_split(pairs, chunks) if len(chunk)]
 
 
 def passage_batch(pairs: np.ndarray, config: Config, workspace: Workspace) -> np.ndarray:
