@@ -15,6 +15,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.futures import as_completed
+from prefect.utilities.annotations import quote
 
 from flows.api_server import TemporaryApi
 from flows.retry import RETRY_TRANSIENT_IO
@@ -74,7 +75,9 @@ def task_mapper(workers: int) -> pipeline.Mapper:
     def mapper(phase: str, args: list[tuple]) -> list:
         tasks = max(1, min(len(args), TASKS_PER_WORKER * workers))
         groups = [args[len(args) * i // tasks : len(args) * (i + 1) // tasks] for i in range(tasks)]
-        futures = {_TASKS[phase].submit(group): len(group) for group in groups if group}
+        # quote: Prefect would otherwise walk every argument (tens of thousands of
+        # dedup decisions) looking for futures to resolve; the task gets them unwrapped.
+        futures = {_TASKS[phase].submit(quote(group)): len(group) for group in groups if group}
         done = 0
         _report_progress(phase, done, len(args))
         for future in as_completed(list(futures)):

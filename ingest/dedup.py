@@ -16,6 +16,7 @@ Reused passages (`ingest.passages`) are found from the same word hashes.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -118,26 +119,35 @@ class Sketch:
     created: str | None
     added: str
     source: str
-    # Word hashes in order, 32 bits each: shingles (for the exact check) and passages
-    # are derived from them when needed, so a sketch costs ~5 bytes a word centrally.
+    # Word hashes in order, 32 bits each (passages are found from them).
     tokens: np.ndarray
     signature: np.ndarray  # MinHash values, uint32
-    # Winnowed n-gram hashes for passage search (`ingest.passages.anchors`).
-    anchors: np.ndarray = field(default_factory=lambda: _EMPTY)
     # Where the run spilled the document's words: batch and row in that batch.
     batch: int = -1
     row: int = -1
-
-    def shingles(self, n: int) -> np.ndarray:
-        return shingle_set(self.tokens, n)
+    # The shingle set the signature was made of (`shingle_set`), for the exact check.
+    # A run's sketches are views into the batches' spilled arrays: only the pages of
+    # the documents that meet in a candidate pair are ever read.
+    shingles: np.ndarray = field(default_factory=lambda: _EMPTY)
 
 
 def sketch(doc_id: str, text: str, created: str | None, added: str, source: str,
            config: DedupConfig, hasher: MinHasher, words: list[str] | None = None) -> Sketch:
     """`words`: the words of `text`, when the caller has them already."""
     tokens = word_hashes(words) if words is not None else token_hashes(text)
-    signature = hasher.signature(shingle_set(tokens, config.shingle_size))
-    return Sketch(doc_id, len(text), created, added, source, tokens, signature)
+    shingles = shingle_set(tokens, config.shingle_size)
+    return Sketch(doc_id, len(text), created, added, source, tokens, hasher.signature(shingles), shingles=shingles)
+
+
+def jaccards(a: np.ndarray, others: list[np.ndarray]) -> list[float]:
+    """`jaccard(a, b)` for each b of `others`, in one set of array operations."""
+    sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
+    if len(a) == 0:
+        return [1.0 if size == 0 else 0.0 for size in sizes.tolist()]
+    joined = np.concatenate(others)
+    found = a[np.minimum(np.searchsorted(a, joined), len(a) - 1)] == joined
+    shared = np.bincount(np.repeat(np.arange(len(others)), sizes), weights=found, minlength=len(others))
+    return (shared / (len(a) + sizes - shared)).tolist()
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -268,7 +278,6 @@ class Deduplicator:
     def __init__(self, config: DedupConfig) -> None:
         self.config = config
         self._sketches: dict[str, Sketch] = {}
-        self._shingles: dict[str, np.ndarray] = {}  # of documents met in a candidate pair
 
     def add(self, s: Sketch) -> None:
         if s.id in self._sketches:
@@ -282,9 +291,7 @@ class Deduplicator:
         return self._sketches[doc_id].batch
 
     def shingles(self, doc_id: str) -> np.ndarray:
-        if doc_id not in self._shingles:
-            self._shingles[doc_id] = self._sketches[doc_id].shingles(self.config.shingle_size)
-        return self._shingles[doc_id]
+        return self._sketches[doc_id].shingles
 
     def candidate_pairs(self, ids: list[str]) -> list[tuple[str, str]]:
         """Pairs of `ids` that share an LSH bucket in at least one band."""
@@ -321,13 +328,16 @@ class Deduplicator:
         pairs: dict[tuple[str, str], float] = {}
         candidates = rejected = 0
         new_ids = sorted(set(self._sketches) - known)
-        for a, b in self.candidate_pairs(new_ids):
-            candidates += 1
-            sim = jaccard(self.shingles(a), self.shingles(b))
-            if sim >= self.config.threshold:
-                pairs[(a, b)] = sim
-            else:
-                rejected += 1
+        # Pairs come sorted by their first document: each one is checked against all
+        # its partners at once.
+        for a, group in itertools.groupby(self.candidate_pairs(new_ids), key=lambda pair: pair[0]):
+            partners = [b for _, b in group]
+            for b, sim in zip(partners, jaccards(self.shingles(a), [self.shingles(b) for b in partners])):
+                candidates += 1
+                if sim >= self.config.threshold:
+                    pairs[(a, b)] = sim
+                else:
+                    rejected += 1
         for doc_id in new_ids if prior.active else ():
             for doc in prior.candidates(self.state_keys(self._sketches[doc_id])):
                 if doc.id == doc_id:
@@ -388,7 +398,7 @@ class Deduplicator:
                 decisions[kept.id] = Decision(kept.id, None, None)
             # Similar to the kept document itself: linked to it, even if the LSH did
             # not propose the pair.
-            direct = {m: jaccard(self.shingles(m), kept_shingles) for m in ordered}
+            direct = dict(zip(ordered, jaccards(kept_shingles, [self.shingles(m) for m in ordered])))
             for member, sim in direct.items():
                 if sim >= self.config.threshold:
                     graph[member][kept.id] = graph[kept.id][member] = sim

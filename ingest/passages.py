@@ -259,18 +259,20 @@ def _covered(spans: Iterable[tuple[int, int]]) -> int:
     return total
 
 
-def stories(sketches: Iterable[Sketch], cluster_of: dict[str, str]) -> list[Sketch]:
+def stories(sketches: Iterable[Sketch], cluster_of: dict[str, str], config: PassageConfig) -> list[Sketch]:
     """The documents passages are searched in, by id: one per duplicate cluster (the kept
-    one stands for its copies, which are linked to it already) and none without anchors."""
-    return sorted((s for s in sketches if cluster_of.get(s.id, s.id) == s.id and len(s.anchors)),
+    one stands for its copies, which are linked to it already) and none shorter than an
+    n-gram."""
+    return sorted((s for s in sketches if cluster_of.get(s.id, s.id) == s.id and len(s.tokens) >= config.ngram),
                   key=lambda s: s.id)
 
 
 def find_passages(sketches: dict[str, Sketch], cluster_of: dict[str, str],
                   config: PassageConfig) -> dict[str, list[PassageMatch]]:
-    """Passages of at least `min_words` words shared between distinct stories, by document."""
-    chosen = stories(sketches.values(), cluster_of)
-    first, second = candidate_pairs([s.anchors for s in chosen], min_shared_anchors(config))
+    """Passages of at least `min_words` words shared between distinct stories, by document:
+    the three steps in this process."""
+    chosen = stories(sketches.values(), cluster_of, config)
+    first, second = candidate_pairs([anchors(s.tokens, config) for s in chosen], min_shared_anchors(config))
     ids = [s.id for s in chosen]
 
     def grams_of(doc_id: str) -> np.ndarray:

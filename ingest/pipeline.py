@@ -79,8 +79,7 @@ class Workspace:
         return self.root / f"rejects-{phase}-{batch:05d}.jsonl"
 
     def words(self, batch: int, kind: str) -> Path:
-        """A cleaned batch's words, for passage search: "ids" (JSON), "offsets" (where each
-        document's words start), "tokens" (word hashes), "spans" (character offsets)."""
+        """A cleaned batch's spilled words and sketches, of one `kind` (see BatchWords)."""
         return self.root / f"{kind}-{batch:05d}.{'json' if kind == 'ids' else 'npy'}"
 
     def part(self, batch: int, name: str) -> Path:
@@ -111,7 +110,10 @@ class PrepareSummary:
 @dataclass
 class CleanSummary:
     batch: int
-    sketches: list[Sketch]
+    # Per document, in row order: id, characters of clean text, created, source. Its
+    # word hashes, MinHash signature and anchors are spilled (`BatchWords`): numpy
+    # arrays by the thousand cost more to pass back from a task than to read again.
+    documents: list[tuple[str, int, str | None, str]]
     rejected: int = 0
     removals: Counter = field(default_factory=Counter)  # rule -> count
     removed_chars: Counter = field(default_factory=Counter)  # rule -> characters
@@ -303,7 +305,7 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
     bp = config.clean.boilerplate
     summary = CleanSummary(batch, [])
     passages = config.dedup.passages if config.dedup.passages.enabled else None
-    words = _BatchWords()
+    words = BatchWords()
     documents: list[dict] = []
     rejects: list[dict] = []
     for row in read_jsonl(workspace.prepared(batch)):
@@ -336,40 +338,51 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
         documents.append(doc.to_json())
         found, spans = words_and_spans(doc.text)
         s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, found)
-        s.batch, s.row = batch, len(summary.sketches)
-        if passages:
-            s.anchors = anchors(s.tokens, passages)
-            words.add(s.id, s.tokens, spans)
-        summary.sketches.append(s)
+        words.add(s, spans, anchors(s.tokens, passages) if passages else None)
+        summary.documents.append((doc.id, len(doc.text), doc.created, doc.source))
     write_jsonl(workspace.cleaned(batch), documents)
-    if passages:
-        words.save(workspace, batch)
+    words.save(workspace, batch)
     write_jsonl(workspace.rejects(batch, "clean"), rejects)
     summary.rejected = len(rejects)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-class _BatchWords:
-    """A cleaned batch's words, collected for the passage phase and spilled with numpy:
-    the passage search reads them from the workspace instead of the flow's memory."""
+class BatchWords:
+    """A cleaned batch's words and sketches, spilled with numpy to the workspace, where
+    dedup, passage search and writing read them (`SpilledWords`): "ids" (JSON), "tokens"
+    (word hashes) with "offsets" (where each document's start), "shingles" with
+    "shingle-offsets", "signatures" (MinHash), and for passages "spans" (character
+    offsets of the words) and "anchors" with "anchor-offsets"."""
 
     def __init__(self) -> None:
         self.ids: list[str] = []
-        self.tokens: list[np.ndarray] = []
-        self.spans: list[np.ndarray] = []
+        self.arrays: dict[str, list[np.ndarray]] = defaultdict(list)
 
-    def add(self, doc_id: str, tokens: np.ndarray, spans: np.ndarray) -> None:
-        self.ids.append(doc_id)
-        self.tokens.append(tokens)
-        self.spans.append(spans)
+    def add(self, s: Sketch, spans: np.ndarray | None, found: np.ndarray | None) -> None:
+        self.ids.append(s.id)
+        self.arrays["tokens"].append(s.tokens)
+        self.arrays["signatures"].append(s.signature)
+        self.arrays["shingles"].append(s.shingles)
+        if spans is not None and found is not None:
+            self.arrays["spans"].append(spans)
+            self.arrays["anchors"].append(found)
 
     def save(self, workspace: Workspace, batch: int) -> None:
-        counts = [len(t) for t in self.tokens]
-        np.save(workspace.words(batch, "offsets"), np.concatenate(([0], np.cumsum(counts, dtype=np.int64))))
-        np.save(workspace.words(batch, "tokens"), np.concatenate([np.empty(0, np.uint32), *self.tokens]))
-        np.save(workspace.words(batch, "spans"), np.concatenate([np.empty((0, 2), np.uint32), *self.spans]))
+        for kind, parts in (("offsets", "tokens"), ("anchor-offsets", "anchors"), ("shingle-offsets", "shingles")):
+            np.save(workspace.words(batch, kind), _offsets(self.arrays[parts]))
+        for kind, empty in (("tokens", np.empty(0, np.uint32)), ("signatures", np.empty((0, 0), np.uint32)),
+                            ("spans", np.empty((0, 2), np.uint32)), ("anchors", np.empty(0, np.uint64)),
+                            ("shingles", np.empty(0, np.uint64))):
+            parts = self.arrays[kind]
+            joined = (np.stack(parts) if kind == "signatures" else np.concatenate(parts)) if parts else empty
+            np.save(workspace.words(batch, kind), joined)
         workspace.words(batch, "ids").write_text(json.dumps(self.ids), encoding="utf-8")
+
+
+def _offsets(parts: list[np.ndarray]) -> np.ndarray:
+    """Where each part starts in their concatenation, and the total."""
+    return np.concatenate(([0], np.cumsum([len(p) for p in parts], dtype=np.int64)))
 
 
 class SpilledWords:
@@ -380,7 +393,7 @@ class SpilledWords:
         self._workspace = workspace
         self._arrays: dict[tuple[int, str], Any] = {}
 
-    def _array(self, batch: int, kind: str):
+    def array(self, batch: int, kind: str):
         key = (batch, kind)
         if key not in self._arrays:
             path = self._workspace.words(batch, kind)
@@ -389,18 +402,33 @@ class SpilledWords:
                                  else np.asarray(np.load(path, mmap_mode="r")))
         return self._arrays[key]
 
-    def _rows(self, batch: int, row: int) -> slice:
-        offsets = self._array(batch, "offsets")
-        return slice(int(offsets[row]), int(offsets[row + 1]))
+    def _rows(self, batch: int, row: int, offsets: str = "offsets") -> slice:
+        at = self.array(batch, offsets)
+        return slice(int(at[row]), int(at[row + 1]))
 
     def tokens(self, batch: int, row: int) -> np.ndarray:
-        return self._array(batch, "tokens")[self._rows(batch, row)]
+        return self.array(batch, "tokens")[self._rows(batch, row)]
 
     def spans(self, batch: int, row: int) -> np.ndarray:
-        return self._array(batch, "spans")[self._rows(batch, row)]
+        return self.array(batch, "spans")[self._rows(batch, row)]
+
+    def anchors(self, batch: int, row: int) -> np.ndarray:
+        return self.array(batch, "anchors")[self._rows(batch, row, "anchor-offsets")]
 
     def id(self, batch: int, row: int) -> str:
-        return self._array(batch, "ids")[row]
+        return self.array(batch, "ids")[row]
+
+
+def load_sketches(workspace: Workspace, summary: CleanSummary, added: str) -> Iterator[Sketch]:
+    """The sketches of a cleaned batch, over its spilled arrays (views, not copies)."""
+    words = SpilledWords(workspace)
+    b = summary.batch
+    offsets, tokens = words.array(b, "offsets").tolist(), words.array(b, "tokens")
+    shingle_offsets, shingles = words.array(b, "shingle-offsets").tolist(), words.array(b, "shingles")
+    signatures = np.load(workspace.words(b, "signatures"))  # every one is used: read at once
+    for row, (doc_id, length, created, source) in enumerate(summary.documents):
+        yield Sketch(doc_id, length, created, added, source, tokens[offsets[row] : offsets[row + 1]],
+                     signatures[row], b, row, shingles[shingle_offsets[row] : shingle_offsets[row + 1]])
 
 
 def _boilerplate_lines(text: str, group: str, boilerplate: set[tuple[str, int]], max_chars: int) -> set[str]:
@@ -418,11 +446,11 @@ def _boilerplate_lines(text: str, group: str, boilerplate: set[tuple[str, int]],
 # ---------------------------------------------------------------- central: dedup
 
 
-def deduplicate(summaries: Iterable[CleanSummary], config: Config,
+def deduplicate(summaries: Iterable[CleanSummary], config: Config, workspace: Workspace, added: str,
                 state: StateIndex | None = None) -> tuple[Deduplicator, DedupResult]:
     dedup = Deduplicator(config.dedup)
     for summary in summaries:
-        for s in summary.sketches:
+        for s in load_sketches(workspace, summary, added):
             dedup.add(s)
     return dedup, dedup.run(state)
 
@@ -438,11 +466,15 @@ PASSAGE = np.dtype([("a_batch", "i4"), ("a_row", "i4"), ("b_batch", "i4"), ("b_r
 _PAIRS_PER_CHUNK = 50_000
 
 
-def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, workers: int) -> list[np.ndarray]:
+def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, workspace: Workspace,
+                  workers: int) -> list[np.ndarray]:
     """The candidate pairs of stories for passage search, as chunks of (a_batch, a_row,
     b_batch, b_row) rows: the batches of the passage phase."""
-    chosen = stories(dedup.sketches(), result.cluster_of)
-    first, second = candidate_pairs([s.anchors for s in chosen], min_shared_anchors(config.dedup.passages))
+    chosen = stories(dedup.sketches(), result.cluster_of, config.dedup.passages)
+    words = SpilledWords(workspace)
+    first, second = candidate_pairs([words.anchors(s.batch, s.row) for s in chosen],
+                                    min_shared_anchors(config.dedup.passages))
+    del words
     if len(first) == 0:
         return []
     where = np.array([(s.batch, s.row) for s in chosen], dtype=np.int32)
@@ -710,7 +742,7 @@ def _run(paths: Sequence[str], out: Path, config: Config, mapper: Mapper, state:
     timings["clean"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    dedup, result = deduplicate(cleaned, config, state)
+    dedup, result = deduplicate(cleaned, config, workspace, added, state)
     if state is not None:
         result = settle(state, dedup, result, workspace, len(batches))
     timings["dedup"] = time.perf_counter() - t
@@ -719,7 +751,8 @@ def _run(paths: Sequence[str], out: Path, config: Config, mapper: Mapper, state:
     sides: list[np.ndarray] = [np.empty(0, dtype=PASSAGE_SIDE)] * len(batches)
     result.stats["passage_links"] = 0
     if config.dedup.passages.enabled:
-        found = mapper("passages", [(chunk, config, workspace) for chunk in passage_tasks(dedup, result, config, workers)])
+        chunks = passage_tasks(dedup, result, config, workspace, workers)
+        found = mapper("passages", [(chunk, config, workspace) for chunk in chunks])
         result.stats["passage_links"] = 2 * sum(len(f) for f in found)
         sides = passages_by_batch(found, len(batches))
         del found

@@ -11,6 +11,7 @@ from ingest.dedup import (
     Deduplicator,
     MinHasher,
     jaccard,
+    jaccards,
     ngram_hashes,
     shingle_set,
     sketch,
@@ -266,3 +267,10 @@ def test_words_and_spans_agree_with_the_word_pattern(text: str) -> None:
     assert [tuple(s) for s in spans.tolist()] == token_spans(text)
     assert [text[s:e] for s, e in spans.tolist()] == words
     assert word_hashes(words).tolist() == token_hashes(text).tolist()
+
+
+def test_jaccards_of_one_set_with_many_equal_jaccard_of_each_pair() -> None:
+    rng = np.random.default_rng(4)
+    sets = [np.unique(rng.integers(0, 40, size=rng.integers(0, 30)).astype(np.uint64)) for _ in range(30)]
+    for a in sets:
+        assert jaccards(a, sets) == [jaccard(a, b) for b in sets]

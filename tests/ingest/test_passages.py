@@ -21,15 +21,10 @@ from ingest.passages import (
 from tests.ingest.test_dedup import article
 
 
-def sketches_of(texts: dict[str, str], passages: PassageConfig | None = None) -> dict:
+def sketches_of(texts: dict[str, str]) -> dict:
     config = DedupConfig()
     hasher = MinHasher(config.num_perm, config.seed)
-    out = {}
-    for doc_id, text in texts.items():
-        s = sketch(doc_id, text, None, "t", doc_id, config, hasher)
-        s.anchors = anchors(s.tokens, passages or PassageConfig())
-        out[doc_id] = s
-    return out
+    return {doc_id: sketch(doc_id, text, None, "t", doc_id, config, hasher) for doc_id, text in texts.items()}
 
 
 def passage_text(doc_text: str, start: int, end: int) -> str:
@@ -144,3 +139,26 @@ def test_one_shared_anchor_is_too_few_for_the_default_passage() -> None:
     # 10 words need two disjoint anchor windows with 5-grams and 7-word anchors.
     assert min_shared_anchors(PassageConfig()) == 2
     assert min_shared_anchors(PassageConfig(min_words=8)) == 1
+
+
+def test_a_shared_run_of_anchor_words_shares_an_anchor() -> None:
+    """Winnowing's guarantee, on texts that share only that run."""
+    config = PassageConfig()
+    rng = random.Random(9)
+    for trial in range(50):
+        run = " ".join(f"shared{trial}x{i}" for i in range(config.anchor_words))
+        a = " ".join(f"a{rng.randrange(10**6)}" for _ in range(rng.randint(0, 60)))
+        b = " ".join(f"b{rng.randrange(10**6)}" for _ in range(rng.randint(0, 60)))
+        first = anchors(token_hashes(f"{a} {run} {a}"), config)
+        second = anchors(token_hashes(f"{b} {run}"), config)
+        assert len(np.intersect1d(first, second)) >= 1
+
+
+def test_anchors_are_the_window_minimums() -> None:
+    config = PassageConfig()
+    tokens = token_hashes(article(51, 120))
+    grams = ngram_hashes(tokens, config.ngram)
+    w = config.anchor_words - config.ngram + 1
+    expected = np.unique([grams[i : i + w].min() for i in range(len(grams) - w + 1)])
+    assert np.array_equal(anchors(tokens, config), expected)
+    assert len(anchors(tokens[: config.ngram - 1], config)) == 0  # shorter than an n-gram
