@@ -56,11 +56,18 @@ def min_shared_anchors(config: PassageConfig) -> int:
     return 2 if config.min_words >= 2 * window(config) + config.ngram - 1 else 1
 
 
+def grams(tokens: np.ndarray, config: PassageConfig) -> np.ndarray:
+    """A document's n-gram hashes in order, what passages are made of (none below n words)."""
+    return ngram_hashes(tokens, config.ngram) if len(tokens) >= config.ngram else _EMPTY
+
+
 def anchors(tokens: np.ndarray, config: PassageConfig) -> np.ndarray:
     """Sorted unique anchor hashes of a document's word hashes (none below n words)."""
-    if len(tokens) < config.ngram:
-        return _EMPTY
-    grams = ngram_hashes(tokens, config.ngram)
+    return winnow(grams(tokens, config), config)
+
+
+def winnow(grams: np.ndarray, config: PassageConfig) -> np.ndarray:
+    """Sorted unique anchors of a document's n-gram hashes."""
     w = window(config)
     if len(grams) <= w:
         return np.unique(grams)

@@ -35,14 +35,14 @@ import xxhash
 
 from ingest import __version__
 from ingest.clean import Cleaner, CleanResult, line_key, normalise_layout
-from ingest.config import Config, RunConfig
+from ingest.config import Config, PassageConfig, RunConfig
 from ingest.dates import iso_date
 from ingest.decode import decode_bytes, repair_text
-from ingest.dedup import Decision, DedupResult, Deduplicator, MinHasher, Sketch, ngram_hashes, sketch, words_and_spans
+from ingest.dedup import Decision, DedupResult, Deduplicator, MinHasher, Sketch, sketch, words_and_spans
 from ingest.document import Document, RawRecord, Reject, document_id
 from ingest.extract import extract_html, extract_markdown
 from ingest.index import open_index, settle
-from ingest.passages import anchors, candidate_pairs, match_pairs, min_shared_anchors, stories
+from ingest.passages import candidate_pairs, grams, match_pairs, min_shared_anchors, stories, winnow
 from ingest.read import InputFile, discover, read_records
 from ingest.state import StateIndex
 from ingest.write import atomic_writer, dumps, read_jsonl, write_json, write_jsonl
@@ -338,7 +338,7 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
         documents.append(doc.to_json())
         found, spans = words_and_spans(doc.text)
         s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, found)
-        words.add(s, spans, anchors(s.tokens, passages) if passages else None)
+        words.add(s, spans, grams(s.tokens, passages) if passages else None, passages)
         summary.documents.append((doc.id, len(doc.text), doc.created, doc.source))
     write_jsonl(workspace.cleaned(batch), documents)
     words.save(workspace, batch)
@@ -359,21 +359,23 @@ class BatchWords:
         self.ids: list[str] = []
         self.arrays: dict[str, list[np.ndarray]] = defaultdict(list)
 
-    def add(self, s: Sketch, spans: np.ndarray | None, found: np.ndarray | None) -> None:
+    def add(self, s: Sketch, spans: np.ndarray, found: np.ndarray | None, passages: PassageConfig | None) -> None:
         self.ids.append(s.id)
         self.arrays["tokens"].append(s.tokens)
         self.arrays["signatures"].append(s.signature)
         self.arrays["shingles"].append(s.shingles)
-        if spans is not None and found is not None:
+        if found is not None and passages is not None:
             self.arrays["spans"].append(spans)
-            self.arrays["anchors"].append(found)
+            self.arrays["grams"].append(found)
+            self.arrays["anchors"].append(winnow(found, passages))
 
     def save(self, workspace: Workspace, batch: int) -> None:
-        for kind, parts in (("offsets", "tokens"), ("anchor-offsets", "anchors"), ("shingle-offsets", "shingles")):
+        for kind, parts in (("offsets", "tokens"), ("anchor-offsets", "anchors"), ("shingle-offsets", "shingles"),
+                            ("gram-offsets", "grams")):
             np.save(workspace.words(batch, kind), _offsets(self.arrays[parts]))
         for kind, empty in (("tokens", np.empty(0, np.uint32)), ("signatures", np.empty((0, 0), np.uint32)),
                             ("spans", np.empty((0, 2), np.uint32)), ("anchors", np.empty(0, np.uint64)),
-                            ("shingles", np.empty(0, np.uint64))):
+                            ("shingles", np.empty(0, np.uint64)), ("grams", np.empty(0, np.uint64))):
             parts = self.arrays[kind]
             joined = (np.stack(parts) if kind == "signatures" else np.concatenate(parts)) if parts else empty
             np.save(workspace.words(batch, kind), joined)
@@ -414,6 +416,25 @@ class SpilledWords:
 
     def anchors(self, batch: int, row: int) -> np.ndarray:
         return self.array(batch, "anchors")[self._rows(batch, row, "anchor-offsets")]
+
+    def grams(self, batch: int, row: int) -> np.ndarray:
+        """Read with pread, not through a mapping: passage search reads every story's
+        n-grams, and mapped pages stay in the process's memory while mapped."""
+        if (batch, "grams-file") not in self._arrays:
+            mapped = np.load(self._workspace.words(batch, "grams"), mmap_mode="r")
+            self._arrays[(batch, "grams-file")] = (os.open(self._workspace.words(batch, "grams"), os.O_RDONLY),
+                                                   mapped.offset)
+            del mapped
+        fd, start = self._arrays[(batch, "grams-file")]
+        rows = self._rows(batch, row, "gram-offsets")
+        data = os.pread(fd, 8 * (rows.stop - rows.start), start + 8 * rows.start)
+        return np.frombuffer(data, dtype=np.uint64)
+
+    def close(self) -> None:
+        for key, value in self._arrays.items():
+            if key[1] == "grams-file":
+                os.close(value[0])
+        self._arrays.clear()
 
     def id(self, batch: int, row: int) -> str:
         return self.array(batch, "ids")[row]
@@ -487,15 +508,17 @@ def passage_batch(pairs: np.ndarray, config: Config, workspace: Workspace) -> np
     """The passages of these pairs (rows of a_batch, a_row, b_batch, b_row), in
     character offsets, read from the spilled words of the clean phase."""
     words = SpilledWords(workspace)
-    n = config.dedup.passages.ngram
-    found = match_pairs(((tuple(p[:2]), tuple(p[2:])) for p in pairs.tolist()),
-                        lambda ref: ngram_hashes(words.tokens(*ref), n), config.dedup.passages)
-    out = np.empty(len(found), dtype=PASSAGE)
-    for i, (a, b, a_start, a_end, b_start, b_end, a_share, b_share) in enumerate(found):
-        spans_a, spans_b = words.spans(*a), words.spans(*b)
-        out[i] = (*a, *b, spans_a[a_start][0], spans_a[a_end - 1][1], spans_b[b_start][0], spans_b[b_end - 1][1],
-                  a_share, b_share)
-    return out
+    try:
+        found = match_pairs(((tuple(p[:2]), tuple(p[2:])) for p in pairs.tolist()),
+                            lambda ref: words.grams(*ref), config.dedup.passages)
+        out = np.empty(len(found), dtype=PASSAGE)
+        for i, (a, b, a_start, a_end, b_start, b_end, a_share, b_share) in enumerate(found):
+            spans_a, spans_b = words.spans(*a), words.spans(*b)
+            out[i] = (*a, *b, spans_a[a_start][0], spans_a[a_end - 1][1], spans_b[b_start][0], spans_b[b_end - 1][1],
+                      a_share, b_share)
+        return out
+    finally:
+        words.close()
 
 
 # One side of a passage as the batch of its document writes it.
@@ -597,8 +620,8 @@ def write_outputs(out_dir: Path, workspace: Workspace, batches: int, dedup: Dedu
     for name in ("documents", "duplicates"):
         with atomic_writer(out_dir / f"{name}.jsonl") as out:
             for b in range(batches):
-                with open(workspace.part(b, name), encoding="utf-8") as part:
-                    shutil.copyfileobj(part, out, 2**20)
+                with open(workspace.part(b, name), "rb") as part:
+                    shutil.copyfileobj(part, out.buffer, 2**20)  # bytes: UTF-8 already
 
     def rejects() -> Iterable[dict]:
         for phase in ("prepare", "clean"):
