@@ -169,6 +169,104 @@ def test_layout_joins_hard_wrapped_lines() -> None:
     assert out.startswith("Showers continued throughout the week in the zone, alleviating")
 
 
+def _prepared(raw: str) -> str:
+    """What the cleaner sees in the pipeline: repaired text (the trailing \\x03 goes),
+    layout normalised."""
+    from ingest.decode import repair_text
+
+    text, _ = repair_text(raw, load_config().decode)
+    return normalise_layout(text)
+
+
+@pytest.mark.parametrize(
+    "raw, rewrapped",
+    [
+        (
+            "Bank of New England said it named Peter\nL. Scott, chairman and chief executive officer of Emhart Corp"
+            "\n<EMH>, to its board.\n Reuter\n\x03",
+            "Bank of New England said it named Peter L. Scott, chairman and chief executive officer of Emhart Corp"
+            " <EMH>, to its board. Reuter",
+        ),
+        (
+            "Divi Hotels NV of Aruba said its\nwarrants have started trading today on the <American Stock"
+            "\nExchange>.\n Reuter\n\x03",
+            "Divi Hotels NV of Aruba said its warrants have started trading today on the <American Stock"
+            " Exchange>. Reuter",
+        ),
+        (
+            "Geo. A. Hormel and Co said its\ndirectors voted a two-for-one split, payable June one, record"
+            "\nApril 18.\n Reuter\n\x03",
+            "Geo. A. Hormel and Co said its directors voted a two-for-one split, payable June one, record"
+            " April 18. Reuter",
+        ),
+    ],
+)
+def test_short_hard_wrapped_item_is_one_paragraph_without_a_headline(cleaner: Cleaner, raw: str,
+                                                                     rewrapped: str) -> None:
+    """Three wrapped lines cannot show a wrap width; their breaks fall mid-sentence."""
+    text = _prepared(raw)
+    assert text == rewrapped.removesuffix(" Reuter") + "\n\nReuter"
+    result = cleaner.clean(text)
+    assert "title" not in result.fields
+    assert result.text == cleaner.clean(rewrapped).text == rewrapped.removesuffix(" Reuter")
+    assert cleaner.clean(result.text).text == result.text
+
+
+@pytest.mark.parametrize(
+    "text, title, body_start",
+    [
+        # A headline over a dateline, a byline or a sentence starting like a body.
+        ("Kirby says US won't widen conflict\nWASHINGTON (AP) \u2014 The United States will not widen the\n"
+         "conflict with Iran, John Kirby said on Sunday in an interview.\n",
+         "Kirby says US won't widen conflict", "The United States will not widen the conflict with Iran,"),
+        ("Kirby says US won't widen conflict\nBy Jane Doe\nThe United States will not widen the conflict\n"
+         "with Iran, John Kirby said on Sunday in an interview with NBC News.\n",
+         "Kirby says US won't widen conflict", "The United States will not widen the conflict with Iran,"),
+        ("Biden warns Israel that US will not assist with Iran conflict\nAccording to US officials, the\n"
+         "president told the Israeli prime minister that the US would not\ntake part in any counterattack.\n",
+         "Biden warns Israel that US will not assist with Iran conflict", "According to US officials, the president"),
+        ("Kirby says US won't widen conflict\nThe United States will not widen the conflict, a spokesman\n"
+         "said on Sunday in a television interview with NBC News.\n",
+         "Kirby says US won't widen conflict", "The United States will not widen the conflict, a spokesman said"),
+        # One paragraph a line, long lines: as before.
+        ("Kirby says US won't widen conflict\nWASHINGTON (AP) \u2014 The United States will not widen the "
+         "conflict with Iran, John Kirby, the White House national security spokesman, said on Sunday.\n",
+         "Kirby says US won't widen conflict", "The United States will not widen the conflict with Iran,"),
+    ],
+)
+def test_headline_directly_over_a_short_body_stays_a_headline(cleaner: Cleaner, text: str, title: str,
+                                                              body_start: str) -> None:
+    result = cleaner.clean(text)
+    assert result.fields["title"] == title
+    assert result.text.startswith(body_start)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jane Doe\n12 High Street,\nLondon\nSW1A 1AA",  # an address
+        "Ingredients:\n2 eggs\n1 cup flour\n",  # a list
+        "The wind was high\nAnd the night was cold.",  # verse: every line starts with a capital
+        "The minister spoke on Sunday.\nHe left on Monday.\nNothing else happened.",  # a paragraph a line
+        "apples\npears\nplums",  # no sentence at all
+    ],
+)
+def test_short_lines_that_are_not_wrapped_keep_their_breaks(text: str) -> None:
+    assert normalise_layout(text) == "\n\n".join(line.strip() for line in text.split("\n") if line.strip())
+
+
+def test_seed_titles_unchanged(cleaner: Cleaner) -> None:
+    """The sample articles' headlines are still found (one paragraph a line, long lines)."""
+    from pathlib import Path
+
+    seeds = sorted((Path(__file__).resolve().parents[2] / "seeds").glob("*.txt"))
+    titles = {path.name[:3]: cleaner.clean(_prepared(path.read_text(encoding="utf-8"))).fields.get("title")
+              for path in seeds}
+    assert titles["001"] == "US says doesn't want escalation as Israel war cabinet mulls response to Iran attack"
+    assert titles["003"] == "Biden warns Israel that US will not assist with Iran conflict"
+    assert titles["000"] is None and titles["002"] is None and titles["004"] is None
+
+
 def test_first_line_of_a_short_notice_is_not_a_headline(cleaner: Cleaner) -> None:
     result = cleaner.clean("Qtly div 65-1/2 cts vs 65-1/2 cts prior\n    Pay April 15\n    Record April 1\n")
     assert result.removals == []
