@@ -15,7 +15,6 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.futures import as_completed
-from prefect.utilities.annotations import quote
 
 from flows.api_server import TemporaryApi
 from flows.retry import RETRY_TRANSIENT_IO
@@ -45,24 +44,36 @@ def _report_progress(phase: str, done: int, total: int) -> None:
 TASKS_PER_WORKER = 2
 
 
+class Batches:
+    """A task's batch arguments, opaque to Prefect: it walks lists, dicts and dataclasses
+    in task parameters looking for futures (tens of thousands of dedup decisions in the
+    write phase), but not other objects. (`prefect.utilities.annotations.quote` does the
+    same on a process pool, but the Dask task runner hands it to the task still quoted.)"""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[tuple]) -> None:
+        self.items = items
+
+
 @task(name="prepare-batches", cache_policy=NONE, **RETRY_TRANSIENT_IO)
-def prepare_task(batches: list[tuple]) -> list[pipeline.PrepareSummary]:
-    return [pipeline.prepare_batch(*args) for args in batches]
+def prepare_task(batches: Batches) -> list[pipeline.PrepareSummary]:
+    return [pipeline.prepare_batch(*args) for args in batches.items]
 
 
 @task(name="clean-batches", cache_policy=NONE, **RETRY_TRANSIENT_IO)
-def clean_task(batches: list[tuple]) -> list[pipeline.CleanSummary]:
-    return [pipeline.clean_batch(*args) for args in batches]
+def clean_task(batches: Batches) -> list[pipeline.CleanSummary]:
+    return [pipeline.clean_batch(*args) for args in batches.items]
 
 
 @task(name="search-passages", cache_policy=NONE, **RETRY_TRANSIENT_IO)
-def passage_task(chunks: list[tuple]) -> list[Any]:
-    return [pipeline.passage_batch(*args) for args in chunks]
+def passage_task(chunks: Batches) -> list[Any]:
+    return [pipeline.passage_batch(*args) for args in chunks.items]
 
 
 @task(name="write-batches", cache_policy=NONE, **RETRY_TRANSIENT_IO)
-def write_task(batches: list[tuple]) -> list[dict[str, int]]:
-    return [pipeline.write_batch(*args) for args in batches]
+def write_task(batches: Batches) -> list[dict[str, int]]:
+    return [pipeline.write_batch(*args) for args in batches.items]
 
 
 _TASKS = {"prepare": prepare_task, "clean": clean_task, "passages": passage_task, "write": write_task}
@@ -75,9 +86,7 @@ def task_mapper(workers: int) -> pipeline.Mapper:
     def mapper(phase: str, args: list[tuple]) -> list:
         tasks = max(1, min(len(args), TASKS_PER_WORKER * workers))
         groups = [args[len(args) * i // tasks : len(args) * (i + 1) // tasks] for i in range(tasks)]
-        # quote: Prefect would otherwise walk every argument (tens of thousands of
-        # dedup decisions) looking for futures to resolve; the task gets them unwrapped.
-        futures = {_TASKS[phase].submit(quote(group)): len(group) for group in groups if group}
+        futures = {_TASKS[phase].submit(Batches(group)): len(group) for group in groups if group}
         done = 0
         _report_progress(phase, done, len(args))
         for future in as_completed(list(futures)):
