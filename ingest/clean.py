@@ -30,6 +30,8 @@ _ODD_SPACE = re.compile(r"[^\S\n ]")  # white space other than " " and "\n"
 _ASCII_ODD_SPACE = "\t\r\x0b\x0c\x1c\x1d\x1e\x1f"  # the ASCII ones
 _NON_SPACE = re.compile(r"\S")
 _SENTENCE_END = tuple('.!?:;"”’)»')
+# A sentence ends somewhere in the line (not only at its end: "... said. Reuter").
+_SENTENCE_STOP = re.compile(r"[.!?][\"”’)»]*(?:\s|$)")
 
 
 @dataclass(frozen=True)
@@ -632,7 +634,7 @@ def _wrapped_from(lines: list[str]) -> int | None:
     stripped = [line.strip() for line in lines]
     breaks = [i for i in range(len(lines) - 1)
               if stripped[i] and stripped[i + 1] and lines[i + 1][:1] not in (" ", "\t")]
-    if not breaks or not any(line.endswith(_SENTENCE_END) for line in stripped):
+    if not breaks or not any(_SENTENCE_STOP.search(line) for line in stripped):
         return None
     first = next(i for i, line in enumerate(stripped) if line)
     start = first

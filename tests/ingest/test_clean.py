@@ -212,6 +212,16 @@ def test_short_hard_wrapped_item_is_one_paragraph_without_a_headline(cleaner: Cl
     assert cleaner.clean(result.text).text == result.text
 
 
+def test_short_hard_wrapped_item_with_a_glued_sign_off_is_one_paragraph(cleaner: Cleaner) -> None:
+    """No line ends like a sentence when the sign-off is glued to the last one."""
+    raw = ("Japanese crushers bought 4,000 to 5,000\ntonnes of Canadian rapeseed in export business overnight for"
+           "\nMay shipment, trade sources said. Reuter\n\x03\n")
+    result = cleaner.clean(_prepared(raw))
+    assert "title" not in result.fields
+    assert result.text == ("Japanese crushers bought 4,000 to 5,000 tonnes of Canadian rapeseed in export business"
+                           " overnight for May shipment, trade sources said.")
+
+
 @pytest.mark.parametrize(
     "text, title, body_start",
     [
