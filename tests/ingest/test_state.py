@@ -63,52 +63,43 @@ def check_later_runs_link_through_earlier_links(index) -> None:
         "a": ("a", "a"), "b": ("a", "a"), "c": ("a", "b"), "d": ("a", "c")}
 
 
-def test_rerun_reproduces_the_decisions(tmp_path: Path) -> None:
-    index = StateIndex(tmp_path / "state", CONFIG)
-    try:
-        check_rerun_reproduces_decisions(index)
-    finally:
-        index.close()
+@pytest.fixture
+def index(tmp_path: Path):
+    opened = StateIndex(tmp_path / "state", CONFIG)
+    yield opened
+    opened.close()
 
 
-def test_later_runs_link_through_earlier_links(tmp_path: Path) -> None:
-    index = StateIndex(tmp_path / "state", CONFIG)
-    try:
-        check_later_runs_link_through_earlier_links(index)
-    finally:
-        index.close()
+def test_rerun_reproduces_the_decisions(index: StateIndex) -> None:
+    check_rerun_reproduces_decisions(index)
 
 
-def test_copies_joining_two_earlier_clusters_link_to_what_they_are_similar_to(tmp_path: Path) -> None:
+def test_later_runs_link_through_earlier_links(index: StateIndex) -> None:
+    check_later_runs_link_through_earlier_links(index)
+
+
+def test_copies_joining_two_earlier_clusters_link_to_what_they_are_similar_to(index: StateIndex) -> None:
     """p and q were kept by earlier runs (not similar to each other); n is similar to
     both and joins them, m is similar to q only. Both stay kept; the cluster is p's (the
     keep policy), and m is linked to q, not to p, which it is not similar to."""
     texts = {"p": span_text(0), "q": span_text(60), "n": span_text(30), "m": span_text(90)}
-    index = StateIndex(tmp_path / "state", CONFIG)
-    try:
-        decide(index, {"p": (texts["p"], "2024-01-01")})
-        decide(index, {"q": (texts["q"], "2024-01-02")})
-        result = decide(index, {"n": (texts["n"], None), "m": (texts["m"], None)})
-        assert result.decisions["n"] == Decision("p", "p", round(exact_jaccard(texts["n"], texts["p"]), 4))
-        assert result.decisions["m"] == Decision("p", "q", round(exact_jaccard(texts["m"], texts["q"]), 4))
-        assert exact_jaccard(texts["m"], texts["p"]) < 0.6 <= exact_jaccard(texts["m"], texts["q"])
-        assert {d.id: d.kept_id for d in index.known(texts).values()} == {"p": "p", "q": "q", "n": "p", "m": "p"}
-    finally:
-        index.close()
+    decide(index, {"p": (texts["p"], "2024-01-01")})
+    decide(index, {"q": (texts["q"], "2024-01-02")})
+    result = decide(index, {"n": (texts["n"], None), "m": (texts["m"], None)})
+    assert result.decisions["n"] == Decision("p", "p", round(exact_jaccard(texts["n"], texts["p"]), 4))
+    assert result.decisions["m"] == Decision("p", "q", round(exact_jaccard(texts["m"], texts["q"]), 4))
+    assert exact_jaccard(texts["m"], texts["p"]) < 0.6 <= exact_jaccard(texts["m"], texts["q"])
+    assert {d.id: d.kept_id for d in index.known(texts).values()} == {"p": "p", "q": "q", "n": "p", "m": "p"}
 
 
-def test_new_copy_beside_an_indexed_document_joins_it(tmp_path: Path) -> None:
+def test_new_copy_beside_an_indexed_document_joins_it(index: StateIndex) -> None:
     """A rerun with a new copy of one of its documents: the copy is linked to the indexed
     document (it used to be kept beside it, the indexed one being left out of clusters)."""
-    index = StateIndex(tmp_path / "state", CONFIG)
-    try:
-        decide(index, {"a": (span_text(0), None)})
-        result = decide(index, {"a": (span_text(0), None), "n": (span_text(10), None), "m": (span_text(20), None)})
-        assert result.decisions["a"] == Decision(None, None, None)  # as the first run decided
-        assert result.decisions["n"].cluster_id == result.decisions["m"].cluster_id == "a"
-        assert result.decisions["n"].duplicate_of == result.decisions["m"].duplicate_of == "a"
-    finally:
-        index.close()
+    decide(index, {"a": (span_text(0), None)})
+    result = decide(index, {"a": (span_text(0), None), "n": (span_text(10), None), "m": (span_text(20), None)})
+    assert result.decisions["a"] == Decision(None, None, None)  # as the first run decided
+    assert result.decisions["n"].cluster_id == result.decisions["m"].cluster_id == "a"
+    assert result.decisions["n"].duplicate_of == result.decisions["m"].duplicate_of == "a"
 
 
 # ---------------------------------------------------------------- format 1
