@@ -44,7 +44,7 @@ from redis.retry import Retry
 
 from ingest.config import DedupConfig
 from ingest.dedup import DedupResult, Deduplicator
-from ingest.state import _KEYED_SETTINGS, FORMAT_VERSION, MIGRATED_FORMATS, IndexedDocument, StateError, stored_link
+from ingest.state import FORMAT_VERSION, IndexedDocument, StateError, check_settings, index_settings, stored_link
 
 PREFIX = "ingest:"
 _META = PREFIX + "meta"
@@ -215,17 +215,10 @@ class RedisIndex:
     # ------------------------------------------------------------ opening
 
     def _check_settings(self, config: DedupConfig) -> None:
-        expected = {"format_version": str(FORMAT_VERSION)} | {k: str(getattr(config, k)) for k in _KEYED_SETTINGS}
-        flat = [x for kv in expected.items() for x in kv]
+        flat = [x for kv in index_settings(config).items() for x in kv]
         stored_flat = self._db.eval(_INIT_META, 1, _META, *flat)
         stored = {stored_flat[i].decode(): stored_flat[i + 1].decode() for i in range(0, len(stored_flat), 2)}
-        version = stored.get("format_version")
-        if version != str(FORMAT_VERSION) and version not in MIGRATED_FORMATS:
-            raise StateError(f"{self.shown_as}: index format {version} is not {FORMAT_VERSION}")
-        differing = [f"{k} {stored.get(k)} (config says {v})" for k, v in expected.items()
-                     if k != "format_version" and stored.get(k) != v]
-        if differing:
-            raise StateError(f"{self.shown_as}: index was built with other dedup settings: " + ", ".join(differing))
+        version = check_settings(stored, config, self.shown_as)
         if version != str(FORMAT_VERSION):
             # A missing `of` field means the kept document, so format 1 documents are
             # format 2 documents already; the new version keeps format 1 code out.

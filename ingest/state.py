@@ -32,6 +32,25 @@ DB_NAME = "index.sqlite"
 _KEYED_SETTINGS = ("num_perm", "bands", "rows", "seed", "shingle_size")
 
 
+def index_settings(config: DedupConfig) -> dict[str, str]:
+    """What an index records of the settings it was built with: its band keys hold only
+    for the same ones."""
+    return {"format_version": str(FORMAT_VERSION)} | {k: str(getattr(config, k)) for k in _KEYED_SETTINGS}
+
+
+def check_settings(stored: dict[str, str], config: DedupConfig, shown_as: str) -> str:
+    """The stored format version (FORMAT_VERSION, or one to migrate from); StateError when
+    the index has another format or was built with other settings than `config`'s."""
+    version = stored.get("format_version")
+    if version != str(FORMAT_VERSION) and version not in MIGRATED_FORMATS:
+        raise StateError(f"{shown_as}: index format {version} is not {FORMAT_VERSION}")
+    differing = [f"{k} {stored.get(k)} (config says {v})" for k, v in index_settings(config).items()
+                 if k != "format_version" and stored.get(k) != v]
+    if differing:
+        raise StateError(f"{shown_as}: index was built with other dedup settings: " + ", ".join(differing))
+    return version
+
+
 class StateError(Exception):
     """The state folder cannot be used; the message says why."""
 
@@ -100,18 +119,11 @@ class StateIndex:
         )
         db.execute("CREATE TABLE IF NOT EXISTS bands (key INTEGER NOT NULL, n INTEGER NOT NULL,"
                    " PRIMARY KEY (key, n)) WITHOUT ROWID")
-        expected = {"format_version": str(FORMAT_VERSION)} | {k: str(getattr(config, k)) for k in _KEYED_SETTINGS}
         stored = dict(db.execute("SELECT key, value FROM meta"))
         if not stored:
-            db.executemany("INSERT INTO meta VALUES (?, ?)", expected.items())
+            db.executemany("INSERT INTO meta VALUES (?, ?)", index_settings(config).items())
             return
-        version = stored.get("format_version")
-        if version != str(FORMAT_VERSION) and version not in MIGRATED_FORMATS:
-            raise StateError(f"{self.folder}: index format {version} is not {FORMAT_VERSION}")
-        differing = [f"{k} {stored.get(k)} (config says {v})" for k, v in expected.items()
-                     if k != "format_version" and stored.get(k) != v]
-        if differing:
-            raise StateError(f"{self.folder}: index was built with other dedup settings: " + ", ".join(differing))
+        version = check_settings(stored, config, str(self.folder))
         if version != str(FORMAT_VERSION):
             # Format 1 -> 2: the documents' duplicate_of, empty (= kept_id, as format 1 linked them).
             columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
