@@ -3,9 +3,9 @@
 Prefect starts the same server itself when no PREFECT_API_URL is set (its app under
 uvicorn in a child process), but it first imports the whole server package in the
 calling process: 2.4 s on this machine, before the child even starts. Started from
-here, the child boots while the CLI imports the rest, which takes about 3 s off every
-run. Only the standard library is imported at module level, so that the CLI can start
-the server before it imports Prefect.
+here, the child boots while the CLI imports the rest. Only the standard library is
+imported at module level, so that the CLI can start the server before it imports
+Prefect.
 """
 
 from __future__ import annotations

@@ -175,6 +175,10 @@ class Decision:
         return {"cluster_id": self.cluster_id, "duplicate_of": self.duplicate_of, "similarity": self.similarity}
 
 
+# The decision of a document in no duplicate cluster.
+NO_CLUSTER = Decision(None, None, None)
+
+
 @dataclass
 class DedupResult:
     decisions: dict[str, Decision]
@@ -247,19 +251,30 @@ def lsh_pairs(signatures: np.ndarray, bands: int, rows: int) -> list[tuple[int, 
             for r in range(1, rows):
                 keys = keys * _NGRAM_MULTIPLIER + block[:, r]
         order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        sizes = np.diff(np.r_[starts, n])
-        # All buckets of one size at once: one array operation per size, not per bucket.
-        for size in np.unique(sizes[(sizes >= 2) & (sizes <= _MAX_BUCKET_PAIRS)]).tolist():
-            members = order[starts[sizes == size][:, None] + np.arange(size)]
-            first, second = np.triu_indices(size, k=1)
+        starts, sizes = runs_of(keys[order])
+        for members, first, second in same_size_buckets(order, starts, sizes, _MAX_BUCKET_PAIRS):
             codes.append(_pair_codes(members[:, first].ravel(), members[:, second].ravel(), n))
         for start, size in zip(starts[sizes > _MAX_BUCKET_PAIRS].tolist(), sizes[sizes > _MAX_BUCKET_PAIRS].tolist()):
             members = order[start : start + size]
             codes.append(_pair_codes(members[:-1], members[1:], n))
     unique = np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
     return [(c // n, c % n) for c in unique.tolist()]
+
+
+def runs_of(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of equal values of a sorted array starts, and its length."""
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return starts, np.diff(np.r_[starts, len(ordered)])
+
+
+def same_size_buckets(members: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
+                      largest: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Buckets of 2 to `largest` members, grouped by size: for each size, the members of
+    its buckets as rows and the (first, second) member positions of every pair. A bucket
+    is `sizes[i]` consecutive members from `starts[i]`. One array operation per size,
+    not a Python loop over (millions of) buckets."""
+    return [(members[starts[sizes == size][:, None] + np.arange(size)], *np.triu_indices(size, k=1))
+            for size in np.unique(sizes[(sizes >= 2) & (sizes <= largest)]).tolist()]
 
 
 def _pair_codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
@@ -374,7 +389,7 @@ class Deduplicator:
         policy = self.config.keep_policy
         for root, members in groups.items():
             if len(members) == 1:
-                decisions[members[0]] = Decision(None, None, None)
+                decisions[members[0]] = NO_CLUSTER
                 continue
             new = [m for m in members if m in self._sketches and m not in known]
             ordered = sorted(new, key=lambda m: keep_order_key(self._sketches[m], policy))

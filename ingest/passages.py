@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.config import PassageConfig
-from ingest.dedup import Sketch, ngram_hashes
+from ingest.dedup import Sketch, ngram_hashes, runs_of, same_size_buckets
 
 # Anchors shared by more documents than this are stock phrases; they find no passage.
 MAX_ANCHOR_DOCS = 50
@@ -83,8 +83,7 @@ def winnow(grams: np.ndarray, config: PassageConfig) -> np.ndarray:
 def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (first < second) of the documents sharing at least `min_shared` anchors.
 
-    Vectorised per bucket size (one array operation per size up to MAX_ANCHOR_DOCS, not
-    a Python loop over millions of shared anchors), and in parts by the first document
+    Vectorised per bucket size (`same_size_buckets`), and in parts by the first document
     of a pair, so that no more than about _CODES_AT_ONCE pair codes are held at a time
     (18 million codes at 100,000 news documents).
     """
@@ -111,12 +110,9 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple
     docs = packed.astype(np.int32)  # the low 32 bits
     docs &= (1 << doc_bits) - 1
     packed >>= np.uint64(doc_bits)
-    starts = np.flatnonzero(np.r_[True, packed[1:] != packed[:-1]])
-    sizes = np.diff(np.r_[starts, len(packed)])
+    starts, sizes = runs_of(packed)
     del packed
-    # Per bucket size: the members of each bucket (rows) and which member pairs to form.
-    buckets = [(docs[starts[sizes == size][:, None] + np.arange(size)], *np.triu_indices(size, k=1))
-               for size in range(2, MAX_ANCHOR_DOCS + 1) if (sizes == size).any()]
+    buckets = same_size_buckets(docs, starts, sizes, MAX_ANCHOR_DOCS)
     if not buckets:
         return none
     total = sum(len(members) * len(first) for members, first, _ in buckets)
@@ -131,8 +127,7 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple
         code = np.concatenate(codes)
         del codes
         code.sort()
-        runs = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
-        shared = np.diff(np.r_[runs, len(code)])
+        runs, shared = runs_of(code)
         found.append(code[runs[shared >= min_shared]])
     chosen = np.sort(np.concatenate(found))
     return (chosen // n).astype(np.int32), (chosen % n).astype(np.int32)

@@ -38,7 +38,7 @@ from ingest.clean import Cleaner, CleanResult, line_key, normalise_layout
 from ingest.config import Config, PassageConfig, RunConfig
 from ingest.dates import iso_date
 from ingest.decode import decode_bytes, repair_text
-from ingest.dedup import Decision, DedupResult, Deduplicator, MinHasher, Sketch, sketch, words_and_spans
+from ingest.dedup import NO_CLUSTER, Decision, DedupResult, Deduplicator, MinHasher, Sketch, sketch, words_and_spans
 from ingest.document import Document, RawRecord, Reject, document_id
 from ingest.extract import extract_html, extract_markdown
 from ingest.index import open_index, settle
@@ -58,8 +58,9 @@ _DATE_FIELDS = ("created", "date", "published", "published_at", "publish_date", 
                 "datePublished", "date_published", "timestamp", "time")
 _MIN_BATCH_BYTES = 2**20
 # Each phase waits for its last batch: with about eight batches a worker, the last
-# round leaves a core idle for about an eighth of a phase at most. A batch task costs
-# about 20 ms of Prefect's time.
+# round leaves a core idle for about an eighth of a phase at most. The batches of a
+# phase are grouped into a few tasks (flows/ingest_flow.py), so their number costs no
+# task overhead.
 _BATCHES_PER_WORKER = 8
 
 
@@ -338,7 +339,7 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
         documents.append(doc.to_json())
         found, spans = words_and_spans(doc.text)
         s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, found)
-        words.add(s, spans, grams(s.tokens, passages) if passages else None, passages)
+        words.add(s, spans, passages)
         summary.documents.append((doc.id, len(doc.text), doc.created, doc.source))
     write_jsonl(workspace.cleaned(batch), documents)
     words.save(workspace, batch)
@@ -353,18 +354,21 @@ class BatchWords:
     dedup, passage search and writing read them (`SpilledWords`): "ids" (JSON), "tokens"
     (word hashes) with "offsets" (where each document's start), "shingles" with
     "shingle-offsets", "signatures" (MinHash), and for passages "spans" (character
-    offsets of the words) and "anchors" with "anchor-offsets"."""
+    offsets of the words, by "offsets" too), "grams" (n-gram hashes) with "gram-offsets"
+    and "anchors" with "anchor-offsets"."""
 
     def __init__(self) -> None:
         self.ids: list[str] = []
         self.arrays: dict[str, list[np.ndarray]] = defaultdict(list)
 
-    def add(self, s: Sketch, spans: np.ndarray, found: np.ndarray | None, passages: PassageConfig | None) -> None:
+    def add(self, s: Sketch, spans: np.ndarray, passages: PassageConfig | None) -> None:
+        """`passages`: the passage settings, None when passages are not searched."""
         self.ids.append(s.id)
         self.arrays["tokens"].append(s.tokens)
         self.arrays["signatures"].append(s.signature)
         self.arrays["shingles"].append(s.shingles)
-        if found is not None and passages is not None:
+        if passages is not None:
+            found = grams(s.tokens, passages)
             self.arrays["spans"].append(spans)
             self.arrays["grams"].append(found)
             self.arrays["anchors"].append(winnow(found, passages))
@@ -407,9 +411,6 @@ class SpilledWords:
     def _rows(self, batch: int, row: int, offsets: str = "offsets") -> slice:
         at = self.array(batch, offsets)
         return slice(int(at[row]), int(at[row + 1]))
-
-    def tokens(self, batch: int, row: int) -> np.ndarray:
-        return self.array(batch, "tokens")[self._rows(batch, row)]
 
     def spans(self, batch: int, row: int) -> np.ndarray:
         return self.array(batch, "spans")[self._rows(batch, row)]
@@ -572,7 +573,7 @@ def write_batch(batch: int, config: Config, workspace: Workspace, decisions: dic
                 added_before: dict[str, str], passages: np.ndarray) -> dict[str, int]:
     """This batch's share of documents.jsonl and duplicates.jsonl, in the workspace.
 
-    `decisions` holds the documents whose decision is not "in no cluster", `passages`
+    `decisions` holds the documents whose decision is not NO_CLUSTER, `passages`
     the sides of passages in this batch (PASSAGE_SIDE). A line nothing changed is
     copied as the clean phase wrote it.
     """
@@ -583,7 +584,6 @@ def write_batch(batch: int, config: Config, workspace: Workspace, decisions: dic
         rows, starts = np.unique(passages["row"], return_index=True)
         for row, lo, hi in zip(rows.tolist(), starts.tolist(), [*starts[1:].tolist(), len(passages)]):
             sides_of[row] = passages[lo:hi]
-    unchanged = Decision(None, None, None)
     # "label" mode keeps every copy in documents.jsonl; duplicates.jsonl is then empty.
     keep_apart = config.dedup.mode == "keep"
     counts = {"documents": 0, "duplicates": 0}
@@ -592,9 +592,9 @@ def write_batch(batch: int, config: Config, workspace: Workspace, decisions: dic
             open(workspace.part(batch, "duplicates"), "w", encoding="utf-8") as dups:
         for row_no, line in enumerate(lines):
             doc_id = _line_id(line)
-            decision = decisions.get(doc_id, unchanged)
+            decision = decisions.get(doc_id, NO_CLUSTER)
             sides = sides_of.get(row_no)
-            if decision == unchanged and sides is None and doc_id not in added_before:
+            if decision == NO_CLUSTER and sides is None and doc_id not in added_before:
                 docs.write(line)
                 counts["documents"] += 1
                 continue
@@ -782,10 +782,9 @@ def _run(paths: Sequence[str], out: Path, config: Config, mapper: Mapper, state:
     timings["passages"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    unchanged = Decision(None, None, None)
     changed = defaultdict(dict)
     for doc_id, decision in result.decisions.items():
-        if decision != unchanged:
+        if decision != NO_CLUSTER:
             changed[dedup.batch_of(doc_id)][doc_id] = decision
     added_before = defaultdict(dict)
     for doc_id, when in result.added_before.items():
