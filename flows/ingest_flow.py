@@ -1,15 +1,16 @@
 """The ingestion flow: the library's stages mapped onto Prefect tasks.
 
-No cleaning logic lives here. Batch phases run as tasks on a process pool or a Dask
-cluster (`flows/runners.py`; ftfy, regexes and hashing hold the GIL, so threads would
-not use the cores); the central steps (boilerplate learning, dedup) run in the flow's
-process between the phases.
+No cleaning logic lives here. Batch phases run as tasks whose batches go to local
+worker processes or run on a Dask cluster (`flows/runners.py`; ftfy, regexes and
+hashing hold the GIL, so threads alone would not use the cores); the central steps
+(boilerplate learning, dedup) run in the flow's process between the phases.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from prefect import flow, task
@@ -18,7 +19,8 @@ from prefect.futures import as_completed
 
 from flows.api_server import TemporaryApi
 from flows.retry import RETRY_TRANSIENT_IO
-from flows.runners import prefect_api, resolve_runner, runner_problem, task_runner
+from flows.runners import (TASKS_PER_WORKER, local_workers, prefect_api, resolve_runner, run_batches,
+                           runner_problem, task_runner)
 from ingest import pipeline
 from ingest.config import load_config
 from ingest.index import IndexLocation
@@ -38,12 +40,6 @@ def _report_progress(phase: str, done: int, total: int) -> None:
         _progress(phase, done, total)
 
 
-# Each task runs a group of batches in turn: a Prefect task costs about 100 ms of a
-# worker's time (measured: client and TLS context set up per task) and 25 ms of the API
-# server's, so a phase has TASKS_PER_WORKER tasks a worker, not one per batch.
-TASKS_PER_WORKER = 2
-
-
 class Batches:
     """A task's batch arguments, opaque to Prefect: it walks lists, dicts and dataclasses
     in task parameters looking for futures (tens of thousands of dedup decisions in the
@@ -58,22 +54,22 @@ class Batches:
 
 @task(name="prepare-batches", cache_policy=NONE, **RETRY_TRANSIENT_IO)
 def prepare_task(batches: Batches) -> list[pipeline.PrepareSummary]:
-    return [pipeline.prepare_batch(*args) for args in batches.items]
+    return run_batches("prepare", batches.items)
 
 
 @task(name="clean-batches", cache_policy=NONE, **RETRY_TRANSIENT_IO)
 def clean_task(batches: Batches) -> list[pipeline.CleanSummary]:
-    return [pipeline.clean_batch(*args) for args in batches.items]
+    return run_batches("clean", batches.items)
 
 
 @task(name="search-passages", cache_policy=NONE, **RETRY_TRANSIENT_IO)
 def passage_task(chunks: Batches) -> list[Any]:
-    return [pipeline.passage_batch(*args) for args in chunks.items]
+    return run_batches("passages", chunks.items)
 
 
 @task(name="write-batches", cache_policy=NONE, **RETRY_TRANSIENT_IO)
 def write_task(batches: Batches) -> list[dict[str, int]]:
-    return [pipeline.write_batch(*args) for args in batches.items]
+    return run_batches("write", batches.items)
 
 
 _TASKS = {"prepare": prepare_task, "clean": clean_task, "passages": passage_task, "write": write_task}
@@ -124,7 +120,7 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
     kind, address = resolve_runner(run_config, runner, dask_address)
     if problem := runner_problem(paths, kind, address):
         raise ValueError(problem)
-    with prefect_api(api) as api_url:
+    with local_workers(workers) if kind == "process" else nullcontext(), prefect_api(api) as api_url:
         chosen, parallelism = task_runner(kind, workers, address, api_url)
         # Workers elsewhere would resolve a relative output folder against their own.
         return ingest_flow.with_options(task_runner=chosen)(

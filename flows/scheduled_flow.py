@@ -2,7 +2,8 @@
 
 `ingest_inbox` is the deployment's entry point (`ingest serve`, prefect.yaml).  It runs
 `ingest.service.ingest_new` (lock, ledger, partition, manifest) as a subflow on the
-configured task runner (a process pool, or a Dask cluster with `[run] runner = "dask"`), with the batch phases as the same retried tasks as
+configured task runner (local worker processes, or a Dask cluster with
+`[run] runner = "dask"`), with the batch phases as the same retried tasks as
 `ingest run`, then publishes the run's report as a markdown artifact.  The subflow
 exists because a served deployment is loaded from its entry point, where a task runner
 chosen at call time (`with_options`) would be lost.
@@ -11,6 +12,7 @@ chosen at call time (`with_options`) would be lost.
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from typing import Any
 
 from prefect import flow
@@ -19,7 +21,7 @@ from prefect.settings import PREFECT_API_URL
 
 from flows.artifacts import ARTIFACT_KEY, outcome_markdown
 from flows.ingest_flow import task_mapper
-from flows.runners import resolve_runner, task_runner
+from flows.runners import local_workers, resolve_runner, task_runner
 from ingest import service
 from ingest.config import load_config
 
@@ -41,10 +43,11 @@ def ingest_inbox(inbox: str, out: str, state: str, config_path: str | None = Non
     """
     run_config = load_config(config_path).run
     workers = workers or run_config.workers or os.cpu_count() or 1
-    # [run] runner and dask_address of the config choose a process pool or a Dask cluster.
+    # [run] runner and dask_address of the config choose local workers or a Dask cluster.
     kind, address = resolve_runner(run_config, None, None)
     runner, parallelism = task_runner(kind, workers, address, PREFECT_API_URL.value())
     pooled = ingest_inbox_run.with_options(task_runner=runner)
-    outcome = pooled(inbox=inbox, out=out, state=state, config_path=config_path, workers=parallelism)
+    with local_workers(workers) if kind == "process" else nullcontext():
+        outcome = pooled(inbox=inbox, out=out, state=state, config_path=config_path, workers=parallelism)
     create_markdown_artifact(key=ARTIFACT_KEY, markdown=outcome_markdown(outcome), description=outcome["message"])
     return outcome

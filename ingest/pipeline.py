@@ -724,8 +724,13 @@ PHASES: dict[str, Callable] = {"prepare": prepare_batch, "clean": clean_batch, "
 Mapper = Callable[[str, list[tuple]], list]
 
 
+def run_phase(phase: str, args: tuple) -> Any:
+    """One batch of a phase, by the phase's name."""
+    return PHASES[phase](*args)
+
+
 def serial_mapper(phase: str, args: list[tuple]) -> list:
-    return [PHASES[phase](*a) for a in args]
+    return [run_phase(phase, a) for a in args]
 
 
 def run(paths: Sequence[str], out_dir: str | Path, config: Config, mapper: Mapper = serial_mapper,
