@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,9 +125,8 @@ class Sketch:
     # Where the run spilled the document's words: batch and row in that batch.
     batch: int = -1
     row: int = -1
-    # The shingle set the signature was made of (`shingle_set`), for the exact check.
-    # A run's sketches are views into the batches' spilled arrays: only the pages of
-    # the documents that meet in a candidate pair are ever read.
+    # The shingle set the signature was made of (`shingle_set`), for the exact check;
+    # empty in a run's sketches, whose shingles are read when needed (`Deduplicator`).
     shingles: np.ndarray = field(default_factory=lambda: _EMPTY)
 
 
@@ -290,9 +289,12 @@ class Deduplicator:
     document already indexed (a rerun of the same input) keeps the decision it had.
     """
 
-    def __init__(self, config: DedupConfig) -> None:
+    def __init__(self, config: DedupConfig, shingles_of: Callable[[Sketch], np.ndarray] | None = None) -> None:
+        """`shingles_of`: a document's shingle set, read when a pair is verified (by
+        default the sketch's own, `Sketch.shingles`)."""
         self.config = config
         self._sketches: dict[str, Sketch] = {}
+        self._shingles_of = shingles_of or (lambda s: s.shingles)
 
     def add(self, s: Sketch) -> None:
         if s.id in self._sketches:
@@ -306,7 +308,7 @@ class Deduplicator:
         return self._sketches[doc_id].batch
 
     def shingles(self, doc_id: str) -> np.ndarray:
-        return self._sketches[doc_id].shingles
+        return self._shingles_of(self._sketches[doc_id])
 
     def candidate_pairs(self, ids: list[str]) -> list[tuple[str, str]]:
         """Pairs of `ids` that share an LSH bucket in at least one band."""
