@@ -106,8 +106,11 @@ class MinHasher:
         if len(shingles) == 0:
             return np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
         with np.errstate(over="ignore"):
-            permuted = (np.outer(shingles, self._a) + self._b) >> np.uint64(32)
-        return permuted.min(axis=0).astype(np.uint32)
+            permuted = np.multiply.outer(shingles, self._a)
+            permuted += self._b
+        # The shift is monotonic: shifting the minimums gives the minimums of the
+        # shifted values, over a row instead of the whole matrix (a quarter faster).
+        return (permuted.min(axis=0) >> np.uint64(32)).astype(np.uint32)
 
 
 @dataclass
@@ -405,17 +408,19 @@ class Deduplicator:
                 # document stays kept, and new copies join it. The links they were
                 # indexed with (verified pairs then) lead from them to their kept one.
                 kept = min((prior.kept(d) for d in earlier), key=lambda d: _prior_key(d, policy))
-                kept_shingles = prior.shingles(kept.id)
+                shingles_of_kept = prior.shingles
                 for a, b, sim in prior.links(earlier):
                     graph[a].setdefault(b, sim)
                     graph[b].setdefault(a, sim)
             else:
                 kept = self._sketches[ordered.pop(0)]
-                kept_shingles = self.shingles(kept.id)
+                shingles_of_kept = self.shingles
                 decisions[kept.id] = Decision(kept.id, None, None)
             # Similar to the kept document itself: linked to it, even if the LSH did
-            # not propose the pair.
-            direct = dict(zip(ordered, jaccards(kept_shingles, [self.shingles(m) for m in ordered])))
+            # not propose the pair (those it did are verified already).
+            unpaired = [m for m in ordered if m not in graph[kept.id]]
+            direct = dict(zip(unpaired, jaccards(shingles_of_kept(kept.id), [self.shingles(m) for m in unpaired])
+                              if unpaired else []))
             for member, sim in direct.items():
                 if sim >= self.config.threshold:
                     graph[member][kept.id] = graph[kept.id][member] = sim
@@ -423,7 +428,7 @@ class Deduplicator:
             cluster = {"cluster_id": kept.id, "kept": kept.id, "members": []}
             for member in ordered:
                 # Always reached, unless the index lost a link: then the kept one, as before.
-                parent, sim = links.get(member, (kept.id, direct[member]))
+                parent, sim = links[member] if member in links else (kept.id, direct[member])
                 sim = round(sim, 4)
                 decisions[member] = Decision(kept.id, parent, sim)
                 cluster["members"].append({"id": member, "duplicate_of": parent, "similarity": sim})
