@@ -29,6 +29,9 @@ from ingest.dedup import Sketch, ngram_hashes, runs_of, same_size_buckets
 MAX_ANCHOR_DOCS = 50
 _EMPTY = np.empty(0, dtype=np.uint64)
 _GRAMS_CACHED = 8192
+# The table of top bits that passage search looks n-grams up in first (`_shared_runs`).
+_TABLE_BITS = 16
+_TABLE_SHIFT = np.uint64(64 - _TABLE_BITS)
 _CODES_AT_ONCE = 4_000_000
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -183,15 +186,22 @@ def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams
     lengths = np.fromiter(map(len, grams_bs), dtype=np.int64, count=len(grams_bs))
     grams_b = np.concatenate(grams_bs)
     first_of = np.cumsum(lengths) - lengths
-    left = np.searchsorted(sorted_a, grams_b, "left")
+    # Only the n-grams of b whose top 16 bits a has too are searched for: most are not
+    # in a, and a lookup in a 64 KB table costs less than a search (a chunk of 49,070
+    # pairs at 100,000 documents: 1.39 -> 1.08 s of CPU, the same passages).
+    in_a = np.zeros(1 << _TABLE_BITS, dtype=bool)
+    in_a[sorted_a >> _TABLE_SHIFT] = True
+    maybe = np.flatnonzero(in_a[grams_b >> _TABLE_SHIFT])
+    needles = grams_b[maybe]
+    left = np.searchsorted(sorted_a, needles, "left")
     if not repeats:  # each n-gram once in a: the common case, one search
-        jb = np.flatnonzero(sorted_a[np.minimum(left, len(sorted_a) - 1)] == grams_b)
-        ia = order_a[left[jb]]
+        found = np.flatnonzero(sorted_a[np.minimum(left, len(sorted_a) - 1)] == needles)
+        jb, ia = maybe[found], order_a[left[found]]
     else:
-        counts = np.searchsorted(sorted_a, grams_b, "right") - left
+        counts = np.searchsorted(sorted_a, needles, "right") - left
         hit = np.flatnonzero(counts)
         per = counts[hit]
-        jb = np.repeat(hit, per)
+        jb = np.repeat(maybe[hit], per)
         within = np.arange(len(jb)) - np.repeat(np.cumsum(per) - per, per)
         ia = order_a[np.repeat(left[hit], per) + within]
     owner = np.searchsorted(first_of, jb, "right") - 1
