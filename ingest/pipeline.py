@@ -22,6 +22,7 @@ import ctypes
 import datetime as dt
 import functools
 import hashlib
+import heapq
 import json
 import math
 import os
@@ -132,23 +133,45 @@ def now_iso() -> str:
 
 
 def plan_batches(files: Sequence[InputFile], config: RunConfig, workers: int) -> list[list[InputFile]]:
-    """Split the inputs into batches, in order.
+    """Split the inputs into batches, in order, without splitting a file.
 
     About eight batches per worker, so that one slow batch does not leave a core idle,
-    but never more than `batch_files` files or `batch_bytes` bytes in one (memory), nor
-    batches so small that task overhead dominates (1 MB).
+    and a multiple of the workers, so that the last round of a phase keeps them all
+    busy (17 batches on 2 workers left one idle for a batch's time in every phase);
+    never more than `batch_files` files or `batch_bytes` bytes in one (memory), nor
+    batches so small that task overhead dominates (1 MB). Whole files make even shares
+    uneven: of a few counts from there, the one whose batches, handed in order to the
+    next free worker, finish first (bytes standing for time); the fewest on a tie.
     """
+    workers = max(workers, 1)
     total = sum(f.size for f in files)
-    target = max(_MIN_BATCH_BYTES, min(config.batch_bytes, total // (_BATCHES_PER_WORKER * max(workers, 1)) + 1))
+    least = max(1, min(_BATCHES_PER_WORKER * workers, total // _MIN_BATCH_BYTES), -(-total // config.batch_bytes))
+    least = -(-least // workers) * workers
+    plans = [_cut(files, total / count, config) for count in range(least, least + 4 * workers + 1, workers)]
+    return min(plans, key=lambda batches: (_finish(batches, workers), len(batches)))
+
+
+def _finish(batches: list[list[InputFile]], workers: int) -> int:
+    """When the last of `batches` ends, in bytes, each going to the first free worker."""
+    free = [0] * workers
+    for batch in batches:
+        heapq.heapreplace(free, free[0] + sum(f.size for f in batch))
+    return max(free)
+
+
+def _cut(files: Sequence[InputFile], share: float, config: RunConfig) -> list[list[InputFile]]:
+    """Batches that end where the running total of bytes passes a multiple of `share`."""
     batches: list[list[InputFile]] = []
     current: list[InputFile] = []
-    size = 0
+    size = done = 0
     for f in files:
-        if current and (len(current) >= config.batch_files or size + f.size > target):
+        past_share = done + f.size / 2 > share * (len(batches) + 1)
+        if current and (past_share or len(current) >= config.batch_files or size + f.size > config.batch_bytes):
             batches.append(current)
             current, size = [], 0
         current.append(f)
         size += f.size
+        done += f.size
     if current:
         batches.append(current)
     return batches
