@@ -12,7 +12,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from ingest.config import load_config
-from ingest.pipeline import run
+from ingest.pipeline import plan_batches, run
+from ingest.read import InputFile
 from ingest.state import StateIndex
 from tests.schema_check import validate_lines
 
@@ -198,3 +199,32 @@ def test_boilerplate_learned_per_source_and_removed_under_its_rule(tmp_path: Pat
         assert (footer.lower() in doc["text"].lower()) != in_site
     assert sum(rare in d["text"] for d in docs) == 2  # in 2 of 8 documents: not boilerplate
     assert report["removals"]["boilerplate"]["count"] == 8
+
+
+# ---------------------------------------------------------------- batches
+
+
+def _files(sizes: list[int]) -> list[InputFile]:
+    return [InputFile(f"/in/{i:04d}", f"in/{i:04d}", size) for i, size in enumerate(sizes)]
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 4])
+def test_batches_are_a_multiple_of_the_workers_in_input_order(workers: int) -> None:
+    files = _files([1_170_000] * 100)  # 100 equal shards, as the benchmark's corpus
+    batches = plan_batches(files, load_config(None).run, workers)
+    assert len(batches) % workers == 0
+    assert [f for b in batches for f in b] == files
+    sizes = [sum(f.size for f in b) for b in batches]
+    assert max(sizes) - min(sizes) <= 1_170_000  # whole files: at most one file apart
+
+
+def test_batches_respect_the_file_and_byte_limits() -> None:
+    run_config = load_config(None).run.model_copy(update={"batch_files": 3, "batch_bytes": 5 * 2**20})
+    files = _files([2**20] * 40 + [4 * 2**20] * 5)
+    batches = plan_batches(files, run_config, 2)
+    assert [f for b in batches for f in b] == files
+    assert all(len(b) <= 3 and (len(b) == 1 or sum(f.size for f in b) <= 5 * 2**20) for b in batches)
+
+
+def test_no_input_no_batches() -> None:
+    assert plan_batches([], load_config(None).run, 2) == []
