@@ -39,9 +39,10 @@ from flows.api_server import TemporaryApi
 from ingest import pipeline
 
 RUNNERS = ("process", "dask")
-# A phase's batches go into TASKS_PER_WORKER tasks a worker: a task costs about 100 ms
-# of a Dask worker's time (measured: client and TLS context set up per task), so not
-# one task per batch.
+# A phase's batches go into TASKS_PER_WORKER tasks a worker: where a task runs in a
+# process of its own (a Dask worker), it costs about 100 ms there (measured on
+# Prefect's process pool, which runs the same engine: client and TLS context set up
+# per task), so not one task per batch.
 TASKS_PER_WORKER = 2
 # How long to wait for a Dask scheduler before telling the user it is not there.
 CONNECT_TIMEOUT_SECONDS = 10
