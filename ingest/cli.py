@@ -7,6 +7,7 @@ Errors are one line on stderr; `--debug` adds the traceback.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import traceback
@@ -151,6 +152,9 @@ def _run(paths: tuple[str, ...], out: str, config_path: str | None, config, stat
         _check_state(state, config, debug)
     from flows.ingest_flow import run_ingest
 
+    # The imported modules' objects (Prefect's are most of them) live to the end of the
+    # run: frozen, the collector does not walk them again in every full collection.
+    gc.freeze()
     show = sys.stdout.isatty() if progress is None else progress
     try:
         with _state_lock(state), _progress_bar(show):
@@ -160,6 +164,8 @@ def _run(paths: tuple[str, ...], out: str, config_path: str | None, config, stat
         _fail("interrupted", EXIT_FAILED, debug)
     except Exception as exc:  # one line for the user; the traceback with --debug
         _fail(f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", EXIT_FAILED, debug)
+    # Nor at exit, where its final collections over the whole heap took 0.3 s.
+    gc.freeze()
     c = report["counts"]
     click.echo(
         f"{c['inputs']} inputs: {c['documents']} documents, {c['duplicates']} duplicates, "
