@@ -19,8 +19,8 @@ from prefect.futures import as_completed
 
 from flows.api_server import TemporaryApi
 from flows.retry import RETRY_TRANSIENT_IO
-from flows.runners import (TASKS_PER_WORKER, local_workers, prefect_api, resolve_runner, run_batches,
-                           runner_problem, task_runner)
+from flows.runners import (TASKS_PER_WORKER, local_workers, prefect_api, read_ahead, resolve_runner,
+                           run_batches, runner_problem, task_runner)
 from ingest import pipeline
 from ingest.config import load_config
 from ingest.index import IndexLocation
@@ -102,8 +102,15 @@ def ingest_flow(paths: list[str], out: str, config_path: str | None = None, stat
     index (a folder or a Redis URL), as an IndexLocation: Prefect keeps it redacted.
     """
     state_dir = state.get_secret_value() if state is not None else None
-    return pipeline.run(paths, out, load_config(config_path), mapper=task_mapper(workers), state_dir=state_dir,
-                        workers=workers)
+    # Planned by run_ingest when it read ahead; else here.
+    plan = _plans.pop(out, None) or pipeline.plan_run(paths, out, load_config(config_path), workers)
+    return pipeline.run_plan(plan, mapper=task_mapper(workers), state_dir=state_dir)
+
+
+# Plans whose prepare batches run_ingest started before calling the flow, by output
+# folder: a plan holds every input file, too much for the flow's parameters (which
+# Prefect sends to its API).
+_plans: dict[str, pipeline.RunPlan] = {}
 
 
 def run_ingest(paths: list[str], out: str, config_path: str | None = None, state: str | None = None,
@@ -113,16 +120,25 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
     (default: config, else one per core), or "dask", the cluster at `dask_address`
     (default: config), else a local one of `workers` processes. `api`: a temporary API
     the caller started early, used when no PREFECT_API_URL is set, stopped at the end."""
-    run_config = load_config(config_path).run
+    config = load_config(config_path)
+    run_config = config.run
     if workers is None:
         workers = run_config.workers
     workers = workers or os.cpu_count() or 1
     kind, address = resolve_runner(run_config, runner, dask_address)
     if problem := runner_problem(paths, kind, address):
         raise ValueError(problem)
-    with local_workers(workers) if kind == "process" else nullcontext(), prefect_api(api) as api_url:
-        chosen, parallelism = task_runner(kind, workers, address, api_url)
-        # Workers elsewhere would resolve a relative output folder against their own.
-        return ingest_flow.with_options(task_runner=chosen)(
-            paths=paths, out=os.path.abspath(out), config_path=config_path,
-            state=IndexLocation(state) if state is not None else None, workers=parallelism)
+    # Workers elsewhere would resolve a relative output folder against their own.
+    out = os.path.abspath(out)
+    with local_workers(workers) if kind == "process" else nullcontext():
+        if kind == "process":
+            _plans[out] = plan = pipeline.plan_run(paths, out, config, workers)
+            read_ahead(plan)
+        try:
+            with prefect_api(api) as api_url:
+                chosen, parallelism = task_runner(kind, workers, address, api_url)
+                return ingest_flow.with_options(task_runner=chosen)(
+                    paths=paths, out=out, config_path=config_path,
+                    state=IndexLocation(state) if state is not None else None, workers=parallelism)
+        finally:
+            _plans.pop(out, None)

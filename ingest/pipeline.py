@@ -822,6 +822,35 @@ def serial_mapper(phase: str, args: list[tuple]) -> list:
     return [run_phase(phase, a) for a in args]
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """A run's batches of inputs and its workspace, made before any batch runs, so that
+    a caller can start the prepare batches before the rest of the run is ready (the
+    flow's reads go ahead while the Prefect API starts: `flows/runners.read_ahead`)."""
+
+    config: Config
+    out: Path
+    workspace: Workspace
+    batches: list[list[InputFile]]
+    workers: int  # how many batches run at once: sized the batches, sizes the passage tasks
+    started: str
+    clock: float  # time.perf_counter() when planned: the prepare phase's time counts from here
+
+    def prepare_args(self) -> list[tuple]:
+        return [(i, batch, self.config, self.workspace) for i, batch in enumerate(self.batches)]
+
+
+def plan_run(paths: Sequence[str], out_dir: str | Path, config: Config, workers: int) -> RunPlan:
+    """Create the run's workspace in `out_dir` and split its inputs into batches for `workers`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    workspace = Workspace(out / ".ingest-work")
+    workspace.create()
+    started, clock = now_iso(), time.perf_counter()
+    batches = plan_batches(discover(paths, config.read), config.run, workers)
+    return RunPlan(config, out, workspace, batches, workers, started, clock)
+
+
 def run(paths: Sequence[str], out_dir: str | Path, config: Config, mapper: Mapper = serial_mapper,
         state_dir: str | Path | None = None, workers: int = 1) -> dict[str, Any]:
     """One whole run: inputs in `paths`, outputs and report.json in `out_dir`.
@@ -830,25 +859,26 @@ def run(paths: Sequence[str], out_dir: str | Path, config: Config, mapper: Mappe
     a folder (embedded index) or a `redis://` / `rediss://` URL (shared index).
     `workers` is how many batches the mapper runs at once (it sizes the batches).
     """
-    state = open_index(state_dir, config.dedup) if state_dir is not None else None
+    return run_plan(plan_run(paths, out_dir, config, workers), mapper, state_dir)
+
+
+def run_plan(plan: RunPlan, mapper: Mapper = serial_mapper, state_dir: str | Path | None = None) -> dict[str, Any]:
+    """`run`, from a plan made by `plan_run`."""
+    state = open_index(state_dir, plan.config.dedup) if state_dir is not None else None
     try:
-        return _run(paths, Path(out_dir), config, mapper, state, workers)
+        return _run(plan, mapper, state)
     finally:
         if state is not None:
             state.close()
 
 
-def _run(paths: Sequence[str], out: Path, config: Config, mapper: Mapper, state: StateIndex | None,
-         workers: int) -> dict[str, Any]:
-    out.mkdir(parents=True, exist_ok=True)
-    workspace = Workspace(out / ".ingest-work")
-    workspace.create()
-    started = added = now_iso()
+def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, Any]:
+    config, out, workspace, batches = plan.config, plan.out, plan.workspace, plan.batches
+    started = added = plan.started
     timings: dict[str, float] = {}
 
-    t = time.perf_counter()
-    batches = plan_batches(discover(paths, config.read), config.run, workers)
-    prepared = mapper("prepare", [(i, b, config, workspace) for i, b in enumerate(batches)])
+    t = plan.clock
+    prepared = mapper("prepare", plan.prepare_args())
     boilerplate = learn_boilerplate(prepared, config)
     for summary in prepared:
         summary.line_docs.clear()  # learned from; no longer needed
@@ -866,7 +896,7 @@ def _run(paths: Sequence[str], out: Path, config: Config, mapper: Mapper, state:
             result = settle(state, dedup, result, workspace, len(batches))
         timings["dedup"] = time.perf_counter() - t
         t = time.perf_counter()
-        chunks = passage_tasks(dedup, result, config, words, workers) if config.dedup.passages.enabled else []
+        chunks = passage_tasks(dedup, result, config, words, plan.workers) if config.dedup.passages.enabled else []
     finally:
         words.close()
     release_freed_memory()

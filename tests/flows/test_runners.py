@@ -7,7 +7,7 @@ import os
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import runners
-from flows.runners import local_workers, run_batches, task_runner
+from flows.runners import local_workers, read_ahead, run_batches, task_runner
 
 
 def _in_workers(expression: str) -> set:
@@ -58,3 +58,24 @@ def test_local_tasks_run_on_threads_that_hand_batches_to_the_workers() -> None:
     runner, parallelism = task_runner("process", 2, None, "http://127.0.0.1:1/api")
     assert isinstance(runner, ThreadPoolTaskRunner)
     assert parallelism == 2
+
+
+def test_prepare_batches_read_ahead_are_collected_not_run_again(seeds, tmp_path) -> None:
+    import shutil
+
+    from ingest.config import load_config
+    from ingest.pipeline import plan_run
+
+    inputs = tmp_path / "inputs"
+    shutil.copytree(seeds, inputs)
+    plan = plan_run([str(inputs)], tmp_path / "out", load_config(None), 2)
+    with local_workers(2):
+        read_ahead(plan)
+        assert len(runners._read_ahead) == len(plan.batches) > 0
+        for future in runners._read_ahead.values():
+            future.result()
+        shutil.rmtree(inputs)  # prepared again, the batches would find no input
+        collected = run_batches("prepare", plan.prepare_args())
+        assert runners._read_ahead == {}
+    assert [s.batch for s in collected] == list(range(len(plan.batches)))
+    assert sum(s.inputs for s in collected) == len(list(seeds.iterdir())) and not any(s.rejected for s in collected)
