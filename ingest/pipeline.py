@@ -42,7 +42,7 @@ from ingest.clean import Cleaner, CleanResult, line_key, normalise_layout
 from ingest.config import Config, PassageConfig, RunConfig
 from ingest.dates import iso_date
 from ingest.decode import decode_bytes, repair_text
-from ingest.dedup import NO_CLUSTER, Decision, DedupResult, Deduplicator, MinHasher, Sketch, sketch, words_and_spans
+from ingest.dedup import NO_CLUSTER, Decision, DedupResult, Deduplicator, MinHasher, Sketch, hashes_and_spans, sketch
 from ingest.document import Document, RawRecord, Reject, document_id
 from ingest.extract import extract_html, extract_markdown
 from ingest.index import open_index, settle
@@ -370,8 +370,8 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
         for repair in row["repairs"] + late_repairs:
             summary.repairs[repair["rule"]] += repair.get("count", 1)
         documents.append(doc.to_json())
-        found, spans = words_and_spans(doc.text)
-        s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, found)
+        tokens, spans = hashes_and_spans(doc.text)
+        s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, tokens)
         words.add(s, spans, passages)
         summary.documents.append((doc.id, len(doc.text), doc.created, doc.source))
     write_jsonl(workspace.cleaned(batch), documents)

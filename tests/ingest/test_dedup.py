@@ -2,11 +2,16 @@ from __future__ import annotations
 
 import random
 
+import re
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.config import DedupConfig
 from ingest.dedup import (
+    hashes_and_spans,
     lsh_pairs,
     Deduplicator,
     MinHasher,
@@ -16,9 +21,7 @@ from ingest.dedup import (
     shingle_set,
     sketch,
     token_hashes,
-    token_spans,
     word_hashes,
-    words_and_spans,
 )
 
 WORDS = (
@@ -257,16 +260,30 @@ def test_banding_pairs_every_bucket_size_and_chains_template_buckets() -> None:
     assert set(lsh_pairs(signatures, 2, 4)) == expected
 
 
+WORD_PATTERN = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def _agrees_with_the_word_pattern(text: str) -> None:
+    hashes, spans = hashes_and_spans(text)
+    assert spans.dtype == np.uint32 and hashes.dtype == np.uint32 and spans.shape == (len(hashes), 2)
+    assert [tuple(s) for s in spans.tolist()] == [m.span() for m in WORD_PATTERN.finditer(text)]
+    assert hashes.tolist() == word_hashes(WORD_PATTERN.findall(text)).tolist()
+
+
 @pytest.mark.parametrize("text", [
-    "", "   ", "word", "  Two words. ", "L'État n’a pas dit: «non» — 2,5 % (Reuters)", "ends with a word",
-    "naïve café 東京 2024-04-14 rock'n'roll", "\n\nA\tB\n",
+    "", "   ", "'", "word", "  Two words. ", "L'État n’a pas dit: «non» — 2,5 % (Reuters)", "ends with a word",
+    "naïve café 東京 2024-04-14 rock'n'roll", "\n\nA\tB\n", "'lead trail' a''b c'’d e'f'g",
+    "STRASSE Straße ﬁnal İstanbul’s ΣΑΣ",  # folds to more characters: word by word
+    "𝒜lpha 😀 x_y 𠀋字", "lone \ud800 surrogate", "no\u00a0break\u2003em",
 ])
-def test_words_and_spans_agree_with_the_word_pattern(text: str) -> None:
-    words, spans = words_and_spans(text)
-    assert spans.dtype == np.uint32 and spans.shape == (len(words), 2)
-    assert [tuple(s) for s in spans.tolist()] == token_spans(text)
-    assert [text[s:e] for s, e in spans.tolist()] == words
-    assert word_hashes(words).tolist() == token_hashes(text).tolist()
+def test_hashes_and_spans_agree_with_the_word_pattern(text: str) -> None:
+    _agrees_with_the_word_pattern(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab1_ '’-.\nßﬁΣσİé東😀𝒜\u0301\u00a0"), max_size=40) | st.text(max_size=60))
+def test_hashes_and_spans_agree_with_the_word_pattern_on_any_text(text: str) -> None:
+    _agrees_with_the_word_pattern(text)
 
 
 def test_jaccards_of_one_set_with_many_equal_jaccard_of_each_pair() -> None:
