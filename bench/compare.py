@@ -146,7 +146,7 @@ def _role(p: psutil.Process, root: psutil.Process) -> str:
     if p.pid == root.pid:
         return "main"
     cmdline = " ".join(p.cmdline())
-    for marker, role in (("uvicorn", "Prefect API server"), ("resource_tracker", "resource tracker"),
+    for marker, role in (("flows.api_server", "Prefect API server"), ("resource_tracker", "resource tracker"),
                          ("forkserver", "forkserver/workers"), ("spawn_main", "workers")):
         if marker in cmdline:
             return role
