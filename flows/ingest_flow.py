@@ -20,7 +20,7 @@ from prefect.futures import as_completed
 from flows.api_server import TemporaryApi
 from flows.retry import RETRY_TRANSIENT_IO
 from flows.runners import (TASKS_PER_WORKER, local_workers, prefect_api, read_ahead, resolve_runner,
-                           run_batches, runner_problem, task_runner)
+                           run_batches, runner_problem, task_runner, widen_read_ahead)
 from ingest import pipeline
 from ingest.config import load_config
 from ingest.index import IndexLocation
@@ -133,9 +133,11 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
     with local_workers(workers) if kind == "process" else nullcontext():
         if kind == "process":
             _plans[out] = plan = pipeline.plan_run(paths, out, config, workers)
-            read_ahead(plan)
+            # One core for the API's process while it starts, unless there is only one.
+            read_ahead(plan, lanes=max(1, workers - 1))
         try:
             with prefect_api(api) as api_url:
+                widen_read_ahead(workers)
                 chosen, parallelism = task_runner(kind, workers, address, api_url)
                 return ingest_flow.with_options(task_runner=chosen)(
                     paths=paths, out=out, config_path=config_path,

@@ -25,6 +25,7 @@ import logging
 import multiprocessing
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -81,8 +82,8 @@ def prefect_api(started: TemporaryApi | None = None) -> Iterator[str]:
 
 
 _pool: ProcessPoolExecutor | None = None
-# Prepare batches started by `read_ahead`, by (workspace, batch), until a task collects them.
-_read_ahead: dict[tuple[str, int], Future] = {}
+# The run whose prepare batches go ahead of its flow (`read_ahead`), until it is collected.
+_ahead: _ReadAhead | None = None
 
 
 @contextmanager
@@ -90,7 +91,7 @@ def local_workers(workers: int) -> Iterator[None]:
     """Worker processes for the batch tasks run in this process, from now until the
     end of the block: started at once, so that they import the pipeline while the
     Prefect API boots. Inside a block already open, that block's workers serve."""
-    global _pool
+    global _pool, _ahead
     if _pool is not None:
         yield
         return
@@ -104,20 +105,67 @@ def local_workers(workers: int) -> Iterator[None]:
         yield
     finally:
         _pool = None
-        _read_ahead.clear()
+        if _ahead is not None:
+            _ahead.close()
+            _ahead = None
         pool.shutdown(cancel_futures=True)
 
 
-def read_ahead(plan: pipeline.RunPlan) -> None:
-    """Start the plan's prepare batches (read, decode, repair) on the local workers now,
-    before its flow can start: the Prefect API takes about 3 s to answer, during which
-    the workers, ready after 1.7 s, would wait. The flow's prepare tasks collect them
-    (`run_batches`): a batch that failed here fails its task, and the task's retry
+class _ReadAhead:
+    """Prepare batches started before their flow, a few at a time: the API's process
+    needs a core to start, and the flow goes no faster if reading slows it down."""
+
+    def __init__(self, pool: ProcessPoolExecutor, items: list[tuple], lanes: int) -> None:
+        self._pool = pool
+        self._waiting = {_batch_key(args): args for args in items}
+        self._started: dict[tuple[str, int], Future] = {}
+        self._lock = threading.Lock()
+        for _ in range(lanes):
+            self._start_next()
+
+    def _start_next(self, _finished: Future | None = None) -> None:
+        """Start the next waiting batch; also called as each started one finishes."""
+        with self._lock:
+            if not self._waiting:
+                return
+            key, args = next(iter(self._waiting.items()))
+            del self._waiting[key]
+            self._started[key] = future = self._pool.submit(pipeline.run_phase, "prepare", args)
+        future.add_done_callback(self._start_next)
+
+    def close(self) -> None:
+        """Start nothing more (the workers are stopping)."""
+        with self._lock:
+            self._waiting.clear()
+
+    def widen(self, lanes: int) -> None:
+        for _ in range(lanes):
+            self._start_next()
+
+    def claim(self, args: tuple) -> Future | None:
+        """The batch's future if it started; else it will not start here."""
+        with self._lock:
+            key = _batch_key(args)
+            self._waiting.pop(key, None)
+            return self._started.pop(key, None)
+
+
+def read_ahead(plan: pipeline.RunPlan, lanes: int) -> None:
+    """Start the plan's prepare batches (read, decode, repair) on `lanes` of the local
+    workers now, before its flow can start: the Prefect API takes about 3 s to answer,
+    during which the workers, ready after 1.7 s, would wait. `widen_read_ahead` opens
+    more lanes once the API answers. The flow's prepare tasks collect the batches
+    (`run_batches`): a batch that failed ahead fails its task, and the task's retry
     prepares it again."""
+    global _ahead
     if _pool is None:
         raise RuntimeError("read_ahead needs local workers (local_workers)")
-    for args in plan.prepare_args():
-        _read_ahead[_batch_key(args)] = _pool.submit(pipeline.run_phase, "prepare", args)
+    _ahead = _ReadAhead(_pool, plan.prepare_args(), lanes)
+
+
+def widen_read_ahead(lanes: int) -> None:
+    if _ahead is not None:
+        _ahead.widen(lanes)
 
 
 def _batch_key(args: tuple) -> tuple[str, int]:
@@ -131,8 +179,9 @@ def run_batches(phase: str, items: list[tuple]) -> list:
     if _pool is None:
         return [pipeline.run_phase(phase, args) for args in items]
     # pipeline.run_phase, not a function of this module: the workers need not import Prefect.
-    futures = [(_read_ahead.pop(_batch_key(args), None) if phase == "prepare" else None)
-               or _pool.submit(pipeline.run_phase, phase, args) for args in items]
+    ahead = _ahead if phase == "prepare" else None
+    futures = [(ahead.claim(args) if ahead is not None else None) or _pool.submit(pipeline.run_phase, phase, args)
+               for args in items]
     return [future.result() for future in futures]
 
 

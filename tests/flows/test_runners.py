@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import runners
-from flows.runners import local_workers, read_ahead, run_batches, task_runner
+from flows.runners import local_workers, read_ahead, run_batches, task_runner, widen_read_ahead
 
 
 def _in_workers(expression: str) -> set:
@@ -69,13 +70,31 @@ def test_prepare_batches_read_ahead_are_collected_not_run_again(seeds, tmp_path)
     inputs = tmp_path / "inputs"
     shutil.copytree(seeds, inputs)
     plan = plan_run([str(inputs)], tmp_path / "out", load_config(None), 2)
+    assert len(plan.batches) > 1
     with local_workers(2):
-        read_ahead(plan)
-        assert len(runners._read_ahead) == len(plan.batches) > 0
-        for future in runners._read_ahead.values():
-            future.result()
+        read_ahead(plan, lanes=1)
+        widen_read_ahead(2)
+        ahead = runners._ahead
+        while ahead._waiting or not all(f.done() for f in ahead._started.values()):
+            time.sleep(0.01)
         shutil.rmtree(inputs)  # prepared again, the batches would find no input
         collected = run_batches("prepare", plan.prepare_args())
-        assert runners._read_ahead == {}
     assert [s.batch for s in collected] == list(range(len(plan.batches)))
     assert sum(s.inputs for s in collected) == len(list(seeds.iterdir())) and not any(s.rejected for s in collected)
+
+
+def test_read_ahead_keeps_to_its_lanes_and_leaves_unstarted_batches_to_the_tasks(seeds, tmp_path) -> None:
+    from ingest.config import load_config
+    from ingest.pipeline import plan_run
+
+    plan = plan_run([str(seeds)], tmp_path / "out", load_config(None), 2)
+    with local_workers(2):
+        busy = [runners._pool.submit(time.sleep, 1.0) for _ in range(2)]  # the lane's batch waits behind these
+        read_ahead(plan, lanes=1)
+        first, *rest = plan.prepare_args()
+        assert runners._ahead.claim(first) is not None  # started at once
+        assert all(runners._ahead.claim(args) is None for args in rest)  # one lane: still waiting
+        for future in busy:
+            future.result()
+        collected = run_batches("prepare", plan.prepare_args())  # the waiting ones run here
+    assert [s.batch for s in collected] == list(range(len(plan.batches)))
