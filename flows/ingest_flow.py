@@ -9,6 +9,7 @@ hashing hold the GIL, so threads alone would not use the cores); the central ste
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
@@ -19,8 +20,8 @@ from prefect.futures import as_completed
 
 from flows.api_server import TemporaryApi
 from flows.retry import RETRY_TRANSIENT_IO
-from flows.runners import (TASKS_PER_WORKER, local_workers, prefect_api, read_ahead, resolve_runner,
-                           run_batches, runner_problem, task_runner, widen_read_ahead)
+from flows.runners import (TASKS_PER_WORKER, has_local_workers, local_workers, prefect_api, read_ahead,
+                           resolve_runner, run_batches, runner_problem, task_runner, widen_read_ahead)
 from ingest import pipeline
 from ingest.config import load_config
 from ingest.index import IndexLocation
@@ -44,50 +45,70 @@ class Batches:
     """A task's batch arguments, opaque to Prefect: it walks lists, dicts and dataclasses
     in task parameters looking for futures (tens of thousands of dedup decisions in the
     write phase), but not other objects. (`prefect.utilities.annotations.quote` does the
-    same on a process pool, but the Dask task runner hands it to the task still quoted.)"""
+    same on a process pool, but the Dask task runner hands it to the task still quoted.)
+    `finished`: called as each batch finishes, where they run on this process's workers."""
 
-    __slots__ = ("items",)
+    __slots__ = ("items", "finished")
 
-    def __init__(self, items: list[tuple]) -> None:
+    def __init__(self, items: list[tuple], finished: Callable[[], None] | None = None) -> None:
         self.items = items
+        self.finished = finished
 
 
 @task(name="prepare-batches", cache_policy=NONE, **RETRY_TRANSIENT_IO)
 def prepare_task(batches: Batches) -> list[pipeline.PrepareSummary]:
-    return run_batches("prepare", batches.items)
+    return run_batches("prepare", batches.items, batches.finished)
 
 
 @task(name="clean-batches", cache_policy=NONE, **RETRY_TRANSIENT_IO)
 def clean_task(batches: Batches) -> list[pipeline.CleanSummary]:
-    return run_batches("clean", batches.items)
+    return run_batches("clean", batches.items, batches.finished)
 
 
 @task(name="search-passages", cache_policy=NONE, **RETRY_TRANSIENT_IO)
 def passage_task(chunks: Batches) -> list[Any]:
-    return run_batches("passages", chunks.items)
+    return run_batches("passages", chunks.items, chunks.finished)
 
 
 @task(name="write-batches", cache_policy=NONE, **RETRY_TRANSIENT_IO)
 def write_task(batches: Batches) -> list[dict[str, int]]:
-    return run_batches("write", batches.items)
+    return run_batches("write", batches.items, batches.finished)
 
 
 _TASKS = {"prepare": prepare_task, "clean": clean_task, "passages": passage_task, "write": write_task}
 
 
 def task_mapper(workers: int) -> pipeline.Mapper:
-    """A mapper that runs a phase's batches as TASKS_PER_WORKER tasks a worker, each
-    over consecutive batches; results in batch order, progress as tasks complete."""
+    """A mapper that runs a phase's batches as tasks; results in batch order.
+
+    On this process's workers, a phase is one task whose batches queue in the pool,
+    with progress as each finishes: every task run is recorded by the API, and four
+    tasks a phase cost 0.23 s more CPU and 0.12 s more time in a 9.7 s run on two
+    cores (means of five). A retry reruns the phase's batches. On Dask,
+    TASKS_PER_WORKER tasks a worker, each over consecutive batches, with progress as
+    tasks finish.
+    """
 
     def mapper(phase: str, args: list[tuple]) -> list:
-        tasks = max(1, min(len(args), TASKS_PER_WORKER * workers))
-        groups = [args[len(args) * i // tasks : len(args) * (i + 1) // tasks] for i in range(tasks)]
-        futures = {_TASKS[phase].submit(Batches(group)): len(group) for group in groups if group}
+        total = len(args)
+        local = has_local_workers()
+        tasks = 1 if local else max(1, min(total, TASKS_PER_WORKER * workers))
+        groups = [args[total * i // tasks : total * (i + 1) // tasks] for i in range(tasks)]
         done = 0
-        _report_progress(phase, done, len(args))
+        lock = threading.Lock()
+
+        def finished(batches: int = 1) -> None:
+            nonlocal done
+            with lock:
+                done = min(total, done + batches)  # a retried task's batches count once
+                _report_progress(phase, done, total)
+
+        _report_progress(phase, 0, total)
+        futures = {_TASKS[phase].submit(Batches(group, finished if local else None)): len(group)
+                   for group in groups if group}
         for future in as_completed(list(futures)):
-            done += futures[future]
-            _report_progress(phase, done, len(args))
+            if not local:
+                finished(futures[future])
         return [result for future in futures for result in future.result()]
 
     return mapper

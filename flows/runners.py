@@ -26,7 +26,7 @@ import multiprocessing
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -39,8 +39,8 @@ from flows.api_server import TemporaryApi
 from ingest import pipeline
 
 RUNNERS = ("process", "dask")
-# A phase's batches go into TASKS_PER_WORKER tasks a worker: where a task runs in a
-# process of its own (a Dask worker), it costs about 100 ms there (measured on
+# On Dask, a phase's batches go into TASKS_PER_WORKER tasks a worker: where a task runs
+# in a process of its own (a Dask worker), it costs about 100 ms there (measured on
 # Prefect's process pool, which runs the same engine: client and TLS context set up
 # per task), so not one task per batch.
 TASKS_PER_WORKER = 2
@@ -173,15 +173,23 @@ def _batch_key(args: tuple) -> tuple[str, int]:
     return str(workspace.root), batch
 
 
-def run_batches(phase: str, items: list[tuple]) -> list:
+def has_local_workers() -> bool:
+    return _pool is not None
+
+
+def run_batches(phase: str, items: list[tuple], finished: Callable[[], None] | None = None) -> list:
     """Run a task's batches of one phase: on the local workers when this process has
-    them, else here (a Dask worker is a process of its own)."""
+    them, calling `finished` as each finishes; else here (a Dask worker is a process of
+    its own)."""
     if _pool is None:
         return [pipeline.run_phase(phase, args) for args in items]
     # pipeline.run_phase, not a function of this module: the workers need not import Prefect.
     ahead = _ahead if phase == "prepare" else None
     futures = [(ahead.claim(args) if ahead is not None else None) or _pool.submit(pipeline.run_phase, phase, args)
                for args in items]
+    if finished is not None:
+        for future in futures:
+            future.add_done_callback(lambda _: finished())
     return [future.result() for future in futures]
 
 
@@ -202,8 +210,8 @@ def task_runner(kind: str, workers: int, dask_address: str | None, api_url: str)
     of `workers` single-threaded processes is started for the run and stopped after it.
     """
     if kind == "process":
-        # Every task of a phase at once: their batches queue in the worker pool.
-        return ThreadPoolTaskRunner(max_workers=TASKS_PER_WORKER * workers), workers
+        # A phase is one task (flows/ingest_flow.task_mapper): its batches queue in the worker pool.
+        return ThreadPoolTaskRunner(max_workers=1), workers
     from prefect_dask import DaskTaskRunner
 
     if dask_address:

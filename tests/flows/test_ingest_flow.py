@@ -8,17 +8,32 @@ from pathlib import Path
 
 import pytest
 
-from flows.ingest_flow import run_ingest
+from flows.ingest_flow import run_ingest, set_progress_hook
 from ingest.clean import normalise_layout
 from ingest.dedup import token_spans
 from tests.schema_check import validate_lines
 
 
+PROGRESS: list[tuple[str, int, int]] = []
+
+
 @pytest.fixture(scope="module")
 def seeds_run(seeds: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("out")
-    run_ingest([str(seeds)], str(out), workers=2)
+    set_progress_hook(lambda *call: PROGRESS.append(call))
+    try:
+        run_ingest([str(seeds)], str(out), workers=2)
+    finally:
+        set_progress_hook(None)
     return out
+
+
+def test_progress_counts_each_batch_of_each_phase_as_it_finishes(seeds_run: Path) -> None:
+    for phase in ("prepare", "clean", "write"):
+        calls = [(done, total) for p, done, total in PROGRESS if p == phase]
+        total = calls[0][1]
+        assert total >= 2  # a batch a worker at least
+        assert calls == [(done, total) for done in range(total + 1)], phase
 
 
 @pytest.fixture(scope="module")
