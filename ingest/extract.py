@@ -16,6 +16,7 @@ takes the HTML path, any other body keeps its words with the Markdown syntax str
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html as html_lib
 import re
 import signal
@@ -25,14 +26,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import trafilatura
 import yaml
-from lxml import etree
-from lxml.html import HtmlElement
 
 from ingest.config import HtmlConfig
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
 
 # favor_precision should trim the article, not replace it: on some pages it settles on a
 # small block (a reprint notice, a teaser) instead.  A precision text under this share of
@@ -73,7 +75,7 @@ def extract_html(html: str, config: HtmlConfig, url: str | None = None) -> Extra
         if document is None:
             # No main text: keep all the body's text; the metadata still comes from the head.
             paragraphs = _plain_paragraphs(tree)
-            metadata = _page_metadata(trafilatura.extract_metadata(tree, default_url=url), tree, url)
+            metadata = _page_metadata(_trafilatura_module().extract_metadata(tree, default_url=url), tree, url)
         else:
             metadata = _page_metadata(document, tree, url)
             paragraphs = _drop_repeated_title(_document_paragraphs(document), metadata.get("title"))
@@ -120,14 +122,23 @@ def _time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+@functools.cache
+def _trafilatura_module() -> ModuleType:
+    """trafilatura, imported on first use: 0.13 s of every worker's start (lxml's too),
+    which runs without HTML never need."""
+    import trafilatura
+
+    return trafilatura
+
+
 def _parse_html(html: str) -> HtmlElement:
     if not html.strip():
         raise ExtractError("no text found in HTML")
     # load_html rejects text that does not look like a whole document; such input is
     # still a fragment worth reading.
-    tree = trafilatura.load_html(html)
+    tree = _trafilatura_module().load_html(html)
     if tree is None:
-        tree = trafilatura.load_html(_as_document(html))
+        tree = _trafilatura_module().load_html(_as_document(html))
     if tree is None:
         raise ExtractError("no text found in HTML")
     return tree
@@ -140,7 +151,7 @@ def _as_document(fragment: str) -> str:
 
 def _trafilatura(tree: HtmlElement, config: HtmlConfig, url: str | None, precision: bool) -> Any:
     """trafilatura's Document (text plus metadata), or None when it found no main text."""
-    return trafilatura.bare_extraction(
+    return _trafilatura_module().bare_extraction(
         tree,  # bare_extraction works on a copy: one parse serves every pass
         url=url,
         favor_precision=precision,
@@ -157,7 +168,7 @@ def _main_text(tree: HtmlElement, config: HtmlConfig, url: str | None) -> Any:
     kept = len(document.text) if document is not None else 0
     # The balanced text cannot be much longer than the page's whole text, so a precision
     # text above the share of that needs no second run (nearly every page).
-    if kept >= PRECISION_MIN_SHARE * len(trafilatura.html2txt(tree)):
+    if kept >= PRECISION_MIN_SHARE * len(_trafilatura_module().html2txt(tree)):
         return document
     balanced = _trafilatura(tree, config, url, precision=False)
     if balanced is not None and kept < PRECISION_MIN_SHARE * len(balanced.text):
@@ -233,6 +244,8 @@ def _plain_paragraphs(tree: HtmlElement) -> list[str]:
 
     HTML whitespace rules: line breaks in the source are spaces, blocks and <br> break.
     """
+    from lxml import etree  # loaded with trafilatura by now
+
     body = tree.find(".//body")
     body = deepcopy(body if body is not None else tree)
     for element in list(body.iter(etree.Comment, etree.ProcessingInstruction, *_NOT_TEXT)):

@@ -153,7 +153,7 @@ def _slow_extraction(*args, **kwargs):
 
 
 def test_timeout_raises_and_restores_handler(monkeypatch):
-    monkeypatch.setattr(extract_module.trafilatura, "bare_extraction", _slow_extraction)
+    monkeypatch.setattr(extract_module._trafilatura_module(), "bare_extraction", _slow_extraction)
     before = signal.getsignal(signal.SIGALRM)
     started = time.monotonic()
     with pytest.raises(ExtractError, match=r"^extraction timed out after 0\.2 s$"):
@@ -164,7 +164,7 @@ def test_timeout_raises_and_restores_handler(monkeypatch):
 
 
 def test_no_alarm_off_the_main_thread(monkeypatch):
-    monkeypatch.setattr(extract_module.trafilatura, "bare_extraction", lambda *a, **k: time.sleep(0.3))
+    monkeypatch.setattr(extract_module._trafilatura_module(), "bare_extraction", lambda *a, **k: time.sleep(0.3))
     outcome = []
     worker = threading.Thread(target=lambda: outcome.append(extract_html(NEWS_PAGE, HtmlConfig(timeout_seconds=0.05))))
     worker.start()
@@ -173,7 +173,7 @@ def test_no_alarm_off_the_main_thread(monkeypatch):
 
 
 def _timeout_in_worker() -> str:
-    extract_module.trafilatura.bare_extraction = _slow_extraction
+    extract_module._trafilatura_module().bare_extraction = _slow_extraction
     try:
         extract_html(NEWS_PAGE, HtmlConfig(timeout_seconds=0.2))
     except ExtractError as exc:
