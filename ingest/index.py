@@ -10,14 +10,17 @@ printed or serialised form is the redacted one.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
 from ingest.config import DedupConfig
 from ingest.dedup import DedupResult, Deduplicator
-from ingest.redis_index import RedisIndex, claim_run
 from ingest.state import StateIndex
+
+if TYPE_CHECKING:
+    from ingest.redis_index import RedisIndex
 from ingest.write import read_jsonl
 
 REDIS_SCHEMES = ("redis", "rediss")
@@ -55,6 +58,9 @@ class IndexLocation(SecretStr):
 def open_index(location: str | Path, config: DedupConfig) -> StateIndex | RedisIndex:
     """The index at `location`; raises StateError when it cannot serve `config`."""
     if is_redis_url(location):
+        # Imported here: redis costs every worker 0.05 s to import, and only these runs use it.
+        from ingest.redis_index import RedisIndex
+
         return RedisIndex(str(location), config, shown_as=redact(location))
     return StateIndex(location, config)
 
@@ -69,8 +75,9 @@ def settle(index: StateIndex | RedisIndex, dedup: Deduplicator, result: DedupRes
     before. The embedded index has one writer; it takes the run's documents in
     `write_outputs`, after the files are in place, as before.
     """
-    if not isinstance(index, RedisIndex):
+    if isinstance(index, StateIndex):
         return result
+    from ingest.redis_index import claim_run
 
     def cleaned_rows():
         for b in range(batches):
