@@ -159,11 +159,13 @@ class Sketch:
 
 
 def sketch(doc_id: str, text: str, created: str | None, added: str, source: str,
-           config: DedupConfig, hasher: MinHasher, tokens: np.ndarray | None = None) -> Sketch:
-    """`tokens`: the `token_hashes` of `text`, when the caller has them already."""
+           config: DedupConfig, hasher: MinHasher, tokens: np.ndarray | None = None,
+           ngrams: np.ndarray | None = None) -> Sketch:
+    """`tokens`, `ngrams`: the `token_hashes` of `text` and their `ngram_hashes` of
+    `config.shingle_size`, when the caller has them already."""
     if tokens is None:
         tokens = token_hashes(text)
-    shingles = shingle_set(tokens, config.shingle_size)
+    shingles = np.unique(ngrams) if ngrams is not None else shingle_set(tokens, config.shingle_size)
     return Sketch(doc_id, len(text), created, added, source, tokens, hasher.signature(shingles), shingles=shingles)
 
 

@@ -42,7 +42,8 @@ from ingest.clean import Cleaner, CleanResult, line_key, normalise_layout
 from ingest.config import Config, PassageConfig, RunConfig
 from ingest.dates import iso_date
 from ingest.decode import decode_bytes, repair_text
-from ingest.dedup import NO_CLUSTER, Decision, DedupResult, Deduplicator, MinHasher, Sketch, hashes_and_spans, sketch
+from ingest.dedup import (NO_CLUSTER, Decision, DedupResult, Deduplicator, MinHasher, Sketch, hashes_and_spans,
+                          ngram_hashes, sketch)
 from ingest.document import Document, RawRecord, Reject, document_id
 from ingest.extract import extract_html, extract_markdown
 from ingest.index import open_index, settle
@@ -371,8 +372,11 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
             summary.repairs[repair["rule"]] += repair.get("count", 1)
         documents.append(doc.to_json())
         tokens, spans = hashes_and_spans(doc.text)
-        s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, tokens)
-        words.add(s, spans, passages)
+        ngrams = ngram_hashes(tokens, config.dedup.shingle_size)
+        s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, tokens, ngrams)
+        # Passages are made of the same n-grams when their n is the shingle size (3 % of the phase).
+        same_grams = passages is not None and passages.ngram == config.dedup.shingle_size
+        words.add(s, spans, passages, ngrams if same_grams and len(tokens) >= passages.ngram else None)
         summary.documents.append((doc.id, len(doc.text), doc.created, doc.source))
     write_jsonl(workspace.cleaned(batch), documents)
     words.save(workspace, batch)
@@ -394,14 +398,16 @@ class BatchWords:
         self.ids: list[str] = []
         self.arrays: dict[str, list[np.ndarray]] = defaultdict(list)
 
-    def add(self, s: Sketch, spans: np.ndarray, passages: PassageConfig | None) -> None:
-        """`passages`: the passage settings, None when passages are not searched."""
+    def add(self, s: Sketch, spans: np.ndarray, passages: PassageConfig | None,
+            known_grams: np.ndarray | None = None) -> None:
+        """`passages`: the passage settings, None when passages are not searched;
+        `known_grams`: the document's `grams`, when the caller has them already."""
         self.ids.append(s.id)
         self.arrays["tokens"].append(s.tokens)
         self.arrays["signatures"].append(s.signature)
         self.arrays["shingles"].append(s.shingles)
         if passages is not None:
-            found = grams(s.tokens, passages)
+            found = known_grams if known_grams is not None else grams(s.tokens, passages)
             self.arrays["spans"].append(spans)
             self.arrays["grams"].append(found)
             self.arrays["anchors"].append(winnow(found, passages))
