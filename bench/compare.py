@@ -7,7 +7,8 @@ For each size, in one invocation and on the same corpus:
 1. builds (or reuses, when its manifest matches) the corpus of bench/throughput_corpus.py
    in bench/results/corpus-<N>-s<seed>/;
 2. runs `ingest run CORPUS --out DIR --no-progress` with the `ingest` next to this
-   Python (`--ingest` to choose another);
+   Python (`--ingest` to choose another), and bench/plain_pipeline.py, the same
+   pipeline on as many worker processes without Prefect (same outputs);
 3. runs bench/datatrove_pipeline.py (ftfy, datatrove's 4-stage MinHash dedup, 2 tasks
    on 2 workers) in its own virtualenv, bench/.venv-datatrove, created on first use
    with DATATROVE_REQUIREMENTS;
@@ -33,8 +34,12 @@ What is measured, for each tool's whole command:
 - other load: CPU seconds the whole machine spent outside the measured tree during
   the run, divided by wall: how many cores other jobs took (2 = the whole machine).
 - ingest's overhead: wall minus the phase timings of its report.json
-  (`timings_seconds`): interpreter and CLI start, the temporary Prefect API, flow and
-  task scheduling, process-pool start and shutdown.
+  (`timings_seconds`): the time no phase covers (interpreter and CLI start, flow and
+  task scheduling, process-pool start and shutdown); the prepare phase counts from the
+  run's plan, and reads ahead while the temporary Prefect API starts.
+- Prefect's overhead: `ingest run`'s wall minus the wall of the same pipeline without
+  Prefect (bench/plain_pipeline.py), each the fastest of its repeats: everything
+  Prefect adds, whether or not work overlaps it.
 
 Duplicate quality.  Each tool's output is turned into reported pairs, in corpus ids:
 
@@ -106,6 +111,7 @@ POLL_SECONDS = 0.05
 LEFTOVER_GRACE = 3.0
 CORRECT_JACCARD = 0.5
 TASKS = 2
+PLAIN = "pipeline (ingest without Prefect)"
 CHART = REPO / "docs" / "benchmarks-throughput.png"
 _DIGITS = re.compile(r"\d+")
 RECALL_ROWS = ["[0.5,0.6)", "[0.6,0.7)", "[0.7,0.8)", "[0.8,0.9)", "[0.9,1.0]", "exact"]
@@ -327,6 +333,23 @@ def run_datatrove(python: Path, corpus: Path, run_dir: Path, keep_outputs: bool)
               pairs, version)
     if not keep_outputs:
         shutil.rmtree(work)
+    return run
+
+
+def run_plain_pipeline(corpus: Path, run_dir: Path, keep_outputs: bool) -> Run:
+    """bench/plain_pipeline.py: the pipeline on TASKS worker processes, without Prefect."""
+    out = run_dir / "out"
+    m = measure([sys.executable, str(BENCH / "plain_pipeline.py"), str(corpus / "shards"), "--out", str(out),
+                 "--workers", str(TASKS)], run_dir)
+    version = f"commit {ingest_revision()}"
+    if m.returncode != 0:
+        return Run(m, "", "failed", None, None, version)
+    report = json.loads((out / "report.json").read_text())
+    counts = report["counts"]
+    outcome = f"{counts['documents']:,} / {counts['duplicates']:,} / {counts['rejected']:,}"
+    run = Run(m, ingest_detail(m, report), outcome, *ingest_pairs(out), version)
+    if not keep_outputs:
+        shutil.rmtree(out)
     return run
 
 
@@ -639,6 +662,7 @@ def compare_size(docs: int, args: argparse.Namespace, ingest: str, dt_python: Pa
     tools = {
         f"ingest {versions['ingest']}": lambda d: run_ingest(ingest, corpus, d, args.keep_outputs),
         f"datatrove {versions['datatrove']}": lambda d: run_datatrove(dt_python, corpus, d, args.keep_outputs),
+        PLAIN: lambda d: run_plain_pipeline(corpus, d, args.keep_outputs),
     }
     best: dict[str, Run] = {}
     walls: dict[str, list[float]] = defaultdict(list)
@@ -653,7 +677,7 @@ def compare_size(docs: int, args: argparse.Namespace, ingest: str, dt_python: Pa
                 best[name] = run
     results = [ToolResult(name, run, walls[name], score(truth, run.pairs, run.kept_pairs) if run.ok else None)
                for name, run in best.items()]
-    markdown = results_markdown(manifest, corpus, results, versions, argv)
+    markdown = results_markdown(manifest, corpus, results, versions, argv) + prefect_overhead(results)
     out = RESULTS / f"{dt.date.today().isoformat()}-{docs}.md"
     out.write_text(markdown)
     print(markdown)
@@ -664,6 +688,18 @@ def compare_size(docs: int, args: argparse.Namespace, ingest: str, dt_python: Pa
         "recall": {r.name.split()[0]: {row: lt[0] / lt[1] for row, lt in r.quality.recall.items() if lt[1]}
                    for r in results if r.quality},
     }
+
+
+def prefect_overhead(results: list[ToolResult]) -> str:
+    """What `ingest run` takes above the same pipeline without Prefect."""
+    by_tool = {r.name.split()[0]: r.run.measurement for r in results if r.run.ok}
+    if "ingest" not in by_tool or PLAIN.split()[0] not in by_tool:
+        return ""
+    with_prefect, without = by_tool["ingest"], by_tool[PLAIN.split()[0]]
+    extra = with_prefect.wall - without.wall
+    return (f"\nPrefect's overhead: `ingest run` {with_prefect.wall:.1f} s - the same pipeline without Prefect "
+            f"{without.wall:.1f} s = {extra:.1f} s, {extra / with_prefect.wall:.1%} of the wall time "
+            f"(CPU {with_prefect.cpu - without.cpu:+.1f} s).\n")
 
 
 def main() -> None:
