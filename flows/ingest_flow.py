@@ -151,17 +151,19 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
         raise ValueError(problem)
     # Workers elsewhere would resolve a relative output folder against their own.
     out = os.path.abspath(out)
-    with local_workers(workers) if kind == "process" else nullcontext():
-        if kind == "process":
-            _plans[out] = plan = pipeline.plan_run(paths, out, config, workers)
-            # One core for the API's process while it starts, unless there is only one.
-            read_ahead(plan, lanes=max(1, workers - 1))
-        try:
+    try:
+        with local_workers(workers) if kind == "process" else nullcontext():
+            if kind == "process":
+                _plans[out] = plan = pipeline.plan_run(paths, out, config, workers)
+                # One core for the API's process while it starts, unless there is only one.
+                read_ahead(plan, lanes=max(1, workers - 1))
             with prefect_api(api) as api_url:
                 widen_read_ahead(workers)
                 chosen, parallelism = task_runner(kind, workers, address, api_url)
                 return ingest_flow.with_options(task_runner=chosen)(
                     paths=paths, out=out, config_path=config_path,
                     state=IndexLocation(state) if state is not None else None, workers=parallelism)
-        finally:
-            _plans.pop(out, None)
+    finally:
+        unclaimed = _plans.pop(out, None)
+        if unclaimed is not None:  # the flow never started (the API did not): nothing read ahead is kept
+            unclaimed.workspace.remove()
