@@ -5,9 +5,10 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from ingest.write import atomic_writer, read_jsonl, write_jsonl
+from ingest.write import atomic_writer, dumps, read_jsonl, write_jsonl
 
 
 def test_jsonl_round_trip_keeps_unicode_unescaped(tmp_path: Path) -> None:
@@ -46,3 +47,28 @@ def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("row", [
+    {"id": "a", "text": "Café “quoted” — 東京 😀", "n": 3, "x": 0.25, "none": None, "ok": True, "list": [1, [2, {}]]},
+    {"id": "b", "metadata": {"nested": {"deep": ["x", 1.5, -7]}}, "similarity": 0.8571428571428571},
+])
+def test_dumps_writes_the_json_module_s_line(row: dict) -> None:
+    assert dumps(row) == json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("value", [2**70, -(2**70), "lone \ud800 surrogate", np.float64(0.5)])
+def test_dumps_falls_back_to_json_for_what_orjson_refuses(value) -> None:
+    row = {"id": "a", "value": value}
+    assert dumps(row) == json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_big_integers_come_back_exact(tmp_path: Path) -> None:
+    rows = [{"id": 2**70 + 1}, {"id": 12345678901234567890123}]
+    write_jsonl(tmp_path / "a.jsonl", rows)
+    assert list(read_jsonl(tmp_path / "a.jsonl")) == rows
+
+
+def test_non_string_keys_become_strings_and_nan_becomes_null() -> None:
+    assert json.loads(dumps({1: "a", None: "b"})) == {"1": "a", "null": "b"}
+    assert dumps({"x": float("nan")}) == '{"x":null}'  # json's NaN is not JSON
