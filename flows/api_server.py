@@ -19,8 +19,9 @@ import time
 import urllib.error
 import urllib.request
 
-# uvicorn's exit status when the port was taken between choosing it and binding it.
-_PORT_IN_USE = 3
+# The API's exit status when the port was taken between choosing it and binding it
+# (EADDRINUSE's number): it is started again on another.
+_PORT_IN_USE = 98
 STARTUP_TIMEOUT_SECONDS = 60.0
 
 
@@ -97,6 +98,15 @@ def serve(port: int) -> None:
     """The API's process: Prefect's app under uvicorn, as `prefect server start` serves it."""
     import gc
 
+    # Bound before the imports: a taken port is known at once, and apart from other
+    # failures to start (which uvicorn also reports with one status).
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port))
+    except OSError:
+        sys.exit(_PORT_IN_USE)
+
     import uvicorn
     from prefect.server.api.server import create_app
 
@@ -105,8 +115,7 @@ def serve(port: int) -> None:
     # no longer walks them: its full collections took up to 0.17 s each, 0.8 s in all
     # in a run of 20,000 documents, some of it while the flow's first requests waited.
     gc.freeze()
-    # Exits with status 3 (_PORT_IN_USE) when it cannot bind the port.
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", lifespan="on")
+    uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on")).run(sockets=[listener])
 
 
 if __name__ == "__main__":
