@@ -153,7 +153,7 @@ class _ReadAhead:
 def read_ahead(plan: pipeline.RunPlan, lanes: int) -> None:
     """Start the plan's prepare batches (read, decode, repair) on `lanes` of the local
     workers now, before its flow can start: the Prefect API takes about 3 s to answer,
-    during which the workers, ready after 1.7 s, would wait. `widen_read_ahead` opens
+    during which the workers, ready after half a second, would wait. `widen_read_ahead` opens
     more lanes once the API answers. The flow's prepare tasks collect the batches
     (`run_batches`): a batch that failed ahead fails its task, and the task's retry
     prepares it again."""
