@@ -18,10 +18,10 @@ from pydantic import SecretStr
 from ingest.config import DedupConfig
 from ingest.dedup import DedupResult, Deduplicator
 from ingest.state import StateIndex
+from ingest.write import read_jsonl
 
 if TYPE_CHECKING:
     from ingest.redis_index import RedisIndex
-from ingest.write import read_jsonl
 
 REDIS_SCHEMES = ("redis", "rediss")
 _HIDDEN = "***"
