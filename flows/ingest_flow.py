@@ -1,9 +1,10 @@
 """The ingestion flow: the library's stages mapped onto Prefect tasks.
 
 No cleaning logic lives here. Batch phases run as tasks whose batches go to local
-worker processes or run on a Dask cluster (`flows/runners.py`; ftfy, regexes and
-hashing hold the GIL, so threads alone would not use the cores); the central steps
-(boilerplate learning, dedup) run in the flow's process between the phases.
+worker processes (`flows/workers.py`) or run on a Dask cluster (`flows/runners.py`;
+ftfy, regexes and hashing hold the GIL, so threads alone would not use the cores); the
+central steps (boilerplate learning, dedup) run in the flow's process between the
+phases.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from prefect.futures import as_completed
 
 from flows.api_server import TemporaryApi
 from flows.retry import RETRY_TRANSIENT_IO
-from flows.runners import (TASKS_PER_WORKER, has_local_workers, local_workers, prefect_api, read_ahead,
-                           resolve_runner, run_batches, runner_problem, task_runner, widen_read_ahead)
+from flows.runners import TASKS_PER_WORKER, prefect_api, task_runner
+from flows.workers import (has_local_workers, local_workers, read_ahead, resolve_runner, run_batches, runner_problem,
+                           widen_read_ahead, worker_count)
 from ingest import pipeline
 from ingest.config import load_config
 from ingest.index import IndexLocation
@@ -142,11 +144,8 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
     (default: config), else a local one of `workers` processes. `api`: a temporary API
     the caller started early, used when no PREFECT_API_URL is set, stopped at the end."""
     config = load_config(config_path)
-    run_config = config.run
-    if workers is None:
-        workers = run_config.workers
-    workers = workers or os.cpu_count() or 1
-    kind, address = resolve_runner(run_config, runner, dask_address)
+    workers = worker_count(workers, config.run)
+    kind, address = resolve_runner(config.run, runner, dask_address)
     if problem := runner_problem(paths, kind, address):
         raise ValueError(problem)
     # Workers elsewhere would resolve a relative output folder against their own.

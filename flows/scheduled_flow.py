@@ -11,7 +11,6 @@ chosen at call time (`with_options`) would be lost.
 
 from __future__ import annotations
 
-import os
 from contextlib import nullcontext
 from typing import Any
 
@@ -21,7 +20,8 @@ from prefect.settings import PREFECT_API_URL
 
 from flows.artifacts import ARTIFACT_KEY, outcome_markdown
 from flows.ingest_flow import task_mapper
-from flows.runners import local_workers, resolve_runner, task_runner
+from flows.runners import task_runner
+from flows.workers import local_workers, resolve_runner, worker_count
 from ingest import service
 from ingest.config import load_config
 
@@ -42,7 +42,7 @@ def ingest_inbox(inbox: str, out: str, state: str, config_path: str | None = Non
     `workers` defaults to [run] workers of the config, else one per core.
     """
     run_config = load_config(config_path).run
-    workers = workers or run_config.workers or os.cpu_count() or 1
+    workers = worker_count(workers, run_config)
     # [run] runner and dask_address of the config choose local workers or a Dask cluster.
     kind, address = resolve_runner(run_config, None, None)
     runner, parallelism = task_runner(kind, workers, address, PREFECT_API_URL.value())

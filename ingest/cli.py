@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import click
@@ -144,26 +144,30 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | 
 def _run(paths: tuple[str, ...], out: str, config_path: str | None, config, state: str | None,
          workers: int | None, progress: bool | None, debug: bool, runner: str | None, dask_address: str | None,
          api) -> None:
-    from flows.runners import resolve_runner, runner_problem
+    from flows.workers import local_workers, resolve_runner, runner_problem, worker_count
 
-    if problem := runner_problem(list(paths), *resolve_runner(config.run, runner, dask_address)):
+    kind, address = resolve_runner(config.run, runner, dask_address)
+    if problem := runner_problem(list(paths), kind, address):
         _fail(problem, EXIT_USAGE, debug)
     if state is not None:
         _check_state(state, config, debug)
-    from flows.ingest_flow import run_ingest
+    # The local workers before Prefect: forked while this process has no other threads,
+    # they need no imports of their own (flows/workers.py).
+    with local_workers(worker_count(workers, config.run)) if kind == "process" else nullcontext():
+        from flows.ingest_flow import run_ingest
 
-    # The imported modules' objects (Prefect's are most of them) live to the end of the
-    # run: frozen, the collector does not walk them again in every full collection.
-    gc.freeze()
-    show = sys.stdout.isatty() if progress is None else progress
-    try:
-        with _state_lock(state), _progress_bar(show):
-            report = run_ingest(list(paths), out, config_path=config_path, state=state, workers=workers,
-                                runner=runner, dask_address=dask_address, api=api)
-    except KeyboardInterrupt:
-        _fail("interrupted", EXIT_FAILED, debug)
-    except Exception as exc:  # one line for the user; the traceback with --debug
-        _fail(f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", EXIT_FAILED, debug)
+        # The imported modules' objects (Prefect's are most of them) live to the end of
+        # the run: frozen, the collector does not walk them again in every full collection.
+        gc.freeze()
+        show = sys.stdout.isatty() if progress is None else progress
+        try:
+            with _state_lock(state), _progress_bar(show):
+                report = run_ingest(list(paths), out, config_path=config_path, state=state, workers=workers,
+                                    runner=runner, dask_address=dask_address, api=api)
+        except KeyboardInterrupt:
+            _fail("interrupted", EXIT_FAILED, debug)
+        except Exception as exc:  # one line for the user; the traceback with --debug
+            _fail(f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", EXIT_FAILED, debug)
     # Nor at exit, where its final collections over the whole heap took 0.3 s.
     gc.freeze()
     c = report["counts"]

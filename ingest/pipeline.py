@@ -832,7 +832,7 @@ def serial_mapper(phase: str, args: list[tuple]) -> list:
 class RunPlan:
     """A run's batches of inputs and its workspace, made before any batch runs, so that
     a caller can start the prepare batches before the rest of the run is ready (the
-    flow's reads go ahead while the Prefect API starts: `flows/runners.read_ahead`)."""
+    flow's reads go ahead while the Prefect API starts: `flows/workers.read_ahead`)."""
 
     config: Config
     out: Path

@@ -1,0 +1,118 @@
+"""Where a local run's batches run: worker processes that import the pipeline, not Prefect."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from flows import workers
+from flows.workers import local_workers, read_ahead, run_batches, widen_read_ahead
+
+
+def _in_workers(expression: str) -> set:
+    """What `expression` evaluates to in the local workers (eval is picklable by name)."""
+    pool = workers._pool
+    assert pool is not None
+    return {pool.submit(eval, expression).result() for _ in range(8)}
+
+
+def test_local_workers_are_other_processes_without_prefect() -> None:
+    with local_workers(2):
+        pids = _in_workers("__import__('os').getpid()")
+        assert os.getpid() not in pids
+        assert 1 <= len(pids) <= 2
+        assert _in_workers("'ingest.pipeline' in __import__('sys').modules") == {True}
+        assert _in_workers("'prefect' in __import__('sys').modules") == {False}
+    assert workers._pool is None
+
+
+def test_an_open_block_serves_the_blocks_inside_it() -> None:
+    with local_workers(2):
+        outer = workers._pool
+        with local_workers(3):
+            assert workers._pool is outer
+        assert workers._pool is outer  # the inner block does not stop the outer's workers
+    assert workers._pool is None
+
+
+def test_batches_run_in_the_workers_and_come_back_in_order(seeds, tmp_path) -> None:
+    from ingest.config import load_config
+    from ingest.pipeline import Workspace
+    from ingest.read import discover
+
+    config = load_config(None)
+    workspace = Workspace(tmp_path / "work")
+    workspace.create()
+    files = discover([str(seeds)], config.read)
+    args = [(i, [f], config, workspace) for i, f in enumerate(files)]
+    here = run_batches("prepare", args)
+    with local_workers(2):
+        there = run_batches("prepare", args)
+    assert [s.batch for s in there] == list(range(len(files)))
+    assert [(s.inputs, s.bytes_read, s.group_docs) for s in there] == [(s.inputs, s.bytes_read, s.group_docs)
+                                                                       for s in here]
+
+
+def test_prepare_batches_read_ahead_are_collected_not_run_again(seeds, tmp_path) -> None:
+    import shutil
+
+    from ingest.config import load_config
+    from ingest.pipeline import plan_run
+
+    inputs = tmp_path / "inputs"
+    shutil.copytree(seeds, inputs)
+    plan = plan_run([str(inputs)], tmp_path / "out", load_config(None), 2)
+    assert len(plan.batches) > 1
+    with local_workers(2):
+        read_ahead(plan, lanes=1)
+        widen_read_ahead(2)
+        ahead = workers._ahead
+        while ahead._waiting or not all(f.done() for f in ahead._started.values()):
+            time.sleep(0.01)
+        shutil.rmtree(inputs)  # prepared again, the batches would find no input
+        collected = run_batches("prepare", plan.prepare_args())
+    assert [s.batch for s in collected] == list(range(len(plan.batches)))
+    assert sum(s.inputs for s in collected) == len(list(seeds.iterdir())) and not any(s.rejected for s in collected)
+
+
+def test_read_ahead_keeps_to_its_lanes_and_leaves_unstarted_batches_to_the_tasks(seeds, tmp_path) -> None:
+    from ingest.config import load_config
+    from ingest.pipeline import plan_run
+
+    plan = plan_run([str(seeds)], tmp_path / "out", load_config(None), 2)
+    with local_workers(2):
+        busy = [workers._pool.submit(time.sleep, 1.0) for _ in range(2)]  # the lane's batch waits behind these
+        read_ahead(plan, lanes=1)
+        first, *rest = plan.prepare_args()
+        assert workers._ahead.claim(first) is not None  # started at once
+        assert all(workers._ahead.claim(args) is None for args in rest)  # one lane: still waiting
+        for future in busy:
+            future.result()
+        collected = run_batches("prepare", plan.prepare_args())  # the waiting ones run here
+    assert [s.batch for s in collected] == list(range(len(plan.batches)))
+
+
+_START_METHOD = """
+import sys, threading, time
+import json.tool  # imported here only: a forked worker has it, a spawned one does not
+if sys.argv[1] == "thread":
+    threading.Thread(target=time.sleep, args=(2,), daemon=True).start()
+if sys.argv[1] == "prefect":
+    import prefect
+from flows import workers
+with workers.local_workers(2):
+    pool = workers._pool
+    print(pool._mp_context.get_start_method(), pool.submit(eval, "'json.tool' in __import__('sys').modules").result())
+"""
+
+
+@pytest.mark.parametrize(("before", "expected"), [("nothing", "fork True"), ("thread", "spawn False"),
+                                                  ("prefect", "spawn False")])
+def test_workers_are_forked_only_from_a_process_without_threads_or_prefect(before: str, expected: str) -> None:
+    result = subprocess.run([sys.executable, "-c", _START_METHOD, before], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == expected.split()
