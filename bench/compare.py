@@ -152,6 +152,8 @@ def _role(p: psutil.Process, root: psutil.Process) -> str:
     if p.pid == root.pid:
         return "main"
     cmdline = " ".join(p.cmdline())
+    if cmdline == " ".join(root.cmdline()):
+        return "workers"  # forked by the main process (ingest's local workers)
     for marker, role in (("flows.api_server", "Prefect API server"), ("resource_tracker", "resource tracker"),
                          ("forkserver", "forkserver/workers"), ("spawn_main", "workers")):
         if marker in cmdline:
