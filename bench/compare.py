@@ -308,8 +308,14 @@ class Run:
 
 def run_ingest(ingest: str, corpus: Path, run_dir: Path, keep_outputs: bool) -> Run:
     out = run_dir / "out"
+    return _ingest_output_run([ingest, "run", str(corpus / "shards"), "--out", str(out), "--no-progress"], out,
+                              run_dir, keep_outputs)
+
+
+def _ingest_output_run(command: list[str], out: Path, run_dir: Path, keep_outputs: bool) -> Run:
+    """Run `command`, which writes ingest's outputs to `out`, and read them."""
     version = f"commit {ingest_revision()}"  # the project is installed editable: the tree at run start
-    m = measure([ingest, "run", str(corpus / "shards"), "--out", str(out), "--no-progress"], run_dir)
+    m = measure(command, run_dir)
     if m.returncode != 0:
         return Run(m, "", "failed", None, None, version)
     report = json.loads((out / "report.json").read_text())
@@ -341,18 +347,8 @@ def run_datatrove(python: Path, corpus: Path, run_dir: Path, keep_outputs: bool)
 def run_plain_pipeline(corpus: Path, run_dir: Path, keep_outputs: bool) -> Run:
     """bench/plain_pipeline.py: the pipeline on TASKS worker processes, without Prefect."""
     out = run_dir / "out"
-    m = measure([sys.executable, str(BENCH / "plain_pipeline.py"), str(corpus / "shards"), "--out", str(out),
-                 "--workers", str(TASKS)], run_dir)
-    version = f"commit {ingest_revision()}"
-    if m.returncode != 0:
-        return Run(m, "", "failed", None, None, version)
-    report = json.loads((out / "report.json").read_text())
-    counts = report["counts"]
-    outcome = f"{counts['documents']:,} / {counts['duplicates']:,} / {counts['rejected']:,}"
-    run = Run(m, ingest_detail(m, report), outcome, *ingest_pairs(out), version)
-    if not keep_outputs:
-        shutil.rmtree(out)
-    return run
+    return _ingest_output_run([sys.executable, str(BENCH / "plain_pipeline.py"), str(corpus / "shards"),
+                               "--out", str(out), "--workers", str(TASKS)], out, run_dir, keep_outputs)
 
 
 def ingest_detail(m: Measurement, report: dict) -> str:
