@@ -41,8 +41,9 @@ _ahead: _ReadAhead | None = None
 @contextmanager
 def local_workers(workers: int) -> Iterator[None]:
     """Worker processes for the batch tasks run in this process, from now until the
-    end of the block: started at once, so that they import the pipeline while the
-    Prefect API boots. Inside a block already open, that block's workers serve."""
+    end of the block: started at once, so that they are ready (forked, or spawned and
+    importing the pipeline) while the Prefect API boots. Inside a block already open,
+    that block's workers serve."""
     global _pool, _ahead
     if _pool is not None:
         yield
@@ -52,7 +53,7 @@ def local_workers(workers: int) -> Iterator[None]:
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(start),
                                initializer=importlib.import_module, initargs=("ingest.pipeline",))
     for _ in range(workers):
-        pool.submit(int)  # a process is spawned per submission, up to `workers`
+        pool.submit(int)  # starts the processes: all at once when forked, one a submission when spawned
     _pool = pool
     try:
         yield
@@ -73,11 +74,11 @@ class _ReadAhead:
         self._waiting = {_batch_key(args): args for args in items}
         self._started: dict[tuple[str, int], Future] = {}
         self._lock = threading.Lock()
-        for _ in range(lanes):
-            self._start_next()
+        self.widen(lanes)
 
     def _start_next(self, _finished: Future | None = None) -> None:
-        """Start the next waiting batch; also called as each started one finishes."""
+        """Start the next waiting batch (one more lane); also called as each started one
+        finishes, to keep its lane going."""
         with self._lock:
             if not self._waiting:
                 return

@@ -340,6 +340,8 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
     bp = config.clean.boilerplate
     summary = CleanSummary(batch, [])
     passages = config.dedup.passages if config.dedup.passages.enabled else None
+    # Passages are made of the shingles' n-grams when their n is the shingle size (3 % of the phase).
+    same_grams = passages is not None and passages.ngram == config.dedup.shingle_size
     words = BatchWords()
     documents: list[dict] = []
     rejects: list[dict] = []
@@ -374,8 +376,6 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
         tokens, spans = hashes_and_spans(doc.text)
         ngrams = ngram_hashes(tokens, config.dedup.shingle_size)
         s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, tokens, ngrams)
-        # Passages are made of the same n-grams when their n is the shingle size (3 % of the phase).
-        same_grams = passages is not None and passages.ngram == config.dedup.shingle_size
         words.add(s, spans, passages, ngrams if same_grams and len(tokens) >= passages.ngram else None)
         summary.documents.append((doc.id, len(doc.text), doc.created, doc.source))
     write_jsonl(workspace.cleaned(batch), documents)
