@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
-from flows.api_server import TemporaryApi
+from flows.api_server import TemporaryApi, listening_socket
 
 
 def test_temporary_api_answers_and_stops() -> None:
@@ -40,3 +42,26 @@ def test_an_api_that_cannot_start_fails_the_run_and_leaves_nothing_read_ahead(tm
     assert result.returncode == 1
     assert "ingest: error: ApiStartError: the temporary Prefect API exited with status" in result.stderr
     assert out.exists() and not (out / ".ingest-work").exists()  # the batches read ahead went with the workspace
+
+
+def test_the_api_accepts_connections_with_nagle_off() -> None:
+    """With Nagle's algorithm on, each request after the first on a kept-alive connection
+    waits for the client's delayed acknowledgement (about 40 ms)."""
+    listener = listening_socket(0)
+    port = listener.getsockname()[1]
+    accepted: list[int] = []
+
+    async def main() -> None:
+        def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(connected, sock=listener)  # as uvicorn serves the socket
+        async with server:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            while not accepted:
+                await asyncio.sleep(0.01)
+            writer.close()
+
+    asyncio.run(asyncio.wait_for(main(), timeout=10))
+    assert accepted and accepted[0] != 0
