@@ -22,8 +22,8 @@ from prefect.futures import as_completed
 from flows.api_server import TemporaryApi
 from flows.retry import RETRY_TRANSIENT_IO
 from flows.runners import TASKS_PER_WORKER, prefect_api, task_runner
-from flows.workers import (has_local_workers, local_workers, read_ahead, resolve_runner, run_batches, runner_problem,
-                           widen_read_ahead, worker_count)
+from flows.workers import (end_read_ahead, has_local_workers, local_workers, read_ahead, resolve_runner, run_batches,
+                           runner_problem, worker_count)
 from ingest import pipeline
 from ingest.config import load_config
 from ingest.index import IndexLocation
@@ -154,15 +154,15 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
         with local_workers(workers) if kind == "process" else nullcontext():
             if kind == "process":
                 _plans[out] = plan = pipeline.plan_run(paths, out, config, workers)
-                # One core for the API's process while it starts, unless there is only one.
+                # One core for the API's process and the flow's while they start, unless there is only one.
                 read_ahead(plan, lanes=max(1, workers - 1))
             with prefect_api(api) as api_url:
-                widen_read_ahead(workers)
                 chosen, parallelism = task_runner(kind, workers, address, api_url)
                 return ingest_flow.with_options(task_runner=chosen)(
                     paths=paths, out=out, config_path=config_path,
                     state=IndexLocation(state) if state is not None else None, workers=parallelism)
     finally:
+        end_read_ahead()
         unclaimed = _plans.pop(out, None)
         if unclaimed is not None:  # the flow never started (the API did not): nothing read ahead is kept
             unclaimed.workspace.remove()

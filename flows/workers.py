@@ -17,7 +17,9 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent import futures
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 
@@ -34,7 +36,7 @@ def worker_count(workers: int | None, run_config) -> int:
 
 
 _pool: ProcessPoolExecutor | None = None
-# The run whose prepare batches go ahead of its flow (`read_ahead`), until it is collected.
+# The run whose first batches go ahead of its flow (`read_ahead`).
 _ahead: _ReadAhead | None = None
 
 
@@ -44,7 +46,7 @@ def local_workers(workers: int) -> Iterator[None]:
     end of the block: started at once, so that they are ready (forked, or spawned and
     importing the pipeline) while the Prefect API boots. Inside a block already open,
     that block's workers serve."""
-    global _pool, _ahead
+    global _pool
     if _pool is not None:
         yield
         return
@@ -59,72 +61,123 @@ def local_workers(workers: int) -> Iterator[None]:
         yield
     finally:
         _pool = None
-        if _ahead is not None:
-            _ahead.close()
-            _ahead = None
+        end_read_ahead()
         pool.shutdown(cancel_futures=True)
 
 
 class _ReadAhead:
-    """Prepare batches started before their flow, a few at a time: the API's process
-    needs a core to start, and the flow goes no faster if reading slows it down."""
+    """A run's first phases started before its flow, a few batches at a time (lanes): the
+    API's process needs a core to start, and the flow goes no faster if reading slows
+    it down. First its prepare batches; then, once they have all finished here, its
+    clean batches, with the boilerplate learned from their summaries as the flow learns
+    it. The flow's tasks take the batches over (`claim`)."""
 
-    def __init__(self, pool: ProcessPoolExecutor, items: list[tuple], lanes: int) -> None:
+    def __init__(self, pool: ProcessPoolExecutor, plan: pipeline.RunPlan, lanes: int) -> None:
+        """`lanes` until the flow's first task takes its batches over; then one a worker."""
         self._pool = pool
-        self._waiting = {_batch_key(args): args for args in items}
-        self._started: dict[tuple[str, int], Future] = {}
+        self._plan = plan
+        self._waiting: dict[tuple[str, int], tuple] = {("prepare", args[0]): args for args in plan.prepare_args()}
+        self._started: dict[tuple[str, int], tuple[tuple, Future]] = {}
+        self._prepared: dict[int, Future] = {}  # prepare batches finished here, by batch
+        self._lanes = lanes
+        self._running = 0
+        # Set once the prepare summaries are no longer read here: the flow changes them
+        # once it has learned from them (`settled`).
+        self._prepare_settled = threading.Event()
         self._lock = threading.Lock()
-        self.widen(lanes)
-
-    def _start_next(self, _finished: Future | None = None) -> None:
-        """Start the next waiting batch (one more lane); also called as each started one
-        finishes, to keep its lane going."""
         with self._lock:
-            if not self._waiting:
-                return
-            key, args = next(iter(self._waiting.items()))
-            del self._waiting[key]
-            self._started[key] = future = self._pool.submit(pipeline.run_phase, "prepare", args)
-        future.add_done_callback(self._start_next)
+            started = self._fill()
+        self._watch(started)
+
+    def _fill(self) -> list[tuple[tuple[str, int], Future]]:
+        """Start waiting batches on the free lanes (the lock is held); `_watch` them then."""
+        started = []
+        while self._running < self._lanes and self._waiting:
+            key = next(iter(self._waiting))
+            args = self._waiting.pop(key)
+            future = self._pool.submit(pipeline.run_phase, key[0], args)
+            self._started[key] = (args, future)
+            self._running += 1
+            started.append((key, future))
+        return started
+
+    def _watch(self, started: list[tuple[tuple[str, int], Future]]) -> None:
+        # Without the lock: a future already done calls back at once.
+        for key, future in started:
+            future.add_done_callback(lambda done, key=key: self._finished(key, done))
+
+    def _finished(self, key: tuple[str, int], future: Future) -> None:
+        with self._lock:
+            self._running -= 1
+            if key[0] == "prepare" and not self._prepare_settled.is_set():
+                if future.cancelled() or future.exception() is not None:
+                    self._prepare_settled.set()  # the flow's task fails, and its retry prepares again
+                else:
+                    self._prepared[key[1]] = future
+                    if len(self._prepared) == len(self._plan.batches):
+                        self._start_cleaning()
+            started = self._fill()
+        self._watch(started)
+
+    def _start_cleaning(self) -> None:
+        try:
+            boilerplate = pipeline.learn_boilerplate([f.result() for f in self._prepared.values()], self._plan.config)
+            self._plan.started_ahead["clean"] = time.perf_counter()
+            self._waiting.update((("clean", args[0]), args) for args in self._plan.clean_args(boilerplate))
+        finally:
+            self._prepare_settled.set()
+
+    def claim(self, phase: str, args: tuple) -> Future | None:
+        """The batch's future if it started here with these arguments; else it will not
+        start here, and has finished if it had started."""
+        with self._lock:
+            key = (phase, args[0])
+            self._waiting.pop(key, None)
+            if phase == "prepare" and key not in self._started and key[1] not in self._prepared:
+                self._prepare_settled.set()  # the flow prepares this batch: nothing is cleaned ahead
+            started_args, future = self._started.pop(key, (None, None))
+            self._lanes = self._plan.workers  # the flow has started: it needs no core of its own now
+            started = self._fill()
+        self._watch(started)
+        if future is None or started_args == args:
+            return future
+        futures.wait([future])  # it writes the files the flow's batch writes
+        return None
+
+    def settled(self) -> None:
+        """Wait until the prepare summaries are no longer read here."""
+        self._prepare_settled.wait()
 
     def close(self) -> None:
-        """Start nothing more (the workers are stopping)."""
+        """Start nothing more, and wait for the batches no task took over: they write
+        into the workspace, which goes when the flow did not start."""
         with self._lock:
             self._waiting.clear()
-
-    def widen(self, lanes: int) -> None:
-        for _ in range(lanes):
-            self._start_next()
-
-    def claim(self, args: tuple) -> Future | None:
-        """The batch's future if it started; else it will not start here."""
-        with self._lock:
-            key = _batch_key(args)
-            self._waiting.pop(key, None)
-            return self._started.pop(key, None)
+            self._prepare_settled.set()
+            unclaimed = [future for _, future in self._started.values()]
+        futures.wait(unclaimed)
 
 
 def read_ahead(plan: pipeline.RunPlan, lanes: int) -> None:
-    """Start the plan's prepare batches (read, decode, repair) on `lanes` of the local
-    workers now, before its flow can start: the Prefect API takes about 3 s to answer,
-    during which the workers, ready after half a second, would wait. `widen_read_ahead` opens
-    more lanes once the API answers. The flow's prepare tasks collect the batches
-    (`run_batches`): a batch that failed ahead fails its task, and the task's retry
-    prepares it again."""
+    """Start the plan's first batches (read, decode and repair, then clean) on `lanes` of
+    the local workers now, before its flow can start: the Prefect API takes about 3 s
+    to answer and the flow 0.5 s more to start, during which the workers, ready at
+    once, would wait. The flow's tasks collect the batches (`run_batches`), and the
+    first of them opens the other lanes: until then, the API's process and the flow's
+    are busy starting. A batch that failed ahead fails its task, and the task's retry
+    runs it again."""
     global _ahead
     if _pool is None:
         raise RuntimeError("read_ahead needs local workers (local_workers)")
-    _ahead = _ReadAhead(_pool, plan.prepare_args(), lanes)
+    _ahead = _ReadAhead(_pool, plan, lanes)
 
 
-def widen_read_ahead(lanes: int) -> None:
+def end_read_ahead() -> None:
+    """The run that read ahead is over: its batches that did not start never will."""
+    global _ahead
     if _ahead is not None:
-        _ahead.widen(lanes)
-
-
-def _batch_key(args: tuple) -> tuple[str, int]:
-    batch, _files, _config, workspace = args
-    return str(workspace.root), batch
+        _ahead.close()
+        _ahead = None
 
 
 def has_local_workers() -> bool:
@@ -137,14 +190,20 @@ def run_batches(phase: str, items: list[tuple], finished: Callable[[], None] | N
     its own)."""
     if _pool is None:
         return [pipeline.run_phase(phase, args) for args in items]
+    ahead = _ahead
     # pipeline.run_phase, not a function of this module: the workers need not import Prefect.
-    ahead = _ahead if phase == "prepare" else None
-    futures = [(ahead.claim(args) if ahead is not None else None) or _pool.submit(pipeline.run_phase, phase, args)
+    batches = [(ahead.claim(phase, args) if ahead is not None else None) or _pool.submit(pipeline.run_phase, phase, args)
                for args in items]
     if finished is not None:
-        for future in futures:
+        for future in batches:
             future.add_done_callback(lambda _: finished())
-    return [future.result() for future in futures]
+    # All of them, before a failure fails the task: its retry must not run a batch
+    # again while the first run of it still writes its files.
+    futures.wait(batches)
+    results = [future.result() for future in batches]
+    if phase == "prepare" and ahead is not None:
+        ahead.settled()
+    return results
 
 
 def resolve_runner(run_config, runner: str | None, dask_address: str | None) -> tuple[str, str | None]:

@@ -831,8 +831,9 @@ def serial_mapper(phase: str, args: list[tuple]) -> list:
 @dataclass(frozen=True)
 class RunPlan:
     """A run's batches of inputs and its workspace, made before any batch runs, so that
-    a caller can start the prepare batches before the rest of the run is ready (the
-    flow's reads go ahead while the Prefect API starts: `flows/workers.read_ahead`)."""
+    a caller can start the first batches before the rest of the run is ready (the
+    flow's reads and cleaning go ahead while the Prefect API starts:
+    `flows/workers.read_ahead`)."""
 
     config: Config
     out: Path
@@ -841,9 +842,16 @@ class RunPlan:
     workers: int  # how many batches run at once: sized the batches, sizes the passage tasks
     started: str
     clock: float  # time.perf_counter() when planned: the prepare phase's time counts from here
+    # Phases whose batches started before the flow's mapper ran them: time.perf_counter()
+    # when they started, by phase ("clean"), set by the caller that started them.
+    started_ahead: dict[str, float] = field(default_factory=dict, compare=False)
 
     def prepare_args(self) -> list[tuple]:
         return [(i, batch, self.config, self.workspace) for i, batch in enumerate(self.batches)]
+
+    def clean_args(self, boilerplate: set[tuple[str, int]]) -> list[tuple]:
+        """The clean batches' arguments, once `boilerplate` is learned from the prepare summaries."""
+        return [(i, self.config, self.workspace, boilerplate, self.started) for i in range(len(self.batches))]
 
 
 def plan_run(paths: Sequence[str], out_dir: str | Path, config: Config, workers: int) -> RunPlan:
@@ -883,15 +891,14 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
     started = added = plan.started
     timings: dict[str, float] = {}
 
-    t = plan.clock
     prepared = mapper("prepare", plan.prepare_args())
     boilerplate = learn_boilerplate(prepared, config)
     for summary in prepared:
         summary.line_docs.clear()  # learned from; no longer needed
-    timings["prepare"] = time.perf_counter() - t
+    t = plan.started_ahead.get("clean") or time.perf_counter()
+    timings["prepare"] = t - plan.clock
 
-    t = time.perf_counter()
-    cleaned = mapper("clean", [(i, config, workspace, boilerplate, added) for i in range(len(batches))])
+    cleaned = mapper("clean", plan.clean_args(boilerplate))
     timings["clean"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from flows import workers
-from flows.workers import local_workers, read_ahead, run_batches, widen_read_ahead
+from flows.workers import local_workers, read_ahead, run_batches
 
 
 def _in_workers(expression: str) -> set:
@@ -57,11 +57,16 @@ def test_batches_run_in_the_workers_and_come_back_in_order(seeds, tmp_path) -> N
                                                                        for s in here]
 
 
-def test_prepare_batches_read_ahead_are_collected_not_run_again(seeds, tmp_path) -> None:
+def _wait_until_idle(ahead) -> None:
+    while ahead._waiting or not all(future.done() for _, future in ahead._started.values()):
+        time.sleep(0.01)
+
+
+def test_batches_read_ahead_are_collected_not_run_again(seeds, tmp_path) -> None:
     import shutil
 
     from ingest.config import load_config
-    from ingest.pipeline import plan_run
+    from ingest.pipeline import learn_boilerplate, plan_run
 
     inputs = tmp_path / "inputs"
     shutil.copytree(seeds, inputs)
@@ -69,14 +74,33 @@ def test_prepare_batches_read_ahead_are_collected_not_run_again(seeds, tmp_path)
     assert len(plan.batches) > 1
     with local_workers(2):
         read_ahead(plan, lanes=1)
-        widen_read_ahead(2)
         ahead = workers._ahead
-        while ahead._waiting or not all(f.done() for f in ahead._started.values()):
-            time.sleep(0.01)
+        _wait_until_idle(ahead)  # prepared, then cleaned, on one lane
         shutil.rmtree(inputs)  # prepared again, the batches would find no input
-        collected = run_batches("prepare", plan.prepare_args())
-    assert [s.batch for s in collected] == list(range(len(plan.batches)))
-    assert sum(s.inputs for s in collected) == len(list(seeds.iterdir())) and not any(s.rejected for s in collected)
+        for prepared in plan.workspace.root.glob("prepared-*.jsonl"):
+            prepared.unlink()  # cleaned again, they would find no prepared rows
+        summaries = run_batches("prepare", plan.prepare_args())
+        cleaned = run_batches("clean", plan.clean_args(learn_boilerplate(summaries, plan.config)))
+    assert [s.batch for s in summaries] == [s.batch for s in cleaned] == list(range(len(plan.batches)))
+    assert sum(s.inputs for s in summaries) == len(list(seeds.iterdir())) and not any(s.rejected for s in summaries)
+    assert sum(len(s.documents) for s in cleaned) == len(list(seeds.iterdir()))
+    assert "clean" in plan.started_ahead
+
+
+def test_a_batch_read_ahead_with_other_arguments_is_run_again(seeds, tmp_path) -> None:
+    from ingest.config import load_config
+    from ingest.pipeline import learn_boilerplate, plan_run
+
+    plan = plan_run([str(seeds)], tmp_path / "out", load_config(None), 2)
+    with local_workers(2):
+        read_ahead(plan, lanes=2)
+        _wait_until_idle(workers._ahead)
+        learned = learn_boilerplate(run_batches("prepare", plan.prepare_args()), plan.config)
+        other = learned | {("no such group", 1)}
+        first, *_ = plan.clean_args(other)
+        assert workers._ahead.claim("clean", first) is None  # cleaned ahead, but with the boilerplate learned
+        cleaned = run_batches("clean", plan.clean_args(other))
+    assert sum(len(s.documents) for s in cleaned) == len(list(seeds.iterdir()))
 
 
 def test_read_ahead_keeps_to_its_lanes_and_leaves_unstarted_batches_to_the_tasks(seeds, tmp_path) -> None:
@@ -87,13 +111,17 @@ def test_read_ahead_keeps_to_its_lanes_and_leaves_unstarted_batches_to_the_tasks
     with local_workers(2):
         busy = [workers._pool.submit(time.sleep, 1.0) for _ in range(2)]  # the lane's batch waits behind these
         read_ahead(plan, lanes=1)
+        ahead = workers._ahead
         first, *rest = plan.prepare_args()
-        assert workers._ahead.claim(first) is not None  # started at once
-        assert all(workers._ahead.claim(args) is None for args in rest)  # one lane: still waiting
+        assert ahead._running == 1 and ("prepare", first[0]) in ahead._started  # started at once, alone
+        assert all(ahead.claim("prepare", args) is None for args in rest)  # still waiting: the tasks run them
         for future in busy:
             future.result()
-        collected = run_batches("prepare", plan.prepare_args())  # the waiting ones run here
+        collected = run_batches("prepare", plan.prepare_args())
+        _wait_until_idle(ahead)
+        assert not any(phase == "clean" for phase, _ in ahead._started)  # the flow prepared some: it cleans
     assert [s.batch for s in collected] == list(range(len(plan.batches)))
+    assert "clean" not in plan.started_ahead
 
 
 _START_METHOD = """
