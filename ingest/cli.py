@@ -17,8 +17,9 @@ from pathlib import Path
 
 import click
 
+# Nothing heavy at module level: `ingest run` starts the temporary Prefect API before
+# it imports the config's pydantic models (0.17 s), Prefect and the pipeline.
 from ingest.cli_scale import index_location, quiet_dask, scale_out_options
-from ingest.config import ConfigError, load_config
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -123,29 +124,30 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | 
     record ends in exactly one of documents.jsonl, duplicates.jsonl, rejects.jsonl;
     report.json counts them, lists removals per rule and duplicate clusters.
     """
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        _fail(str(exc), EXIT_USAGE, debug)
     state = index_location(index, state)
     _quiet_prefect(debug)
     quiet_dask(debug)
     from flows.api_server import TemporaryApi
 
-    # Started first, so that it boots while Prefect and the pipeline are imported.
+    # Started first, so that it boots while the config, Prefect and the pipeline are
+    # imported (it is stopped again if the config is bad).
     api = TemporaryApi() if not os.environ.get("PREFECT_API_URL") else None
     try:
-        _run(paths, out, config_path, config, state, workers, progress, debug, runner, dask_address, api)
+        _run(paths, out, config_path, state, workers, progress, debug, runner, dask_address, api)
     finally:
         if api is not None:
             api.stop()
 
 
-def _run(paths: tuple[str, ...], out: str, config_path: str | None, config, state: str | None,
-         workers: int | None, progress: bool | None, debug: bool, runner: str | None, dask_address: str | None,
-         api) -> None:
+def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | None, workers: int | None,
+         progress: bool | None, debug: bool, runner: str | None, dask_address: str | None, api) -> None:
     from flows.workers import local_workers, resolve_runner, runner_problem, worker_count
+    from ingest.config import ConfigError, load_config
 
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_USAGE, debug)
     kind, address = resolve_runner(config.run, runner, dask_address)
     if problem := runner_problem(list(paths), kind, address):
         _fail(problem, EXIT_USAGE, debug)
@@ -190,6 +192,7 @@ def explain(path: str, config_path: str | None, color: bool | None) -> None:
     marked as [-removed text-]{rule}. Learned boilerplate needs a whole run's documents,
     so it is not shown here (see cleaning.removed in the run's output).
     """
+    from ingest.config import ConfigError, load_config
     from ingest.document import Reject
     from ingest.pipeline import explain_file
 

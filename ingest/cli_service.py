@@ -14,8 +14,6 @@ from pathlib import Path
 
 import click
 
-from ingest.config import ConfigError, load_config
-
 # The helpers shared with `ingest run` (ingest.cli) are imported where they are used:
 # ingest.cli imports this module to add these commands to `ingest`.
 
@@ -46,6 +44,7 @@ def _checked_folders(inbox: str, out: str, state: str, config_path: str | None, 
     """Absolute folders, after checking the config, the state and that no output is
     inside the inbox (exit 2 or 1 with one line otherwise)."""
     from ingest.cli import EXIT_USAGE, _check_state, _fail
+    from ingest.config import ConfigError, load_config
     from ingest.service import check_folders
 
     try:

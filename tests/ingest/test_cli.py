@@ -26,6 +26,14 @@ def test_help_documents_every_option() -> None:
         assert option in result.stdout
 
 
+def test_the_command_line_imports_neither_pydantic_nor_prefect_before_it_starts_the_api() -> None:
+    """`ingest run` starts the temporary API first: whatever the module imports delays it."""
+    probe = "import sys, ingest.cli; print(sorted({'pydantic', 'prefect', 'numpy'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
