@@ -36,7 +36,8 @@ What is measured, for each tool's whole command:
 - ingest's overhead: wall minus the phase timings of its report.json
   (`timings_seconds`): the time no phase covers (interpreter and CLI start, flow and
   task scheduling, process-pool start and shutdown); the prepare phase counts from the
-  run's plan, and reads ahead while the temporary Prefect API starts.
+  run's plan, and reads ahead while the temporary Prefect API starts; so does the
+  clean phase once every batch is prepared, and it counts from its first batch.
 - Prefect's overhead: `ingest run`'s wall minus the wall of the same pipeline without
   Prefect (bench/plain_pipeline.py), each the fastest of its repeats: everything
   Prefect adds, whether or not work overlaps it.
