@@ -84,6 +84,8 @@ class _ReadAhead:
         # Set once the prepare summaries are no longer read here: the flow changes them
         # once it has learned from them (`settled`).
         self._prepare_settled = threading.Event()
+        if not plan.batches:
+            self._prepare_settled.set()  # no input: nothing to clean
         self._lock = threading.Lock()
         with self._lock:
             started = self._fill()

@@ -124,6 +124,25 @@ def test_read_ahead_keeps_to_its_lanes_and_leaves_unstarted_batches_to_the_tasks
     assert "clean" not in plan.started_ahead
 
 
+def test_a_run_without_input_collects_nothing_and_does_not_wait(tmp_path) -> None:
+    import threading
+
+    from ingest.config import load_config
+    from ingest.pipeline import plan_run
+
+    (tmp_path / "empty").mkdir()
+    plan = plan_run([str(tmp_path / "empty")], tmp_path / "out", load_config(None), 2)
+    collected: list = []
+    with local_workers(2):
+        read_ahead(plan, lanes=1)
+        collecting = threading.Thread(target=lambda: collected.append(run_batches("prepare", plan.prepare_args())),
+                                      daemon=True)
+        collecting.start()
+        collecting.join(timeout=30)
+        assert not collecting.is_alive(), "the prepare task waited for a read-ahead that had nothing to read"
+    assert collected == [[]]
+
+
 _START_METHOD = """
 import sys, threading, time
 import json.tool  # imported here only: a forked worker has it, a spawned one does not
