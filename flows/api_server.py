@@ -112,8 +112,6 @@ def listening_socket(port: int) -> socket.socket:
 
 def serve(port: int) -> None:
     """The API's process: Prefect's app under uvicorn, as `prefect server start` serves it."""
-    import gc
-
     # Bound before the imports: a taken port is known at once, and apart from other
     # failures to start (which uvicorn also reports with one status).
     try:
@@ -121,14 +119,16 @@ def serve(port: int) -> None:
     except OSError:
         sys.exit(_PORT_IN_USE)
 
-    import uvicorn
-    from prefect.server.api.server import create_app
+    from ingest.startup import frozen_imports
 
-    app = create_app()
     # The server's modules and app live as long as the process. Frozen, the collector
     # no longer walks them: its full collections took up to 0.17 s each, 0.8 s in all
     # in a run of 20,000 documents, some of it while the flow's first requests waited.
-    gc.freeze()
+    with frozen_imports():
+        import uvicorn
+        from prefect.server.api.server import create_app
+
+        app = create_app()
     uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on")).run(sockets=[listener])
 
 

@@ -141,8 +141,11 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | 
 
 def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | None, workers: int | None,
          progress: bool | None, debug: bool, runner: str | None, dask_address: str | None, api) -> None:
-    from flows.workers import local_workers, resolve_runner, runner_problem, worker_count
-    from ingest.config import ConfigError, load_config
+    from ingest.startup import frozen_imports
+
+    with frozen_imports():  # the workers forked below inherit the frozen heap too
+        from flows.workers import local_workers, resolve_runner, runner_problem, worker_count
+        from ingest.config import ConfigError, load_config
 
     try:
         config = load_config(config_path)
@@ -156,11 +159,10 @@ def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str |
     # The local workers before Prefect: forked while this process has no other threads,
     # they need no imports of their own (flows/workers.py).
     with local_workers(worker_count(workers, config.run)) if kind == "process" else nullcontext():
-        from flows.ingest_flow import run_ingest
+        # Prefect's objects live to the end of the run: the collector need not walk them.
+        with frozen_imports():
+            from flows.ingest_flow import run_ingest
 
-        # The imported modules' objects (Prefect's are most of them) live to the end of
-        # the run: frozen, the collector does not walk them again in every full collection.
-        gc.freeze()
         show = sys.stdout.isatty() if progress is None else progress
         try:
             with _state_lock(state), _progress_bar(show):
