@@ -141,7 +141,7 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | 
 
 def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | None, workers: int | None,
          progress: bool | None, debug: bool, runner: str | None, dask_address: str | None, api) -> None:
-    from ingest.startup import frozen_imports
+    from ingest.heap import frozen_imports
 
     with frozen_imports():  # the workers forked below inherit the frozen heap too
         from flows.workers import local_workers, resolve_runner, runner_problem, worker_count

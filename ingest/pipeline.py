@@ -46,6 +46,7 @@ from ingest.dedup import (NO_CLUSTER, Decision, DedupResult, Deduplicator, MinHa
                           ngram_hashes, sketch)
 from ingest.document import Document, RawRecord, Reject, document_id
 from ingest.extract import extract_html, extract_markdown
+from ingest.heap import collection_paused
 from ingest.index import open_index, settle
 from ingest.passages import candidate_pairs, grams, match_pairs, min_shared_anchors, stories, winnow
 from ingest.read import InputFile, discover, read_records
@@ -904,12 +905,13 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
     t = time.perf_counter()
     words = SpilledWords(workspace)  # for the central steps; closed before the passage tasks run
     try:
-        dedup, result = deduplicate(cleaned, config, words, added, state)
-        if state is not None:
-            result = settle(state, dedup, result, workspace, len(batches))
-        timings["dedup"] = time.perf_counter() - t
-        t = time.perf_counter()
-        chunks = passage_tasks(dedup, result, config, words, plan.workers) if config.dedup.passages.enabled else []
+        with collection_paused():  # the sketches and decisions stay alive to the end of the run
+            dedup, result = deduplicate(cleaned, config, words, added, state)
+            if state is not None:
+                result = settle(state, dedup, result, workspace, len(batches))
+            timings["dedup"] = time.perf_counter() - t
+            t = time.perf_counter()
+            chunks = passage_tasks(dedup, result, config, words, plan.workers) if config.dedup.passages.enabled else []
     finally:
         words.close()
     release_freed_memory()

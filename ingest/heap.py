@@ -1,0 +1,48 @@
+"""The garbage collector around steps that create many objects that stay alive.
+
+Importing Prefect creates hundreds of thousands of objects that live as long as the
+process; the central dedup creates a hundred thousand sketches that live to the end of
+the run. While such objects are created, the collector runs full collections over all
+of them again and again, and finds nothing to free. Only the standard library is
+imported here: the CLI and the temporary API server use this before anything heavy.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def frozen_imports() -> Iterator[None]:
+    """Run the block (the imports) without collections, then freeze what exists: the
+    collector skips it from then on. The cyclic garbage the imports leave stays (about
+    11 MiB of the API server's 170); collecting it would cost a full collection.
+
+    Measured: the API server's imports and app 2.6 -> 2.1 s of CPU; the CLI's Prefect
+    import 0.76 -> 0.67 s."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Run the block without collections; the collector's state is restored after it.
+
+    Measured on the central steps at 100,000 documents (dedup and the choice of story
+    pairs, 5.4 s): six full collections, 0.5 s; the peak memory is the same (420 and
+    424 MiB)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
