@@ -805,7 +805,11 @@ Mapper = Callable[[str, list[tuple]], list]
 def run_phase(phase: str, args: tuple) -> Any:
     """One batch of a phase, by the phase's name."""
     try:
-        return PHASES[phase](*args)
+        # A batch's documents stay alive to its end: collections during it free almost
+        # nothing (clean: 3 % of its CPU, in-process alternation over 16 batches; 317
+        # cyclic objects were left after a first batch, none after later ones).
+        with collection_paused():
+            return PHASES[phase](*args)
     finally:
         release_freed_memory()
 
