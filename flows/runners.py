@@ -80,8 +80,20 @@ def _drain_to_api() -> None:
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 
-    APILogWorker.drain_all(timeout=5)
-    EventsWorker.drain_all(timeout=5)
+    # A service drained with items still queued warns "Still processing items": expected
+    # here when the run's last tasks end at once (their batches done ahead), and not the
+    # user's business. The services log under their class names, outside the "prefect"
+    # logger that PREFECT_LOGGING_LEVEL quiets.
+    services = [logging.getLogger(name) for name in ("APILogWorker", "EventsWorker")]
+    levels = [logger.level for logger in services]
+    for logger in services:
+        logger.setLevel(logging.ERROR)
+    try:
+        APILogWorker.drain_all(timeout=5)
+        EventsWorker.drain_all(timeout=5)
+    finally:
+        for logger, level in zip(services, levels):
+            logger.setLevel(level)
 
 
 def task_runner(kind: str, workers: int, dask_address: str | None, api_url: str) -> tuple[TaskRunner, int]:
