@@ -25,7 +25,7 @@ from contextlib import contextmanager
 
 from ingest import pipeline
 
-RUNNERS = ("process", "dask")
+RUNNERS = ("process", "dask")  # [run] runner's values (a test keeps the copies the same)
 
 
 def worker_count(workers: int | None, run_config) -> int:

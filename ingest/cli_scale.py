@@ -13,7 +13,7 @@ import os
 
 import click
 
-# `[run] runner`'s values (ingest.config.RunConfig; a test keeps the two the same),
+# `[run] runner`'s values (ingest.config.RunConfig; a test keeps the copies the same),
 # named here so that the command line starts without importing pydantic.
 RUNNERS = ("process", "dask")
 
