@@ -89,6 +89,11 @@ def _spawn(port: int) -> subprocess.Popen:
            "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false"}
     # Nothing to report to from here (and no network in many pipelines' hosts).
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Automations' triggers, which a server that ends with the run has little use for.
+    # Their service stopped up to 5 s late whenever the API was stopped during their
+    # periodic evaluation (prefect 3.8: the loop sleeps in a `finally`, so a cancel
+    # waits out the sleep), and the run then killed the API: in 3 of about 90 runs.
+    env.setdefault("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED", "false")
     # -P: the working folder is not searched first, so a folder of the user's named
     # `flows` or `prefect` cannot stand in for the packages.
     return subprocess.Popen([sys.executable, "-P", "-m", "flows.api_server", str(port)], env=env)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -20,6 +21,18 @@ def test_temporary_api_answers_and_stops() -> None:
     finally:
         api.stop()
     assert api.process.poll() is not None
+
+
+def test_the_api_runs_without_automation_triggers() -> None:
+    """Their service could delay the API's stop by 5 s, after which the run killed it."""
+    api = TemporaryApi()
+    try:
+        with urllib.request.urlopen(f"{api.wait()}/admin/settings", timeout=5) as response:
+            services = json.load(response)["server"]["services"]
+    finally:
+        api.stop()
+    assert services["triggers"]["enabled"] is False
+    assert services["event_persister"]["enabled"] is True  # the run's events are still kept
 
 
 def test_a_run_uses_the_early_api_only(tmp_path: Path, seeds: Path) -> None:
