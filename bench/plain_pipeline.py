@@ -2,23 +2,26 @@
 
     python bench/plain_pipeline.py INPUT --out DIR [--workers N]
 
-Runs `ingest.pipeline.run` with the default config on a pool of N spawned worker
-processes (as `ingest run` starts them: importing the pipeline, not Prefect), with no
-Prefect API, flow or tasks. bench/compare.py runs it beside `ingest run` on the same
-corpus: the difference of their wall times is Prefect's own overhead.
+Runs `ingest.pipeline.run` with the default config on the worker processes `ingest
+run` uses (`flows.workers.local_workers`: forked from a process without Prefect, each
+phase's batches queued on them by `run_batches`), with no Prefect API, flow or tasks,
+and so nothing to read ahead of. bench/compare.py runs it beside `ingest run` on the
+same corpus: the difference of their wall times is Prefect's own overhead.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import itertools
-import multiprocessing
+import gc
 import os
-from concurrent.futures import ProcessPoolExecutor
 
-from ingest import pipeline
-from ingest.config import load_config
+from ingest.heap import frozen_imports
+
+# As the CLI imports them: the forked workers inherit the frozen heap.
+with frozen_imports():
+    from flows.workers import local_workers, run_batches
+    from ingest import pipeline
+    from ingest.config import load_config
 
 
 def main() -> None:
@@ -27,13 +30,10 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
     args = parser.parse_args()
-    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=importlib.import_module, initargs=("ingest.pipeline",)) as pool:
-
-        def mapper(phase: str, items: list[tuple]) -> list:
-            return list(pool.map(pipeline.run_phase, itertools.repeat(phase), items))
-
-        report = pipeline.run([args.input], args.out, load_config(None), mapper=mapper, workers=args.workers)
+    config = load_config(None)
+    with local_workers(args.workers):
+        report = pipeline.run([args.input], args.out, config, mapper=run_batches, workers=args.workers)
+    gc.freeze()  # no collections over the whole heap at exit, as in the CLI
     c = report["counts"]
     print(f"{c['inputs']} inputs: {c['documents']} documents, {c['duplicates']} duplicates, {c['rejected']} rejected")
 
