@@ -39,8 +39,9 @@ What is measured, for each tool's whole command:
   run's plan, and reads ahead while the temporary Prefect API starts; so does the
   clean phase once every batch is prepared, and it counts from its first batch.
 - Prefect's overhead: `ingest run`'s wall minus the wall of the same pipeline without
-  Prefect (bench/plain_pipeline.py), each the fastest of its repeats: everything
-  Prefect adds, whether or not work overlaps it.
+  Prefect (bench/plain_pipeline.py, on the same worker pool), each the fastest of its
+  repeats: everything Prefect adds, whether or not work overlaps it.  With repeats,
+  also the difference within each repeat and their median.
 
 Duplicate quality.  Each tool's output is turned into reported pairs, in corpus ids:
 
@@ -86,6 +87,7 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -690,15 +692,23 @@ def compare_size(docs: int, args: argparse.Namespace, ingest: str, dt_python: Pa
 
 
 def prefect_overhead(results: list[ToolResult]) -> str:
-    """What `ingest run` takes above the same pipeline without Prefect."""
-    by_tool = {r.name.split()[0]: r.run.measurement for r in results if r.run.ok}
+    """What `ingest run` takes above the same pipeline without Prefect: the fastest run
+    of each, and with repeats the difference within each repeat (the two ran minutes
+    apart at most, so a slower hour of the machine weighs on both)."""
+    by_tool = {r.name.split()[0]: r for r in results if r.run.ok}
     if "ingest" not in by_tool or PLAIN.split()[0] not in by_tool:
         return ""
     with_prefect, without = by_tool["ingest"], by_tool[PLAIN.split()[0]]
-    extra = with_prefect.wall - without.wall
-    return (f"\nPrefect's overhead: `ingest run` {with_prefect.wall:.1f} s - the same pipeline without Prefect "
-            f"{without.wall:.1f} s = {extra:.1f} s, {extra / with_prefect.wall:.1%} of the wall time "
-            f"(CPU {with_prefect.cpu - without.cpu:+.1f} s).\n")
+    extra = with_prefect.run.measurement.wall - without.run.measurement.wall
+    text = (f"\nPrefect's overhead: `ingest run` {with_prefect.run.measurement.wall:.1f} s - the same pipeline "
+            f"without Prefect {without.run.measurement.wall:.1f} s = {extra:.1f} s, "
+            f"{extra / with_prefect.run.measurement.wall:.1%} of the wall time "
+            f"(CPU {with_prefect.run.measurement.cpu - without.run.measurement.cpu:+.1f} s).\n")
+    pairs = [(a - b, (a - b) / a) for a, b in zip(with_prefect.walls, without.walls)]
+    if len(pairs) > 1:
+        text += (f"Repeat by repeat: {', '.join(f'{d:.1f} s ({share:.1%})' for d, share in pairs)}; median "
+                 f"{statistics.median(d for d, _ in pairs):.1f} s ({statistics.median(s for _, s in pairs):.1%}).\n")
+    return text
 
 
 def main() -> None:
