@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -125,8 +126,6 @@ def test_read_ahead_keeps_to_its_lanes_and_leaves_unstarted_batches_to_the_tasks
 
 
 def test_a_run_without_input_collects_nothing_and_does_not_wait(tmp_path) -> None:
-    import threading
-
     from ingest.config import load_config
     from ingest.pipeline import plan_run
 

@@ -7,7 +7,7 @@ import sys
 
 _PROBE = """
 import gc
-from ingest.heap import collection_paused, frozen_imports
+from ingest.heap import frozen_imports
 before = gc.get_freeze_count()
 with frozen_imports():
     during = gc.isenabled()
