@@ -41,7 +41,9 @@ What is measured, for each tool's whole command:
 - Prefect's overhead: `ingest run`'s wall minus the wall of the same pipeline without
   Prefect (bench/plain_pipeline.py, on the same worker pool), each the fastest of its
   repeats: everything Prefect adds, whether or not work overlaps it.  With repeats,
-  also the difference within each repeat and their median.
+  also the difference within each repeat and their median.  The runs of a repeat
+  are minutes apart (datatrove runs between them); bench/prefect_overhead.py measures
+  the overhead alone, in pairs run back to back.
 
 Duplicate quality.  Each tool's output is turned into reported pairs, in corpus ids:
 
@@ -136,6 +138,7 @@ class Measurement:
     stdout: str
     stderr: str
     leftovers: list[str] = field(default_factory=list)  # descendants still running after the grace time (killed)
+    cpu_by_role: dict[str, float] = field(default_factory=dict)  # role -> CPU seconds, each process's last seen
 
 
 def _busy_seconds() -> float:
@@ -181,8 +184,9 @@ def _still_running(p: psutil.Process) -> bool:
         return False
 
 
-def _poll(root: psutil.Process, seen: dict[int, psutil.Process], cpu_seen: dict[int, float]) -> dict[str, list[int]]:
-    """One look at the tree: RSS per role ([processes, bytes]); records each process and its CPU time."""
+def _poll(root: psutil.Process, seen: dict[int, psutil.Process], cpu_seen: dict[int, float],
+          roles: dict[int, str]) -> dict[str, list[int]]:
+    """One look at the tree: RSS per role ([processes, bytes]); records each process, its role and CPU time."""
     by_role: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for p in _tree(root):
         seen.setdefault(p.pid, p)
@@ -194,6 +198,7 @@ def _poll(root: psutil.Process, seen: dict[int, psutil.Process], cpu_seen: dict[
         except psutil.NoSuchProcess:
             continue
         cpu_seen[p.pid] = times.user + times.system
+        roles[p.pid] = role
         by_role[role][0] += 1
         by_role[role][1] += rss
     return by_role
@@ -210,9 +215,10 @@ def measure(command: list[str], cwd: Path) -> Measurement:
         root = psutil.Process(proc.pid)
         seen: dict[int, psutil.Process] = {}
         cpu_seen: dict[int, float] = {}
+        roles: dict[int, str] = {}
         peak, peak_by_role = 0, {}
         while proc.poll() is None:
-            by_role = _poll(root, seen, cpu_seen)
+            by_role = _poll(root, seen, cpu_seen, roles)
             total = sum(rss for _, rss in by_role.values())
             if total > peak:
                 peak, peak_by_role = total, {role: (n, rss) for role, (n, rss) in by_role.items()}
@@ -229,10 +235,14 @@ def measure(command: list[str], cwd: Path) -> Measurement:
         usage_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         waited_cpu = (usage_after.ru_utime - usage_before.ru_utime) + (usage_after.ru_stime - usage_before.ru_stime)
         cpu = max(waited_cpu, sum(cpu_seen.values()))
+        cpu_by_role: dict[str, float] = defaultdict(float)
+        for pid, seconds in cpu_seen.items():
+            cpu_by_role[roles[pid]] += seconds
         out.seek(0)
         err.seek(0)
         return Measurement(command, proc.returncode, wall, cpu, peak, peak_by_role, max(0.0, busy - cpu) / wall,
-                           load_before, out.read(), err.read(), [f"{p.pid} {p.name()}" for p in leftovers])
+                           load_before, out.read(), err.read(), [f"{p.pid} {p.name()}" for p in leftovers],
+                           dict(cpu_by_role))
 
 
 def _wait_for_descendants(processes: list[psutil.Process]) -> list[psutil.Process]:
