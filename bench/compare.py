@@ -195,6 +195,10 @@ def _poll(root: psutil.Process, seen: dict[int, psutil.Process], cpu_seen: dict[
                 rss = p.memory_info().rss
                 times = p.cpu_times()
                 role = _role(p, root)
+                # Only a process's name is left to go by once it (or the main process) has
+                # exited and waits to be reaped: it keeps the role it had.
+                if role == p.name() and p.pid in roles:
+                    role = roles[p.pid]
         except psutil.NoSuchProcess:
             continue
         cpu_seen[p.pid] = times.user + times.system
