@@ -241,7 +241,7 @@ def measure(command: list[str], cwd: Path) -> Measurement:
         cpu = max(waited_cpu, sum(cpu_seen.values()))
         cpu_by_role: dict[str, float] = defaultdict(float)
         for pid, seconds in cpu_seen.items():
-            cpu_by_role[roles[pid]] += seconds
+            cpu_by_role[roles.get(pid, "unclassified")] += seconds  # seen only once exited
         out.seek(0)
         err.seek(0)
         return Measurement(command, proc.returncode, wall, cpu, peak, peak_by_role, max(0.0, busy - cpu) / wall,
