@@ -15,8 +15,10 @@ For each size, in one invocation and on the same corpus:
 4. scores both against the corpus ground truth and writes bench/results/<date>-<N>.md
    (the same table is printed), and at the end the chart (`--chart`).
 
-With `--repeat K` each tool runs K times (alternating with the other) and the fastest
-run is reported, with every run's wall time: on a shared machine the fastest run is
+With `--repeat K` each tool runs K times and the fastest run is reported, with every
+run's wall time.  Within a repeat `ingest run` and the plain pipeline run back to back,
+and every other repeat runs the three in the reverse order, so that their differences
+are pairs in ABBA order (bench/prefect_overhead.py). on a shared machine the fastest run is
 the one least slowed by other jobs.  Both tools are deterministic, so their duplicate
 decisions do not depend on which run is kept.
 
@@ -41,9 +43,8 @@ What is measured, for each tool's whole command:
 - Prefect's overhead: `ingest run`'s wall minus the wall of the same pipeline without
   Prefect (bench/plain_pipeline.py, on the same worker pool), each the fastest of its
   repeats: everything Prefect adds, whether or not work overlaps it.  With repeats,
-  also the difference within each repeat and their median.  The runs of a repeat
-  are minutes apart (datatrove runs between them); bench/prefect_overhead.py measures
-  the overhead alone, in pairs run back to back.
+  also the difference within each repeat (two runs back to back) and their median;
+  bench/prefect_overhead.py measures the overhead alone, over more pairs.
 
 Duplicate quality.  Each tool's output is turned into reported pairs, in corpus ids:
 
@@ -670,19 +671,22 @@ def prepare_corpus(corpora: Path, docs: int, seed: int) -> tuple[Path, dict]:
 
 def compare_size(docs: int, args: argparse.Namespace, ingest: str, dt_python: Path, versions: dict[str, str],
                  argv: list[str]) -> dict:
-    """Both tools, `--repeat` times each (alternating), on one corpus; the fastest run of each is reported."""
+    """Each tool `--repeat` times (ABBA order), on one corpus; the fastest run of each is reported."""
     corpus, manifest = prepare_corpus(args.corpora or tc.default_corpora(), docs, args.seed)
     truth = load_truth(corpus)
     runs = RESULTS / "runs" / f"{dt.datetime.now():%Y%m%dT%H%M%S}-{docs}"
-    tools = {
-        f"ingest {versions['ingest']}": lambda d: run_ingest(ingest, corpus, d, args.keep_outputs),
-        f"datatrove {versions['datatrove']}": lambda d: run_datatrove(dt_python, corpus, d, args.keep_outputs),
+    ingest_name, datatrove_name = f"ingest {versions['ingest']}", f"datatrove {versions['datatrove']}"
+    tools = {  # in the tables' order
+        ingest_name: lambda d: run_ingest(ingest, corpus, d, args.keep_outputs),
+        datatrove_name: lambda d: run_datatrove(dt_python, corpus, d, args.keep_outputs),
         PLAIN: lambda d: run_plain_pipeline(corpus, d, args.keep_outputs),
     }
+    run_order = [ingest_name, PLAIN, datatrove_name]  # ingest and the plain pipeline back to back
     best: dict[str, Run] = {}
     walls: dict[str, list[float]] = defaultdict(list)
     for repeat in range(1, args.repeat + 1):
-        for name, run_tool in tools.items():
+        for name in run_order if repeat % 2 else run_order[::-1]:
+            run_tool = tools[name]
             print(f"[{docs:,}] {name}, run {repeat}/{args.repeat} ...", flush=True)
             run_dir = runs / f"{name.split()[0]}-{repeat}"
             run_dir.mkdir(parents=True)
@@ -690,8 +694,9 @@ def compare_size(docs: int, args: argparse.Namespace, ingest: str, dt_python: Pa
             walls[name].append(run.measurement.wall)
             if name not in best or (run.ok, -run.measurement.wall) > (best[name].ok, -best[name].measurement.wall):
                 best[name] = run
-    results = [ToolResult(name, run, walls[name], score(truth, run.pairs, run.kept_pairs) if run.ok else None)
-               for name, run in best.items()]
+    results = [ToolResult(name, best[name], walls[name],
+                          score(truth, best[name].pairs, best[name].kept_pairs) if best[name].ok else None)
+               for name in tools]
     markdown = results_markdown(manifest, corpus, results, versions, argv) + prefect_overhead(results)
     out = RESULTS / f"{dt.date.today().isoformat()}-{docs}.md"
     out.write_text(markdown)
