@@ -18,8 +18,8 @@ For each size, in one invocation and on the same corpus:
 With `--repeat K` each tool runs K times and the fastest run is reported, with every
 run's wall time.  Within a repeat `ingest run` and the plain pipeline run back to back,
 and every other repeat runs the three in the reverse order, so that their differences
-are pairs in ABBA order (bench/prefect_overhead.py). on a shared machine the fastest run is
-the one least slowed by other jobs.  Both tools are deterministic, so their duplicate
+are pairs in ABBA order (as in bench/prefect_overhead.py).  On a shared machine the
+fastest run is the one least slowed by other jobs.  Both tools are deterministic, so their duplicate
 decisions do not depend on which run is kept.
 
 What is measured, for each tool's whole command:
@@ -686,11 +686,10 @@ def compare_size(docs: int, args: argparse.Namespace, ingest: str, dt_python: Pa
     walls: dict[str, list[float]] = defaultdict(list)
     for repeat in range(1, args.repeat + 1):
         for name in run_order if repeat % 2 else run_order[::-1]:
-            run_tool = tools[name]
             print(f"[{docs:,}] {name}, run {repeat}/{args.repeat} ...", flush=True)
             run_dir = runs / f"{name.split()[0]}-{repeat}"
             run_dir.mkdir(parents=True)
-            run = run_tool(run_dir)
+            run = tools[name](run_dir)
             walls[name].append(run.measurement.wall)
             if name not in best or (run.ok, -run.measurement.wall) > (best[name].ok, -best[name].measurement.wall):
                 best[name] = run
