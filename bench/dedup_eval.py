@@ -31,7 +31,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
