@@ -1,0 +1,104 @@
+"""Does `ingest run`'s peak memory grow with the documents it indexes, or with the input?
+
+    python bench/memory_scaling.py
+
+Runs `ingest run CORPUS --out DIR --no-progress` on three inputs and measures the peak
+of the summed RSS of its process tree as bench/compare.py does (`compare.measure`):
+
+1. bench/compare.py's corpus of 20,000 documents;
+2. its corpus of 100,000 documents: five times the documents and the text;
+3. 20,000 long documents with all the text of the 100,000: document i joins the texts of
+   documents i, i + 20,000, ..., i + 80,000 of the 100,000 corpus, a blank line between
+   (built in bench/results/corpus-long-20000-s<seed>/ from the 100,000 corpus).
+
+A run's index is its documents' sketches (MinHash signatures, and the word hashes that
+passage search reads back from the workers' spilled rows), one per document.  If the
+peak follows the index, the third input peaks near the first; if it follows the input,
+near the second.  Printed per input: documents, MB of text, the peak and its parts by
+process, and the peak's growth per added document from the first to the second (the
+marginal bytes per indexed document).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import compare
+import throughput_corpus as tc
+
+LONG_DOCS = 20_000
+MIB = 1 << 20
+
+
+def build_long_corpus(source: Path, docs: int, folder: Path) -> Path:
+    """`docs` documents, each joining the texts of every `docs`-th document of `source`
+    (a corpus folder with shards/): the same text in fewer, longer documents."""
+    texts = [json.loads(line)["text"] for shard in sorted((source / "shards").glob("shard-*.jsonl"))
+             for line in shard.read_text(encoding="utf-8").splitlines()]
+    if len(texts) % docs:
+        raise SystemExit(f"{source} holds {len(texts):,} documents, not a multiple of {docs:,}")
+    shards = folder / "shards"
+    if shards.exists():
+        shutil.rmtree(shards)
+    shards.mkdir(parents=True)
+    per_shard = 1_000
+    for first in range(0, docs, per_shard):
+        with open(shards / f"shard-{first // per_shard:05d}.jsonl", "w", encoding="utf-8") as f:
+            for i in range(first, min(docs, first + per_shard)):
+                joined = "\n\n".join(texts[i::docs])
+                f.write(json.dumps({"id": f"long-{i}", "text": joined}, ensure_ascii=False) + "\n")
+    return folder
+
+
+def text_megabytes(corpus: Path) -> float:
+    return sum(len(json.loads(line)["text"].encode("utf-8")) for shard in sorted((corpus / "shards").glob("*.jsonl"))
+               for line in shard.read_text(encoding="utf-8").splitlines()) / 1e6
+
+
+def measure_peak(ingest: str, corpus: Path) -> tuple[compare.Measurement, int]:
+    """The measurement of one `ingest run`, and how many documents it kept or linked."""
+    with tempfile.TemporaryDirectory() as work:
+        out = Path(work) / "out"
+        m = compare.measure([ingest, "run", str(corpus / "shards"), "--out", str(out), "--no-progress"], Path(work))
+        if m.returncode != 0:
+            raise SystemExit(f"ingest run on {corpus} failed: {(m.stderr.strip().splitlines() or [''])[-1]}")
+        counts = json.loads((out / "report.json").read_text())["counts"]
+    return m, counts["documents"] + counts["duplicates"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
+    parser.add_argument("--corpora", type=Path, default=None,
+                        help="shared corpora folder (default: $INGEST_CORPORA, else ../shared/corpora)")
+    parser.add_argument("--ingest", default=None, help="the ingest executable (default: next to this Python)")
+    args = parser.parse_args()
+    ingest = compare.ingest_executable(args.ingest)
+    corpora = args.corpora or tc.default_corpora()
+    small, _ = compare.prepare_corpus(corpora, 20_000, args.seed)
+    large, _ = compare.prepare_corpus(corpora, 100_000, args.seed)
+    long = build_long_corpus(large, LONG_DOCS, compare.RESULTS / f"corpus-long-{LONG_DOCS}-s{args.seed}")
+    rows = []
+    for name, corpus in (("20,000 documents", small), ("100,000 documents", large),
+                         (f"{LONG_DOCS:,} long documents, the text of the 100,000", long)):
+        print(f"{name} ...", flush=True)
+        m, indexed = measure_peak(ingest, corpus)
+        rows.append((name, indexed, text_megabytes(corpus), m))
+    print(f"\n`python bench/memory_scaling.py` (ingest commit {compare.ingest_revision()})\n")
+    print("| input | documents | text MB | peak MiB | at the peak, MiB | wall s |")
+    print("|---|---:|---:|---:|---|---:|")
+    for name, indexed, megabytes, m in rows:
+        parts = ", ".join(f"{role} {rss / MIB:.0f}" for role, (_, rss) in sorted(m.peak_by_role.items()))
+        print(f"| {name} | {indexed:,} | {megabytes:.1f} | {m.peak_rss / MIB:.0f} | {parts} | {m.wall:.1f} |")
+    (_, n_small, _, m_small), (_, n_large, _, m_large) = rows[0], rows[1]
+    per_doc = (m_large.peak_rss - m_small.peak_rss) / (n_large - n_small)
+    print(f"\nThe peak's growth per added document, 20,000 to 100,000: {per_doc:,.0f} bytes.")
+
+
+if __name__ == "__main__":
+    main()
