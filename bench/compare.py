@@ -19,8 +19,8 @@ With `--repeat K` each tool runs K times and the fastest run is reported, with e
 run's wall time.  Within a repeat `ingest run` and the plain pipeline run back to back,
 and every other repeat runs the three in the reverse order, so that their differences
 are pairs in ABBA order (as in bench/prefect_overhead.py).  On a shared machine the
-fastest run is the one least slowed by other jobs.  Both tools are deterministic, so their duplicate
-decisions do not depend on which run is kept.
+fastest run is the one least slowed by other jobs.  Both tools are deterministic, so
+their duplicate decisions do not depend on which run is kept.
 
 What is measured, for each tool's whole command:
 
@@ -343,6 +343,18 @@ def _ingest_output_run(command: list[str], out: Path, run_dir: Path, keep_output
     if not keep_outputs:
         shutil.rmtree(out)
     return run
+
+
+def measure_counts(command: list[str], out: Path, cwd: Path) -> tuple[Measurement, dict[str, int]]:
+    """Run `command`, which writes ingest's outputs to `out`: its measurement and the
+    counts of its report.json; the outputs are deleted.  A failed run ends the benchmark."""
+    m = measure(command, cwd)
+    if m.returncode != 0:
+        last = (m.stderr.strip().splitlines() or [""])[-1]
+        raise SystemExit(f"{' '.join(command)} failed with status {m.returncode}: {last}")
+    counts = json.loads((out / "report.json").read_text())["counts"]
+    shutil.rmtree(out)
+    return m, counts
 
 
 def run_datatrove(python: Path, corpus: Path, run_dir: Path, keep_outputs: bool) -> Run:
@@ -711,8 +723,8 @@ def compare_size(docs: int, args: argparse.Namespace, ingest: str, dt_python: Pa
 
 def prefect_overhead(results: list[ToolResult]) -> str:
     """What `ingest run` takes above the same pipeline without Prefect: the fastest run
-    of each, and with repeats the difference within each repeat (the two ran minutes
-    apart at most, so a slower hour of the machine weighs on both)."""
+    of each, and with repeats the difference within each repeat (the two ran back to
+    back, so a slower hour of the machine weighs on both)."""
     by_tool = {r.name.split()[0]: r for r in results if r.run.ok}
     if "ingest" not in by_tool or PLAIN.split()[0] not in by_tool:
         return ""

@@ -34,9 +34,10 @@ LONG_DOCS = 20_000
 MIB = 1 << 20
 
 
-def build_long_corpus(source: Path, docs: int, folder: Path) -> Path:
-    """`docs` documents, each joining the texts of every `docs`-th document of `source`
-    (a corpus folder with shards/): the same text in fewer, longer documents."""
+def build_long_corpus(source: Path, docs: int, folder: Path) -> int:
+    """`docs` documents in `folder`/shards, each joining the texts of every `docs`-th
+    document of `source` (a corpus folder with shards/): the same text in fewer, longer
+    documents.  Returns the UTF-8 bytes of their texts."""
     texts = [json.loads(line)["text"] for shard in sorted((source / "shards").glob("shard-*.jsonl"))
              for line in shard.read_text(encoding="utf-8").splitlines()]
     if len(texts) % docs:
@@ -46,27 +47,22 @@ def build_long_corpus(source: Path, docs: int, folder: Path) -> Path:
         shutil.rmtree(shards)
     shards.mkdir(parents=True)
     per_shard = 1_000
+    text_bytes = 0
     for first in range(0, docs, per_shard):
         with open(shards / f"shard-{first // per_shard:05d}.jsonl", "w", encoding="utf-8") as f:
             for i in range(first, min(docs, first + per_shard)):
                 joined = "\n\n".join(texts[i::docs])
+                text_bytes += len(joined.encode("utf-8"))
                 f.write(json.dumps({"id": f"long-{i}", "text": joined}, ensure_ascii=False) + "\n")
-    return folder
-
-
-def text_megabytes(corpus: Path) -> float:
-    return sum(len(json.loads(line)["text"].encode("utf-8")) for shard in sorted((corpus / "shards").glob("*.jsonl"))
-               for line in shard.read_text(encoding="utf-8").splitlines()) / 1e6
+    return text_bytes
 
 
 def measure_peak(ingest: str, corpus: Path) -> tuple[compare.Measurement, int]:
     """The measurement of one `ingest run`, and how many documents it kept or linked."""
     with tempfile.TemporaryDirectory() as work:
         out = Path(work) / "out"
-        m = compare.measure([ingest, "run", str(corpus / "shards"), "--out", str(out), "--no-progress"], Path(work))
-        if m.returncode != 0:
-            raise SystemExit(f"ingest run on {corpus} failed: {(m.stderr.strip().splitlines() or [''])[-1]}")
-        counts = json.loads((out / "report.json").read_text())["counts"]
+        m, counts = compare.measure_counts([ingest, "run", str(corpus / "shards"), "--out", str(out), "--no-progress"],
+                                           out, Path(work))
     return m, counts["documents"] + counts["duplicates"]
 
 
@@ -80,15 +76,17 @@ def main() -> None:
     args = parser.parse_args()
     ingest = compare.ingest_executable(args.ingest)
     corpora = args.corpora or tc.default_corpora()
-    small, _ = compare.prepare_corpus(corpora, 20_000, args.seed)
-    large, _ = compare.prepare_corpus(corpora, 100_000, args.seed)
-    long = build_long_corpus(large, LONG_DOCS, compare.RESULTS / f"corpus-long-{LONG_DOCS}-s{args.seed}")
+    small, small_manifest = compare.prepare_corpus(corpora, 20_000, args.seed)
+    large, large_manifest = compare.prepare_corpus(corpora, 100_000, args.seed)
+    long = compare.RESULTS / f"corpus-long-{LONG_DOCS}-s{args.seed}"
+    long_bytes = build_long_corpus(large, LONG_DOCS, long)
     rows = []
-    for name, corpus in (("20,000 documents", small), ("100,000 documents", large),
-                         (f"{LONG_DOCS:,} long documents, the text of the 100,000", long)):
+    for name, corpus, text_bytes in (("20,000 documents", small, small_manifest["text_bytes"]),
+                                     ("100,000 documents", large, large_manifest["text_bytes"]),
+                                     (f"{LONG_DOCS:,} long documents, the text of the 100,000", long, long_bytes)):
         print(f"{name} ...", flush=True)
         m, indexed = measure_peak(ingest, corpus)
-        rows.append((name, indexed, text_megabytes(corpus), m))
+        rows.append((name, indexed, text_bytes / 1e6, m))
     print(f"\n`python bench/memory_scaling.py` (ingest commit {compare.ingest_revision()})\n")
     print("| input | documents | text MB | peak MiB | at the peak, MiB | wall s |")
     print("|---|---:|---:|---:|---|---:|")

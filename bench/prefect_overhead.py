@@ -36,12 +36,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import random
-import shutil
 import statistics
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,14 +84,11 @@ class Pair:
         return self.ingest.api_cpu + self.ingest.main_cpu - self.plain.main_cpu
 
 
-def run_one(command: list[str], out: Path, run_dir: Path) -> PairedRun:
+def run_one(command: Callable[[Path], list[str]], run_dir: Path) -> PairedRun:
+    """`command(out)`, run in `run_dir` with its outputs in `run_dir`/out."""
     run_dir.mkdir(parents=True)
-    m = compare.measure(command, run_dir)
-    if m.returncode != 0:
-        last = (m.stderr.strip().splitlines() or [""])[-1]
-        raise SystemExit(f"{' '.join(command)} failed with status {m.returncode}: {last}")
-    counts = json.loads((out / "report.json").read_text())["counts"]
-    shutil.rmtree(out)
+    out = run_dir / "out"
+    m, counts = compare.measure_counts(command(out), out, run_dir)
     roles = m.cpu_by_role
     return PairedRun(m.wall, m.cpu, roles.get("main", 0.0), roles.get(API_ROLE, 0.0), roles.get("workers", 0.0),
                      m.other_cores, {k: counts[k] for k in ("inputs", "documents", "duplicates", "rejected")})
@@ -110,8 +106,7 @@ def run_pairs(corpus: Path, pairs: int, ingest: str, runs: Path) -> list[Pair]:
         done = {}
         for tool in order:
             print(f"pair {i + 1}/{pairs}: {tool} ...", flush=True)
-            run_dir = runs / f"{i + 1}-{tool}"
-            done[tool] = run_one(commands[tool](run_dir / "out"), run_dir / "out", run_dir)
+            done[tool] = run_one(commands[tool], runs / f"{i + 1}-{tool}")
         if done["ingest"].counts != done["plain"].counts:
             raise SystemExit(f"pair {i + 1}: the two runs counted differently: "
                              f"ingest {done['ingest'].counts}, plain {done['plain'].counts}")
