@@ -102,7 +102,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import psutil
-
 import throughput_corpus as tc
 
 REPO = Path(__file__).resolve().parent.parent

@@ -31,16 +31,17 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from throughput_corpus import band_of, build_corpus, default_corpora, text_jaccard  # noqa: E402
 
-from ingest.clean import normalise_layout  # noqa: E402
+from ingest.clean.layout import normalise_layout
 from ingest.config import DedupConfig, PassageConfig  # noqa: E402
-from ingest.dedup import Deduplicator, MinHasher, jaccard, sketch  # noqa: E402
+from ingest.dedup.clusters import Deduplicator
+from ingest.dedup.minhash import MinHasher, sketch
+from ingest.dedup.shingles import jaccard
 
 BANDS = [(0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0), (1.0, 1.0)]
 SWEEP = [

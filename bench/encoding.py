@@ -36,8 +36,9 @@ from pathlib import Path
 import ftfy
 from ftfy.chardata import HTML_ENTITY_RE
 
+from ingest.clean.decode import decode_bytes
+from ingest.clean.repair import _repair, repair_text
 from ingest.config import DecodeConfig
-from ingest.decode import _repair, decode_bytes, repair_text
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = 20240414

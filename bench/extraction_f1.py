@@ -9,7 +9,7 @@ pages whose prediction has a shingle, recall the mean of TP/(TP+FN) over the pag
 truth has one, F1 their harmonic mean; accuracy is the share of pages whose token lists
 are equal.  Error bars: standard deviation over 1000 bootstrap resamples of the pages.
 
-    python bench/extraction_f1.py                 # ingest.extract.extract_html
+    python bench/extraction_f1.py                 # ingest.clean.html.extract_html
     python bench/extraction_f1.py --reference     # stored trafilatura 2.0.0 output
     python bench/extraction_f1.py --compare       # trafilatura settings, one row each
 """
@@ -157,7 +157,7 @@ ABLATIONS: dict[str, tuple[str, object]] = {
 
 
 def pipeline_extractor(without: str | None = None, **overrides: bool) -> Callable[[str, str], str]:
-    """ingest.extract.extract_html with the default [html] config (plus overrides),
+    """ingest.clean.html.extract_html with the default [html] config (plus overrides),
     optionally with one of its rules switched off (see ABLATIONS).
 
     A page it rejects (ExtractError) scores as an empty prediction, which is what the
@@ -165,7 +165,7 @@ def pipeline_extractor(without: str | None = None, **overrides: bool) -> Callabl
     """
     from unittest import mock
 
-    from ingest import extract as module
+    from ingest.clean import html as module
     from ingest.config import load_config
 
     config = load_config().html.model_copy(update=overrides)

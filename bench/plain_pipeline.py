@@ -2,7 +2,7 @@
 
     python bench/plain_pipeline.py INPUT --out DIR [--workers N]
 
-Runs `ingest.pipeline.run` with the default config on the worker processes `ingest
+Runs `ingest.run.pipeline.run` with the default config on the worker processes `ingest
 run` uses (`flows.workers.local_workers`: forked from a process without Prefect, each
 phase's batches queued on them by `run_batches`), with no Prefect API, flow or tasks,
 and so nothing to read ahead of. bench/compare.py runs it beside `ingest run` on the
@@ -15,13 +15,13 @@ import argparse
 import gc
 import os
 
-from ingest.heap import frozen_imports
+from ingest.run.memory import frozen_imports
 
 # As the CLI imports them: the forked workers inherit the frozen heap.
 with frozen_imports():
     from flows.workers import local_workers, run_batches
-    from ingest import pipeline
     from ingest.config import load_config
+    from ingest.run import pipeline
 
 
 def main() -> None:

@@ -22,11 +22,13 @@ from pathlib import Path
 import redis
 
 from ingest.config import load_config
-from ingest.dedup import Deduplicator, MinHasher, sketch
-from ingest.index import redact
-from ingest.redis_index import RedisIndex, claim_run
-from ingest.state import StateIndex
-from ingest.write import read_jsonl
+from ingest.dedup.clusters import Deduplicator
+from ingest.dedup.minhash import MinHasher, sketch
+from ingest.index.claim import claim_run
+from ingest.index.location import redact
+from ingest.index.redis_index import RedisIndex
+from ingest.index.sqlite_index import StateIndex
+from ingest.write.jsonl import read_jsonl
 
 
 def load_documents(out: Path) -> list[dict]:

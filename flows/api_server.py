@@ -125,7 +125,7 @@ def serve(port: int) -> None:
     except OSError:
         sys.exit(_PORT_IN_USE)
 
-    from ingest.heap import frozen_imports
+    from ingest.run.memory import frozen_imports
 
     # The server's modules and app live as long as the process. Frozen, the collector
     # no longer walks them: its full collections took up to 0.17 s each, 0.8 s in all

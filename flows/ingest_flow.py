@@ -22,11 +22,21 @@ from prefect.futures import as_completed
 from flows.api_server import TemporaryApi
 from flows.retry import RETRY_TRANSIENT_IO
 from flows.runners import TASKS_PER_WORKER, prefect_api, task_runner
-from flows.workers import (end_read_ahead, has_local_workers, local_workers, read_ahead, resolve_runner, run_batches,
-                           runner_problem, worker_count)
-from ingest import pipeline
+from flows.workers import (
+    end_read_ahead,
+    has_local_workers,
+    local_workers,
+    read_ahead,
+    resolve_runner,
+    run_batches,
+    runner_problem,
+    worker_count,
+)
 from ingest.config import load_config
-from ingest.index import IndexLocation
+from ingest.index.location import IndexLocation
+from ingest.run.clean import CleanSummary
+from ingest.run.pipeline import Mapper, RunPlan, plan_run, run_plan
+from ingest.run.prepare import PrepareSummary
 
 # Called as progress(phase, done, total) while a run goes on; set by the CLI.
 ProgressHook = Callable[[str, int, int], None]
@@ -58,12 +68,12 @@ class Batches:
 
 
 @task(name="prepare-batches", cache_policy=NONE, **RETRY_TRANSIENT_IO)
-def prepare_task(batches: Batches) -> list[pipeline.PrepareSummary]:
+def prepare_task(batches: Batches) -> list[PrepareSummary]:
     return run_batches("prepare", batches.items, batches.finished)
 
 
 @task(name="clean-batches", cache_policy=NONE, **RETRY_TRANSIENT_IO)
-def clean_task(batches: Batches) -> list[pipeline.CleanSummary]:
+def clean_task(batches: Batches) -> list[CleanSummary]:
     return run_batches("clean", batches.items, batches.finished)
 
 
@@ -80,7 +90,7 @@ def write_task(batches: Batches) -> list[dict[str, int]]:
 _TASKS = {"prepare": prepare_task, "clean": clean_task, "passages": passage_task, "write": write_task}
 
 
-def task_mapper(workers: int) -> pipeline.Mapper:
+def task_mapper(workers: int) -> Mapper:
     """A mapper that runs a phase's batches as tasks; results in batch order.
 
     On this process's workers, a phase is one task whose batches queue in the pool,
@@ -126,14 +136,14 @@ def ingest_flow(paths: list[str], out: str, config_path: str | None = None, stat
     """
     state_dir = state.get_secret_value() if state is not None else None
     # Planned by run_ingest when it read ahead; else here.
-    plan = _plans.pop(out, None) or pipeline.plan_run(paths, out, load_config(config_path), workers)
-    return pipeline.run_plan(plan, mapper=task_mapper(workers), state_dir=state_dir)
+    plan = _plans.pop(out, None) or plan_run(paths, out, load_config(config_path), workers)
+    return run_plan(plan, mapper=task_mapper(workers), state_dir=state_dir)
 
 
 # Plans whose prepare batches run_ingest started before calling the flow, by output
 # folder: a plan holds every input file, too much for the flow's parameters (which
 # Prefect sends to its API).
-_plans: dict[str, pipeline.RunPlan] = {}
+_plans: dict[str, RunPlan] = {}
 
 
 def run_ingest(paths: list[str], out: str, config_path: str | None = None, state: str | None = None,
@@ -153,7 +163,7 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
     try:
         with local_workers(workers) if kind == "process" else nullcontext():
             if kind == "process":
-                _plans[out] = plan = pipeline.plan_run(paths, out, config, workers)
+                _plans[out] = plan = plan_run(paths, out, config, workers)
                 # One core for the API's process and the flow's while they start, unless there is only one.
                 read_ahead(plan, lanes=max(1, workers - 1))
             with prefect_api(api) as api_url:

@@ -1,7 +1,7 @@
 """The scheduled ingestion flow: each run ingests what is new in an inbox folder.
 
 `ingest_inbox` is the deployment's entry point (`ingest serve`, prefect.yaml).  It runs
-`ingest.service.ingest_new` (lock, ledger, partition, manifest) as a subflow on the
+`ingest.run.inbox.ingest_new` (lock, ledger, partition, manifest) as a subflow on the
 configured task runner (local worker processes, or a Dask cluster with
 `[run] runner = "dask"`), with the batch phases as the same retried tasks as
 `ingest run`, then publishes the run's report as a markdown artifact.  The subflow
@@ -22,15 +22,15 @@ from flows.artifacts import ARTIFACT_KEY, outcome_markdown
 from flows.ingest_flow import task_mapper
 from flows.runners import task_runner
 from flows.workers import local_workers, resolve_runner, worker_count
-from ingest import service
 from ingest.config import load_config
+from ingest.run.inbox import ingest_new
 
 
 @flow(name="ingest-inbox-run", validate_parameters=True)
 def ingest_inbox_run(inbox: str, out: str, state: str, config_path: str | None, workers: int) -> dict[str, Any]:
     """One incremental run, with batches as tasks on this flow's task runner."""
     config = load_config(config_path)
-    return service.ingest_new(inbox, out, state, config, mapper=task_mapper(workers), workers=workers).to_json()
+    return ingest_new(inbox, out, state, config, mapper=task_mapper(workers), workers=workers).to_json()
 
 
 @flow(name="ingest-inbox", validate_parameters=True)

@@ -23,9 +23,9 @@ from concurrent import futures
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 
-from ingest import pipeline
-
-RUNNERS = ("process", "dask")  # [run] runner's values (a test keeps the copies the same)
+from ingest.clean.boilerplate import learn_boilerplate
+from ingest.run.pipeline import RunPlan, run_phase
+from ingest.runners import RUNNERS
 
 
 def worker_count(workers: int | None, run_config) -> int:
@@ -53,7 +53,7 @@ def local_workers(workers: int) -> Iterator[None]:
     forkable = threading.active_count() == 1 and "prefect" not in sys.modules
     start = "fork" if forkable and "fork" in multiprocessing.get_all_start_methods() else "spawn"
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(start),
-                               initializer=importlib.import_module, initargs=("ingest.pipeline",))
+                               initializer=importlib.import_module, initargs=("ingest.run.pipeline",))
     for _ in range(workers):
         pool.submit(int)  # starts the processes: all at once when forked, one a submission when spawned
     _pool = pool
@@ -72,7 +72,7 @@ class _ReadAhead:
     clean batches, with the boilerplate learned from their summaries as the flow learns
     it. The flow's tasks take the batches over (`claim`)."""
 
-    def __init__(self, pool: ProcessPoolExecutor, plan: pipeline.RunPlan, lanes: int) -> None:
+    def __init__(self, pool: ProcessPoolExecutor, plan: RunPlan, lanes: int) -> None:
         """`lanes` until the flow's first task takes its batches over; then one a worker."""
         self._pool = pool
         self._plan = plan
@@ -97,7 +97,7 @@ class _ReadAhead:
         while self._running < self._lanes and self._waiting:
             key = next(iter(self._waiting))
             args = self._waiting.pop(key)
-            future = self._pool.submit(pipeline.run_phase, key[0], args)
+            future = self._pool.submit(run_phase, key[0], args)
             self._started[key] = (args, future)
             self._running += 1
             started.append((key, future))
@@ -123,7 +123,7 @@ class _ReadAhead:
 
     def _start_cleaning(self) -> None:
         try:
-            boilerplate = pipeline.learn_boilerplate([f.result() for f in self._prepared.values()], self._plan.config)
+            boilerplate = learn_boilerplate([f.result() for f in self._prepared.values()], self._plan.config)
             self._plan.started_ahead["clean"] = time.perf_counter()
             self._waiting.update((("clean", args[0]), args) for args in self._plan.clean_args(boilerplate))
         finally:
@@ -160,7 +160,7 @@ class _ReadAhead:
         futures.wait(unclaimed)
 
 
-def read_ahead(plan: pipeline.RunPlan, lanes: int) -> None:
+def read_ahead(plan: RunPlan, lanes: int) -> None:
     """Start the plan's first batches (read, decode and repair, then clean) on `lanes` of
     the local workers now, before its flow can start: the Prefect API takes about 3 s
     to answer and the flow 0.5 s more to start, during which the workers, ready at
@@ -191,10 +191,10 @@ def run_batches(phase: str, items: list[tuple], finished: Callable[[], None] | N
     them, calling `finished` as each finishes; else here (a Dask worker is a process of
     its own)."""
     if _pool is None:
-        return [pipeline.run_phase(phase, args) for args in items]
+        return [run_phase(phase, args) for args in items]
     ahead = _ahead
-    # pipeline.run_phase, not a function of this module: the workers need not import Prefect.
-    batches = [(ahead.claim(phase, args) if ahead is not None else None) or _pool.submit(pipeline.run_phase, phase, args)
+    # run_phase, not a function of this module: the workers need not import Prefect.
+    batches = [(ahead.claim(phase, args) if ahead is not None else None) or _pool.submit(run_phase, phase, args)
                for args in items]
     if finished is not None:
         for future in batches:

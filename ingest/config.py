@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ingest.runners import RUNNERS
+
 RULE_KINDS = ("line", "prefix", "inline", "header", "trailer")
 MOVE_TARGETS = ("created", "title", "author", "url", "dateline")
 
@@ -77,6 +79,16 @@ class Rule(_Strict):
 
     def compiled(self) -> re.Pattern[str]:
         return re.compile(self.pattern, re.IGNORECASE if self.ignore_case else 0)
+
+
+class MetadataConfig(_Strict):
+    """See [metadata] in config/default.toml: source fields for each standard field."""
+
+    title: list[str] = []
+    url: list[str] = []
+    author: list[str] = []
+    language: list[str] = []
+    created: list[str] = []
 
 
 class BoilerplateConfig(_Strict):
@@ -140,7 +152,7 @@ class RunConfig(_Strict):
     batch_files: int = Field(500, ge=1)
     batch_bytes: int = Field(16 * 2**20, ge=2**20)
     workers: int = Field(0, ge=0)
-    runner: Literal["process", "dask"] = "process"
+    runner: Literal[RUNNERS] = "process"
     dask_address: str = ""
 
 
@@ -148,6 +160,7 @@ class Config(_Strict):
     read: ReadConfig = ReadConfig()
     decode: DecodeConfig = DecodeConfig()
     html: HtmlConfig = HtmlConfig()
+    metadata: MetadataConfig = MetadataConfig()
     clean: CleanConfig = CleanConfig()
     dedup: DedupConfig = DedupConfig()
     run: RunConfig = RunConfig()

@@ -44,15 +44,20 @@ class Reject:
     error: str  # the error class, e.g. "DecodeError"
     path: str
     record_no: int | None = None
+    # What cleaning removed from a record it left without text: the audit trail.
+    removed: list[dict[str, Any]] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "source": self.source,
             "path": self.path,
             "record": self.record_no,
             "error": self.error,
             "reason": self.reason,
         }
+        if self.removed is not None:
+            out["removed"] = self.removed
+        return out
 
 
 @dataclass

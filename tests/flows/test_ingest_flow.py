@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from flows.ingest_flow import run_ingest, set_progress_hook
-from ingest.clean import normalise_layout
-from ingest.dedup import token_spans
+from ingest.clean.layout import normalise_layout
+from ingest.dedup.shingles import token_spans
 from tests.schema_check import validate_lines
-
 
 PROGRESS: list[tuple[str, int, int]] = []
 

@@ -19,10 +19,17 @@ import pytest
 
 from flows.ingest_flow import run_ingest
 from ingest.config import load_config
-from ingest.index import redact
-from ingest.pipeline import run
-from tests.redis_server import (PASSWORD, RedisServer, free_port, near_duplicate_dump, output_rows, redis_server,
-                                require_redis_server)
+from ingest.index.location import redact
+from ingest.run.pipeline import run
+from tests.redis_server import (
+    PASSWORD,
+    RedisServer,
+    free_port,
+    near_duplicate_dump,
+    output_rows,
+    redis_server,
+    require_redis_server,
+)
 
 OUTPUTS = ("documents.jsonl", "duplicates.jsonl", "rejects.jsonl")
 # Report sections that differ between any two runs (times) or between index kinds.

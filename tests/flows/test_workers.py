@@ -26,7 +26,7 @@ def test_local_workers_are_other_processes_without_prefect() -> None:
         pids = _in_workers("__import__('os').getpid()")
         assert os.getpid() not in pids
         assert 1 <= len(pids) <= 2
-        assert _in_workers("'ingest.pipeline' in __import__('sys').modules") == {True}
+        assert _in_workers("'ingest.run.pipeline' in __import__('sys').modules") == {True}
         assert _in_workers("'prefect' in __import__('sys').modules") == {False}
     assert workers._pool is None
 
@@ -42,8 +42,8 @@ def test_an_open_block_serves_the_blocks_inside_it() -> None:
 
 def test_batches_run_in_the_workers_and_come_back_in_order(seeds, tmp_path) -> None:
     from ingest.config import load_config
-    from ingest.pipeline import Workspace
-    from ingest.read import discover
+    from ingest.read.files import discover
+    from ingest.workspace import Workspace
 
     config = load_config(None)
     workspace = Workspace(tmp_path / "work")
@@ -66,8 +66,9 @@ def _wait_until_idle(ahead) -> None:
 def test_batches_read_ahead_are_collected_not_run_again(seeds, tmp_path) -> None:
     import shutil
 
+    from ingest.clean.boilerplate import learn_boilerplate
     from ingest.config import load_config
-    from ingest.pipeline import learn_boilerplate, plan_run
+    from ingest.run.pipeline import plan_run
 
     inputs = tmp_path / "inputs"
     shutil.copytree(seeds, inputs)
@@ -89,8 +90,9 @@ def test_batches_read_ahead_are_collected_not_run_again(seeds, tmp_path) -> None
 
 
 def test_a_batch_read_ahead_with_other_arguments_is_run_again(seeds, tmp_path) -> None:
+    from ingest.clean.boilerplate import learn_boilerplate
     from ingest.config import load_config
-    from ingest.pipeline import learn_boilerplate, plan_run
+    from ingest.run.pipeline import plan_run
 
     plan = plan_run([str(seeds)], tmp_path / "out", load_config(None), 2)
     with local_workers(2):
@@ -106,7 +108,7 @@ def test_a_batch_read_ahead_with_other_arguments_is_run_again(seeds, tmp_path) -
 
 def test_read_ahead_keeps_to_its_lanes_and_leaves_unstarted_batches_to_the_tasks(seeds, tmp_path) -> None:
     from ingest.config import load_config
-    from ingest.pipeline import plan_run
+    from ingest.run.pipeline import plan_run
 
     plan = plan_run([str(seeds)], tmp_path / "out", load_config(None), 2)
     with local_workers(2):
@@ -127,7 +129,7 @@ def test_read_ahead_keeps_to_its_lanes_and_leaves_unstarted_batches_to_the_tasks
 
 def test_a_run_without_input_collects_nothing_and_does_not_wait(tmp_path) -> None:
     from ingest.config import load_config
-    from ingest.pipeline import plan_run
+    from ingest.run.pipeline import plan_run
 
     (tmp_path / "empty").mkdir()
     plan = plan_run([str(tmp_path / "empty")], tmp_path / "out", load_config(None), 2)

@@ -18,7 +18,8 @@ from tests.ingest.test_conservation import gzip_bomb
 _READ = """
 import json, sys
 from ingest.config import load_config
-from ingest.read import InputFile, read_records
+from ingest.read.files import InputFile
+from ingest.read.records import read_records
 
 def status_kib(field):
     line = next(l for l in open("/proc/self/status") if l.startswith(field + ":"))

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from ingest.clean import Cleaner, is_hard_wrapped, line_key, normalise_layout
+from ingest.clean.layout import is_hard_wrapped, line_key, normalise_layout
+from ingest.clean.rules import Cleaner
 from ingest.config import CleanConfig, Rule, load_config
 
 
@@ -172,7 +173,7 @@ def test_layout_joins_hard_wrapped_lines() -> None:
 def _prepared(raw: str) -> str:
     """What the cleaner sees in the pipeline: repaired text (the trailing \\x03 goes),
     layout normalised."""
-    from ingest.decode import repair_text
+    from ingest.clean.repair import repair_text
 
     text, _ = repair_text(raw, load_config().decode)
     return normalise_layout(text)

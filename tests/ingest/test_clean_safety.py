@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.clean import Cleaner
+from ingest.clean.record import clean_text
+from ingest.clean.repair import repair_text
+from ingest.clean.rules import Cleaner
 from ingest.config import CleanConfig, load_config
-from ingest.decode import repair_text
-from ingest.pipeline import clean_text
 
 CONFIG = load_config()
 CLEANER = Cleaner(CONFIG.clean)

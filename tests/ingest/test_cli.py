@@ -91,7 +91,7 @@ def test_run_that_cannot_complete_exits_1_with_one_line(tmp_path: Path, seeds: P
 def test_explain_labels_every_cut_with_its_rule(seeds: Path) -> None:
     from click.testing import CliRunner
 
-    from ingest.cli import main
+    from ingest.cli.main import main
 
     result = CliRunner().invoke(main, ["explain", str(seeds / "004_2d5e172159065896.txt"), "--no-color"])
     assert result.exit_code == 0, result.output
@@ -105,7 +105,7 @@ def test_explain_labels_every_cut_with_its_rule(seeds: Path) -> None:
 def test_explain_shows_rejected_records(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from ingest.cli import main
+    from ingest.cli.main import main
 
     feed = tmp_path / "feed.jsonl"
     feed.write_text('{"text": "Fine line of text here."}\n{broken\n', encoding="utf-8")

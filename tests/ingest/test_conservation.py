@@ -27,8 +27,8 @@ _DROP_READ_OVERRIDE = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
 _RUN = """
 import os, sys
 from ingest.config import load_config
-from ingest.pipeline import run
-from ingest.read import discover
+from ingest.read.files import discover
+from ingest.run.pipeline import run
 dump, out, vanishing = sys.argv[1:]
 config = load_config()
 files = discover([dump], config.read)

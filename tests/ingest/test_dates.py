@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from ingest.dates import iso_date
+from ingest.clean.dates import iso_date
 
 
 @pytest.mark.parametrize(

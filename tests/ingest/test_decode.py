@@ -18,8 +18,9 @@ from ftfy.chardata import CHARMAP_ENCODINGS, HTML_ENTITY_RE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ingest.clean.decode import DecodeError, decode_bytes
+from ingest.clean.repair import _FFFD_MOJIBAKE, _may_be_mojibake, _repair, repair_text
 from ingest.config import DecodeConfig
-from ingest.decode import _FFFD_MOJIBAKE, DecodeError, _may_be_mojibake, _repair, decode_bytes, repair_text
 from tests.conftest import CORPORA
 
 DEFAULT = DecodeConfig()

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import random
-
 import re
 
 import numpy as np
@@ -10,16 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.config import DedupConfig
-from ingest.dedup import (
+from ingest.dedup.clusters import Deduplicator
+from ingest.dedup.lsh import lsh_pairs
+from ingest.dedup.minhash import MinHasher, sketch
+from ingest.dedup.shingles import (
     hashes_and_spans,
-    lsh_pairs,
-    Deduplicator,
-    MinHasher,
     jaccard,
     jaccards,
     ngram_hashes,
     shingle_set,
-    sketch,
     token_hashes,
     word_hashes,
 )

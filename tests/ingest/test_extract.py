@@ -1,4 +1,4 @@
-"""ingest.extract: HTML and Markdown to text plus metadata; and the benchmark's scorer."""
+"""ingest.clean.html and ingest.clean.markdown: HTML and Markdown to text plus metadata; and the benchmark's scorer."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-import ingest.extract as extract_module
+import ingest.clean.html as html_module
+from ingest.clean.front_matter import split_front_matter
+from ingest.clean.html import ExtractError, extract_html
+from ingest.clean.markdown import extract_markdown
 from ingest.config import HtmlConfig
-from ingest.extract import ExtractError, extract_html, extract_markdown, split_front_matter
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = HtmlConfig()
@@ -153,7 +155,7 @@ def _slow_extraction(*args, **kwargs):
 
 
 def test_timeout_raises_and_restores_handler(monkeypatch):
-    monkeypatch.setattr(extract_module._trafilatura_module(), "bare_extraction", _slow_extraction)
+    monkeypatch.setattr(html_module._trafilatura_module(), "bare_extraction", _slow_extraction)
     before = signal.getsignal(signal.SIGALRM)
     started = time.monotonic()
     with pytest.raises(ExtractError, match=r"^extraction timed out after 0\.2 s$"):
@@ -164,7 +166,7 @@ def test_timeout_raises_and_restores_handler(monkeypatch):
 
 
 def test_no_alarm_off_the_main_thread(monkeypatch):
-    monkeypatch.setattr(extract_module._trafilatura_module(), "bare_extraction", lambda *a, **k: time.sleep(0.3))
+    monkeypatch.setattr(html_module._trafilatura_module(), "bare_extraction", lambda *a, **k: time.sleep(0.3))
     outcome = []
     worker = threading.Thread(target=lambda: outcome.append(extract_html(NEWS_PAGE, HtmlConfig(timeout_seconds=0.05))))
     worker.start()
@@ -173,7 +175,7 @@ def test_no_alarm_off_the_main_thread(monkeypatch):
 
 
 def _timeout_in_worker() -> str:
-    extract_module._trafilatura_module().bare_extraction = _slow_extraction
+    html_module._trafilatura_module().bare_extraction = _slow_extraction
     try:
         extract_html(NEWS_PAGE, HtmlConfig(timeout_seconds=0.2))
     except ExtractError as exc:

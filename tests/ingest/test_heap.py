@@ -7,7 +7,7 @@ import sys
 
 _PROBE = """
 import gc
-from ingest.heap import frozen_imports
+from ingest.run.memory import frozen_imports
 before = gc.get_freeze_count()
 with frozen_imports():
     during = gc.isenabled()
@@ -29,7 +29,7 @@ def test_imports_run_without_collections_then_are_frozen_and_collection_resumes(
 def test_a_paused_block_runs_without_collections_and_nothing_is_frozen() -> None:
     probe = """
 import gc
-from ingest.heap import collection_paused
+from ingest.run.memory import collection_paused
 before = gc.get_freeze_count()
 with collection_paused():
     during = gc.isenabled()

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ingest.config import load_config
-from ingest.ledger import DB_NAME, Ledger, LedgerError, content_hash
-from ingest.read import discover
+from ingest.index.ledger import DB_NAME, Ledger, LedgerError, content_hash
+from ingest.read.files import discover
 
 READ = load_config().read
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from ingest.config import DedupConfig, PassageConfig
-from ingest.dedup import MinHasher, ngram_hashes, sketch, token_hashes, token_spans
-from ingest import passages
-from ingest.passages import (
+from ingest.dedup import passages
+from ingest.dedup.minhash import MinHasher, sketch
+from ingest.dedup.passages import (
     _passages,
     _shared_runs,
     anchors,
@@ -18,6 +18,7 @@ from ingest.passages import (
     match_pairs,
     min_shared_anchors,
 )
+from ingest.dedup.shingles import ngram_hashes, token_hashes, token_spans
 from tests.ingest.test_dedup import article
 
 

@@ -12,9 +12,10 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from ingest.config import load_config
-from ingest.pipeline import plan_batches, run
-from ingest.read import InputFile
-from ingest.state import StateIndex
+from ingest.index.sqlite_index import StateIndex
+from ingest.read.files import InputFile
+from ingest.run.batches import plan_batches
+from ingest.run.pipeline import run
 from tests.schema_check import validate_lines
 
 PARAGRAPHS = [

@@ -17,7 +17,8 @@ from warcio.warcwriter import WARCWriter
 
 from ingest.config import ReadConfig
 from ingest.document import RawRecord, Reject
-from ingest.read import InputFile, discover, read_records
+from ingest.read.files import InputFile, discover
+from ingest.read.records import read_records
 
 CONFIG = ReadConfig()
 HTML = b"<!DOCTYPE html>\n<html><head><title>T</title></head><body><p>Hello.</p></body></html>\n"

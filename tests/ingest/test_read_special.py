@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ingest.config import load_config
 from ingest.document import Reject
-from ingest.read import InputFile, discover, read_records
+from ingest.read.files import InputFile, discover
+from ingest.read.records import read_records
 
 CONFIG = load_config().read
 

@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 
 from ingest.config import load_config
-from ingest.dedup import Deduplicator, MinHasher, sketch
-from ingest.index import IndexLocation, open_index, redact
-from ingest.pipeline import run
-from ingest.redis_index import RedisIndex, claim_run
-from ingest.state import IndexedDocument, StateError, StateIndex
+from ingest.dedup.clusters import Deduplicator
+from ingest.dedup.minhash import MinHasher, sketch
+from ingest.dedup.prior import IndexedDocument
+from ingest.index.claim import claim_run
+from ingest.index.format import StateError
+from ingest.index.location import IndexLocation, open_index, redact
+from ingest.index.redis_index import RedisIndex
+from ingest.index.sqlite_index import StateIndex
+from ingest.run.pipeline import run
 from tests.ingest.test_pipeline import ARTICLE
 from tests.ingest.test_state import check_later_runs_link_through_earlier_links, check_rerun_reproduces_decisions
 from tests.redis_server import PASSWORD, near_duplicate_dump, output_rows, redis_server, require_redis_server

@@ -10,17 +10,13 @@ from pathlib import Path
 import pytest
 
 from ingest.config import load_config
-from ingest.ledger import Ledger
-from ingest.pipeline import serial_mapper
-from ingest.read import discover
-from ingest.service import (
-    StateLock,
-    _run_partition,
-    ingest_new,
-    new_partition,
-    read_manifest,
-)
-from ingest.state import StateIndex
+from ingest.index.ledger import Ledger
+from ingest.index.lock import StateLock
+from ingest.index.sqlite_index import StateIndex
+from ingest.read.files import discover
+from ingest.run.inbox import _run_partition, ingest_new
+from ingest.run.pipeline import serial_mapper
+from ingest.write.partitions import new_partition, read_manifest
 from tests.ingest.test_pipeline import ARTICLE
 from tests.schema_check import validate_lines
 
@@ -172,7 +168,7 @@ def test_outputs_inside_the_inbox_are_refused(folders, inside: str) -> None:
 def test_a_waiting_run_gets_the_lock_when_the_holder_releases_it(tmp_path: Path) -> None:
     import threading
 
-    from ingest.service import StateLock
+    from ingest.index.lock import StateLock
 
     holder = StateLock(tmp_path)
     assert holder.acquire()

@@ -10,8 +10,12 @@ import pytest
 import zstandard
 
 from ingest.config import DedupConfig
-from ingest.dedup import Decision, Deduplicator, MinHasher, sketch
-from ingest.state import DB_NAME, FORMAT_VERSION, IndexedDocument, StateError, StateIndex
+from ingest.dedup.clusters import Deduplicator
+from ingest.dedup.decisions import Decision
+from ingest.dedup.minhash import MinHasher, sketch
+from ingest.dedup.prior import IndexedDocument
+from ingest.index.format import FORMAT_VERSION, StateError
+from ingest.index.sqlite_index import DB_NAME, StateIndex
 from tests.ingest.test_dedup import BRANCHES, assert_links_are_verified, exact_jaccard, span_text
 
 CONFIG = DedupConfig()

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.write import atomic_writer, dumps, read_jsonl, write_jsonl
+from ingest.write.jsonl import atomic_writer, dumps, read_jsonl, write_jsonl
 
 
 def test_jsonl_round_trip_keeps_unicode_unescaped(tmp_path: Path) -> None:

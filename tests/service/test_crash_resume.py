@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from ingest.config import load_config
-from ingest.ledger import DB_NAME as LEDGER_DB
-from ingest.service import ingest_new, read_manifest
-from ingest.state import DB_NAME as INDEX_DB
+from ingest.index.ledger import DB_NAME as LEDGER_DB
+from ingest.index.sqlite_index import DB_NAME as INDEX_DB
+from ingest.run.inbox import ingest_new
+from ingest.write.partitions import read_manifest
 from tests.processes import PrefectServer
 from tests.schema_check import validate_lines
 

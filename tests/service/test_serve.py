@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ingest.service import read_manifest
+from ingest.write.partitions import read_manifest
 from tests.ingest.test_pipeline import ARTICLE
 from tests.prefect_api import report_markdowns
 from tests.processes import PrefectServer, stop_group, wait_for

@@ -1,0 +1,15 @@
+"""Stage 2, cleaning: one record's bytes into clean text and metadata, every cut recorded.
+
+decode.py        bytes to text (BOM, UTF-8, declared charset, detection)
+repair.py        repair of the text: mojibake, entities, controls, normalisation
+html.py          main text and metadata of HTML pages (trafilatura)
+markdown.py      main text of Markdown files
+front_matter.py  YAML and TOML front matter
+metadata.py      standard metadata (title, url, author, language, created) by `[metadata]`
+dates.py         dates in any common form, as ISO 8601
+layout.py        the layout the rules see: one paragraph per line
+rules.py         the named artefact rules, with the audit trail (`Cleaner`)
+literals.py      the rules' prefilter: literals every match contains
+boilerplate.py   learned boilerplate: lines repeated across a site's documents
+record.py        one record through all of these: `prepare_record`, `clean_record`
+"""

@@ -1,0 +1,192 @@
+"""Main text and metadata out of Markdown files: `extract_markdown`.
+
+The front matter goes to the metadata (`ingest/clean/front_matter.py`); an HTML body
+(WordPress exports) takes the HTML path, any other body keeps its words with the
+Markdown syntax stripped. `text` has one paragraph per block, paragraphs separated by
+one blank line.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from typing import TYPE_CHECKING, Any
+
+from ingest.clean.front_matter import split_front_matter
+from ingest.clean.html import (
+    Extracted,
+    ExtractError,
+    _as_document,
+    _document_paragraphs,
+    _main_text,
+    _parse_html,
+    _plain_paragraphs,
+    _time_limit,
+    _words,
+)
+from ingest.config import HtmlConfig
+
+if TYPE_CHECKING:
+    pass
+
+
+# An HTML fragment (a Markdown body) is all post content, no page chrome: trafilatura may
+# drop bits it takes for boilerplate, but when it drops more than this share of the words
+# it is dropping content (captions, lists, short posts), and the plain rendering is used.
+FRAGMENT_MIN_COVERAGE = 0.9
+
+
+# A body with any of these tags is HTML (WordPress exports), not Markdown.
+_HTML_BLOCK = re.compile(
+    r"<(?:p|div|figure|h[1-6]|ul|ol|blockquote|table|pre|section|article)(?:\s[^>]*)?/?>", re.IGNORECASE
+)
+
+
+def extract_markdown(text: str, config: HtmlConfig) -> Extracted:
+    """Front matter to metadata; the body's text, from HTML or Markdown."""
+    # The time limit covers the Markdown rules too: hostile lines make regexes slow.
+    with _time_limit(config.timeout_seconds):
+        front, body = split_front_matter(text)
+        if _HTML_BLOCK.search(body):
+            paragraphs = _fragment_paragraphs(body, config)
+        else:
+            paragraphs = _markdown_paragraphs(body)
+    if not paragraphs:
+        raise ExtractError("no text found in Markdown")
+    return Extracted(text="\n\n".join(paragraphs), metadata=_front_matter_metadata(front))
+
+
+def _front_matter_metadata(front: dict[str, Any]) -> dict[str, Any]:
+    """Every front-matter key as is, plus the pipeline's names for the known ones."""
+    metadata = {key: value for key, value in front.items() if value is not None}
+    created = front.get("date", front.get("created"))
+    if created not in (None, ""):
+        metadata["created"] = str(created)
+    url = front.get("url") or front.get("permalink")
+    if url:
+        metadata["url"] = url
+    for key in ("categories", "tags"):
+        # Jekyll and Hugo accept one bare value as well as a list.
+        if isinstance(metadata.get(key), (str, int, float)):
+            metadata[key] = [metadata[key]]
+    return metadata
+
+
+def _fragment_paragraphs(fragment: str, config: HtmlConfig) -> list[str]:
+    tree = _parse_html(_as_document(_autop(fragment)))
+    plain = _plain_paragraphs(tree)
+    document = _main_text(tree, config, url=None)
+    extracted = _document_paragraphs(document) if document is not None else []
+    if len(_words(" ".join(extracted))) >= FRAGMENT_MIN_COVERAGE * len(_words(" ".join(plain))):
+        return extracted
+    return plain
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_STARTS_WITH_BLOCK = re.compile(
+    r"<(?:!--|/?(?:address|article|aside|blockquote|dd|details|div|dl|dt|figcaption|figure|footer|"
+    r"form|h[1-6]|header|hr|iframe|li|nav|ol|p|pre|script|section|style|summary|table|tbody|td|"
+    r"tfoot|th|thead|tr|ul)\b)",
+    re.IGNORECASE,
+)
+
+
+def _autop(fragment: str) -> str:
+    """WordPress's wpautop, roughly: a blank-line separated chunk of text is a paragraph.
+
+    Classic-editor posts are stored that way and only become <p>s when rendered; parsed
+    as they are, their paragraphs would run together.
+    """
+    chunks = (chunk.strip() for chunk in _BLANK_LINE.split(fragment))
+    return "\n".join(c if _STARTS_WITH_BLOCK.match(c) else f"<p>{c}</p>" for c in chunks if c)
+
+
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_ATX_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_RULE = re.compile(r"^[ \t]{0,3}([-*_=])(?:[ \t]*\1){2,}[ \t]*$")  # thematic break, setext underline
+_TABLE_RULE = re.compile(r"^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$")
+_LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]]+\]:[ \t]*\S+")
+_QUOTE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?)+")
+_BULLET = re.compile(r"^[ \t]*[-*+][ \t]+")
+_NUMBERED = re.compile(r"^[ \t]*\d{1,9}[.)][ \t]+")  # the number stays: it is content
+_TABLE_ROW = re.compile(r"^[ \t]*\|")
+
+
+def _markdown_paragraphs(body: str) -> list[str]:
+    """The words of a Markdown body, one paragraph per block, syntax stripped."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    fence: str | None = None
+
+    def close() -> None:
+        if current:
+            paragraphs.append(" ".join(current) if fence is None else "\n".join(current))
+            current.clear()
+
+    for line in body.splitlines():
+        if fence is not None:  # inside a code block: lines kept as they are
+            if line.strip().startswith(fence):
+                close()
+                fence = None
+            elif line.strip():
+                current.append(line.rstrip())
+            continue
+        if match := _FENCE.match(line):
+            close()
+            fence = match.group(1)[0] * 3
+            continue
+        line = _QUOTE.sub("", line)
+        if not line.strip() or _RULE.match(line) or _TABLE_RULE.match(line) or _LINK_DEFINITION.match(line):
+            close()
+            continue
+        if heading := _ATX_HEADING.match(line):
+            close()
+            current.append(_strip_inline(heading.group(1) or ""))
+            close()
+            continue
+        if _BULLET.match(line) or _NUMBERED.match(line) or _TABLE_ROW.match(line):
+            close()  # each item or row is its own paragraph
+            line = _BULLET.sub("", line)
+        current.append(_strip_inline(line.strip()))
+    close()
+    return [p for p in (para.strip() for para in paragraphs) if p]
+
+
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # backslash before ASCII punctuation
+# Literal characters (escaped, or in code) are parked in a private-use plane, out of
+# reach of the rules below, and brought back at the end.
+_PARK = {code: 0xF0000 + code for code in range(0x21, 0x7F) if not chr(code).isalnum()}
+_UNPARK = {parked: code for code, parked in _PARK.items()}
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_IMAGE = re.compile(r"!\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^()]*\))*\)")
+_REFERENCE_LINK = re.compile(r"!?\[([^\]]+)\]\[[^\]]*\]")
+_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
+_INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|br|cite|code|del|em|i|img|ins|kbd|mark|q|s|small|span|strong|sub|sup|u)\b[^>]*>",
+    re.IGNORECASE,
+)
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS = re.compile(
+    r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])"  # *x*, not 2 * 3 * 4
+    r"|(?<!\w)_(?=[^\s_])(.+?)(?<=[^\s_])_(?!\w)"  # _x_, not snake_case
+)
+_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+
+
+def _strip_inline(text: str) -> str:
+    """Inline Markdown syntax out, its words in: link text, image alt text, emphasised text."""
+    # Code first: backslashes in code are literal, not escapes.
+    text = _CODE_SPAN.sub(lambda m: m.group(2).strip().translate(_PARK), text)
+    text = _ESCAPED.sub(lambda m: m.group(1).translate(_PARK), text)
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _REFERENCE_LINK.sub(r"\1", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _INLINE_TAG.sub("", text)
+    text = _STRONG.sub(r"\2", text)
+    text = _EMPHASIS.sub(lambda m: m.group(1) or m.group(2), text)
+    text = _STRIKE.sub(r"\1", text)
+    text = html_lib.unescape(text)  # Markdown passes entities such as &amp; through
+    text = text.translate(_UNPARK)
+    return " ".join(text.split())

@@ -1,0 +1,5 @@
+"""`python -m ingest.cli`: the `ingest` command."""
+
+from ingest.cli.main import main
+
+main()

@@ -1,0 +1,11 @@
+"""Stage 3, near-duplicates: MinHash and LSH candidates, verified, clustered; reused passages.
+
+shingles.py   words, n-gram hashes and shingle sets, and their Jaccard
+minhash.py    MinHash signatures, and a document's `Sketch`
+lsh.py        LSH banding: candidate pairs, band keys for an index
+clusters.py   candidates verified, clustered, one kept, every copy linked (`Deduplicator`)
+keep.py       the keep policy: which document of a cluster is kept
+decisions.py  what dedup decides: a `Decision` per document, the run's `DedupResult`
+prior.py      documents of earlier runs, as dedup meets them through an index
+passages.py   reused passages between distinct stories
+"""

@@ -1,0 +1,40 @@
+"""What dedup decides: one `Decision` per document, and a run's `DedupResult`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One document's dedup outcome; every link it reports is a verified pair.
+
+    cluster_id: the cluster's kept document (for the kept one too), None without
+    duplicates. duplicate_of: the document this one was verified against: the kept one
+    when the two are similar, else the nearest copy on a path of verified pairs to it;
+    None when kept. similarity: exact shingle Jaccard with duplicate_of (>= threshold).
+    """
+
+    cluster_id: str | None
+    duplicate_of: str | None
+    similarity: float | None
+
+    def to_json(self) -> dict:
+        return {"cluster_id": self.cluster_id, "duplicate_of": self.duplicate_of, "similarity": self.similarity}
+
+
+# The decision of a document in no duplicate cluster.
+NO_CLUSTER = Decision(None, None, None)
+
+
+@dataclass
+class DedupResult:
+    decisions: dict[str, Decision]
+    # {cluster_id, kept, members: [{id, duplicate_of, similarity}]}, largest first: the
+    # members are the cluster's new documents but the kept one, each with its decision.
+    clusters: list[dict]
+    stats: dict[str, int] = field(default_factory=dict)
+    # Documents indexed by an earlier run (same input again): their original `added`.
+    added_before: dict[str, str] = field(default_factory=dict)
+    # Each document's cluster's kept document (itself when it is in no cluster).
+    cluster_of: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,67 @@
+"""MinHash signatures, and the sketch of one document that dedup compares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ingest.config import DedupConfig
+from ingest.dedup.shingles import NO_HASHES, shingle_set, token_hashes
+
+
+class MinHasher:
+    """MinHash signatures of uint64 shingle hashes, vectorised over permutations.
+
+    Each permutation is a multiply-shift hash `(a * x + b) mod 2^64 >> 32` with
+    odd `a`, which is universal and needs no modular arithmetic in numpy.
+    """
+
+    def __init__(self, num_perm: int, seed: int) -> None:
+        rng = np.random.Generator(np.random.PCG64(seed))
+        self.num_perm = num_perm
+        self.seed = seed
+        self._a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        self._b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+
+    def signature(self, shingles: np.ndarray) -> np.ndarray:
+        """The minimum of each permutation: 32-bit values (the top half of the product)."""
+        if len(shingles) == 0:
+            return np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+        with np.errstate(over="ignore"):
+            permuted = np.multiply.outer(shingles, self._a)
+            permuted += self._b
+        # The shift is monotonic: shifting the minimums gives the minimums of the
+        # shifted values, over a row instead of the whole matrix (a quarter faster).
+        return (permuted.min(axis=0) >> np.uint64(32)).astype(np.uint32)
+
+
+@dataclass
+class Sketch:
+    """What dedup needs of one document; built in the workers, compared centrally."""
+
+    id: str
+    length: int  # characters of clean text
+    created: str | None
+    added: str
+    source: str
+    # Word hashes in order, 32 bits each (passages are found from them).
+    tokens: np.ndarray
+    signature: np.ndarray  # MinHash values, uint32
+    # Where the run spilled the document's words: batch and row in that batch.
+    batch: int = -1
+    row: int = -1
+    # The shingle set the signature was made of (`shingle_set`), for the exact check;
+    # empty in a run's sketches, whose shingles are read when needed (`Deduplicator`).
+    shingles: np.ndarray = field(default_factory=lambda: NO_HASHES)
+
+
+def sketch(doc_id: str, text: str, created: str | None, added: str, source: str,
+           config: DedupConfig, hasher: MinHasher, tokens: np.ndarray | None = None,
+           ngrams: np.ndarray | None = None) -> Sketch:
+    """`tokens`, `ngrams`: the `token_hashes` of `text` and their `ngram_hashes` of
+    `config.shingle_size`, when the caller has them already."""
+    if tokens is None:
+        tokens = token_hashes(text)
+    shingles = np.unique(ngrams) if ngrams is not None else shingle_set(tokens, config.shingle_size)
+    return Sketch(doc_id, len(text), created, added, source, tokens, hasher.signature(shingles), shingles=shingles)

@@ -1,0 +1,114 @@
+"""Words, n-gram hashes and shingle sets of a text, and the Jaccard of two sets.
+
+Text is normalised before shingling: case folded, punctuation dropped, typographic
+apostrophes unified; digits are kept as they are, so that two notices differing only
+in their figures stay distinct. Words are hashed to 32 bits, n-grams of them to 64.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import xxhash
+
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
+_WORD_CHAR = re.compile(r"\w")
+# Which code points of the Basic Multilingual Plane `\w` matches, from `re` itself.
+_BMP_WORD = np.zeros(0x10000, dtype=bool)
+_BMP_WORD[[m.start() for m in _WORD_CHAR.finditer("".join(map(chr, range(0x10000))))]] = True
+_APOSTROPHES = (ord("'"), ord("’"))
+NGRAM_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+NO_HASHES = np.empty(0, dtype=np.uint64)
+
+
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the words of `text`, in order."""
+    return [m.span() for m in _TOKEN.finditer(text)]
+
+
+def token_hashes(text: str) -> np.ndarray:
+    """One 32-bit hash per word, after case folding and apostrophe unification."""
+    return hashes_and_spans(text)[0]
+
+
+def hashes_and_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
+    r"""`token_hashes` and `token_spans` (as uint32 rows of start, end) at once, found on
+    the text's code points with numpy rather than by the word pattern: 45 instead of
+    75 µs for a 1,000-character article. A word is a run of `\w` characters, with an
+    apostrophe inside it when word characters stand on both sides (the pattern's
+    `\w+(?:['’]\w+)*`; a test holds the two to the same words)."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if codes.size and codes.max() > 0xFFFF:
+        astral = codes > 0xFFFF
+        word = _BMP_WORD[np.where(astral, 0, codes)]
+        word[astral] = [_WORD_CHAR.match(chr(c)) is not None for c in codes[astral].tolist()]
+    else:
+        word = _BMP_WORD[codes]
+    inner = codes[1:-1]
+    word[1:-1] |= word[:-2] & word[2:] & ((inner == _APOSTROPHES[0]) | (inner == _APOSTROPHES[1]))
+    edges = np.zeros(len(word) + 2, dtype=bool)
+    edges[1:-1] = word
+    spans = np.flatnonzero(edges[1:] != edges[:-1]).astype(np.uint32).reshape(-1, 2)
+    folded = text.casefold()
+    if len(folded) != len(text):  # a character folded to several ("ß" -> "ss"): fold word by word
+        return word_hashes([text[start:end] for start, end in spans.tolist()]), spans
+    # Folding is per character, so the words keep their places: every other character
+    # becomes a space, and splitting on spaces gives the folded words.
+    folded_codes = np.frombuffer(folded.replace("’", "'").encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    words = np.where(word, folded_codes, np.uint32(32)).tobytes().decode("utf-32-le", "surrogatepass").split()
+    return _hash_words(words), spans
+
+
+def word_hashes(words: list[str]) -> np.ndarray:
+    """One 32-bit hash per word, after case folding and apostrophe unification.
+
+    32 bits keep the sketches small; n-grams are hashed from them in 64 bits.
+    """
+    # Fold all words in one call; the separator keeps the count aligned with the words.
+    folded = "\x00".join(words).casefold().replace("’", "'").split("\x00") if words else []
+    return _hash_words(folded)
+
+
+def _hash_words(folded: list[str]) -> np.ndarray:
+    return np.fromiter(map(xxhash.xxh32_intdigest, map(str.encode, folded)), dtype=np.uint32, count=len(folded))
+
+
+def ngram_hashes(tokens: np.ndarray, n: int) -> np.ndarray:
+    """Hashes of all word n-grams, in order; a text shorter than n words is one n-gram."""
+    if len(tokens) == 0:
+        return np.empty(0, dtype=np.uint64)
+    tokens = tokens.astype(np.uint64, copy=False)
+    n = min(n, len(tokens))
+    count = len(tokens) - n + 1
+    with np.errstate(over="ignore"):
+        out = tokens[:count].copy()
+        for k in range(1, n):
+            out = out * NGRAM_MULTIPLIER + tokens[k : k + count]
+        # Mix the high bits down: the multiplications leave the low bits poorly spread.
+        out ^= out >> np.uint64(31)
+    return out
+
+
+def shingle_set(tokens: np.ndarray, n: int) -> np.ndarray:
+    """Sorted unique hashes of the word n-grams: what the exact Jaccard compares and
+    MinHash signs."""
+    return np.unique(ngram_hashes(tokens, n))
+
+
+def jaccards(a: np.ndarray, others: list[np.ndarray]) -> list[float]:
+    """`jaccard(a, b)` for each b of `others`, in one set of array operations."""
+    sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
+    if len(a) == 0:
+        return [1.0 if size == 0 else 0.0 for size in sizes.tolist()]
+    joined = np.concatenate(others)
+    found = a[np.minimum(np.searchsorted(a, joined), len(a) - 1)] == joined
+    shared = np.bincount(np.repeat(np.arange(len(others)), sizes), weights=found, minlength=len(others))
+    return (shared / (len(a) + sizes - shared)).tolist()
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) == 0 and len(b) == 0:
+        return 1.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)

@@ -1,0 +1,10 @@
+"""Stage 1, reading: input files into records, and every problem with them into a reject.
+
+files.py     which files a run reads (folders walked, hidden names skipped)
+content.py   a file's content as a bounded, decompressed stream
+formats.py   what format the content is in: by extension, else sniffed
+records.py   `read_records`: one file into records, by format
+jsonl.py     JSON lines: one record a line
+warc.py      WARC files: one record a response
+problems.py  problems with an input, as the rejects they become
+"""

@@ -1,0 +1,71 @@
+"""One input file into records: `read_records`, the readers' entry point.
+
+Text, HTML and Markdown files are one record each; JSONL lines (`ingest/read/jsonl.py`)
+and WARC responses (`ingest/read/warc.py`) one record apiece. Every problem with the
+input is yielded as a `Reject` instead of raised. Decoding text is not done here: whole
+files stay bytes for `ingest/clean/decode.py`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from ingest.config import ReadConfig
+from ingest.document import RawRecord, Reject
+from ingest.read.content import open_content, open_regular
+from ingest.read.files import InputFile
+from ingest.read.formats import bom_codec, content_format, sniff
+from ingest.read.jsonl import read_jsonl_records
+from ingest.read.problems import ReadProblem, reject
+from ingest.read.warc import read_warc_records
+
+
+def read_records(f: InputFile, config: ReadConfig) -> Iterator[RawRecord | Reject]:
+    """The records of one file; every problem with the input is yielded as a Reject."""
+    try:
+        fh = open_regular(f.path)
+    except ReadProblem as bad:
+        yield reject(f, bad.error, bad.detail)
+        return
+    with fh:
+        try:
+            stream, compression = open_content(fh, config)
+            head = sniff(stream)
+        except ReadProblem as bad:
+            yield reject(f, bad.error, bad.detail)
+            return
+        fmt = content_format(f.path, head)
+        if fmt is None:
+            yield reject(f, "BinaryFile", "binary file (not text, HTML, Markdown, JSONL or WARC)")
+            return
+        meta: dict[str, Any] = {"input_format": fmt}
+        if compression:
+            meta["compression"] = compression
+        if fmt == "jsonl":
+            yield from read_jsonl_records(f, stream, meta, config)
+        elif fmt == "warc":
+            yield from read_warc_records(f, stream, meta, config)
+        else:
+            yield _read_whole(f, stream, fmt, meta, config)
+
+
+def _is_blank(data: bytes) -> bool:
+    encoding = bom_codec(data)
+    return not (data.decode(encoding, "replace") if encoding else data).strip()
+
+
+def _read_whole(
+    f: InputFile, stream: io.BufferedReader, fmt: str, meta: dict[str, Any], config: ReadConfig
+) -> RawRecord | Reject:
+    limit = config.max_record_bytes
+    try:
+        data = stream.read(limit + 1)
+    except ReadProblem as bad:
+        return reject(f, bad.error, bad.detail)
+    if len(data) > limit:
+        return reject(f, "TooLarge", f"the content is larger than read.max_record_bytes ({limit} bytes)")
+    if _is_blank(data):
+        return reject(f, "EmptyFile", "empty file" if not data else "the file holds only whitespace")
+    return RawRecord(source=f.source, path=f.path, format=fmt, data=data, metadata=meta)

@@ -1,0 +1,71 @@
+"""Phase 2, in the workers: artefact rules and learned boilerplate; words and sketches.
+
+Each cleaned batch is spilled to the workspace: its documents (JSONL), its rejects,
+and its words, shingles, MinHash signatures and passage anchors (`ingest/run/spill.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ingest.clean.record import clean_record
+from ingest.clean.rules import Cleaner
+from ingest.config import Config
+from ingest.dedup.minhash import MinHasher, sketch
+from ingest.dedup.shingles import hashes_and_spans, ngram_hashes
+from ingest.document import Reject
+from ingest.run.spill import BatchWords
+from ingest.workspace import Workspace
+from ingest.write.jsonl import read_jsonl, write_jsonl
+from ingest.write.rejects import write_batch_rejects
+
+
+@dataclass
+class CleanSummary:
+    batch: int
+    # Per document, in row order: id, characters of clean text, created, source. Its
+    # word hashes, MinHash signature and anchors are spilled (`BatchWords`): numpy
+    # arrays by the thousand cost more to pass back from a task than to read again.
+    documents: list[tuple[str, int, str | None, str]]
+    rejected: int = 0
+    removals: Counter = field(default_factory=Counter)  # rule -> count
+    removed_chars: Counter = field(default_factory=Counter)  # rule -> characters
+    repairs: Counter = field(default_factory=Counter)  # repair -> count
+    seconds: float = 0.0
+
+
+def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: set[tuple[str, int]],
+                added: str) -> CleanSummary:
+    started = time.perf_counter()
+    cleaner = Cleaner(config.clean)
+    hasher = MinHasher(config.dedup.num_perm, config.dedup.seed)
+    summary = CleanSummary(batch, [])
+    passages = config.dedup.passages if config.dedup.passages.enabled else None
+    # Passages are made of the shingles' n-grams when their n is the shingle size (3 % of the phase).
+    same_grams = passages is not None and passages.ngram == config.dedup.shingle_size
+    words = BatchWords()
+    documents: list[dict] = []
+    rejects: list[dict] = []
+    for row in read_jsonl(workspace.prepared(batch)):
+        doc = clean_record(row, cleaner, config, boilerplate, added)
+        if isinstance(doc, Reject):
+            rejects.append(doc.to_json())
+            continue
+        for r in doc.cleaning["removed"]:
+            summary.removals[r["rule"]] += 1
+            summary.removed_chars[r["rule"]] += len(r["text"])
+        for repair in doc.cleaning["repairs"]:
+            summary.repairs[repair["rule"]] += repair.get("count", 1)
+        documents.append(doc.to_json())
+        tokens, spans = hashes_and_spans(doc.text)
+        ngrams = ngram_hashes(tokens, config.dedup.shingle_size)
+        s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, tokens, ngrams)
+        words.add(s, spans, passages, ngrams if same_grams and len(tokens) >= passages.ngram else None)
+        summary.documents.append((doc.id, len(doc.text), doc.created, doc.source))
+    write_jsonl(workspace.cleaned(batch), documents)
+    words.save(workspace, batch)
+    summary.rejected = write_batch_rejects(workspace, batch, "clean", rejects)
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,87 @@
+"""The passage phase: candidate story pairs centrally, their passages in the workers."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+
+from ingest.config import Config
+from ingest.dedup.clusters import Deduplicator
+from ingest.dedup.decisions import DedupResult
+from ingest.dedup.passages import candidate_pairs, match_pairs, min_shared_anchors, stories
+from ingest.run.spill import SpilledWords
+from ingest.workspace import Workspace
+
+# One passage between two documents, located by (batch, row) and character offsets.
+PASSAGE = np.dtype([("a_batch", "i4"), ("a_row", "i4"), ("b_batch", "i4"), ("b_row", "i4"),
+                    ("a_start", "i4"), ("a_end", "i4"), ("b_start", "i4"), ("b_end", "i4"),
+                    ("a_share", "f8"), ("b_share", "f8")])
+# About this many pairs a chunk (a batch of the passage phase): small enough that the
+# workers finish together.
+_PAIRS_PER_CHUNK = 50_000
+# Documents whose word spans a passage task keeps at hand (a few MB).
+_SPANS_CACHED = 4096
+
+
+def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, words: SpilledWords,
+                  workers: int) -> list[np.ndarray]:
+    """The candidate pairs of stories for passage search, as chunks of (a_batch, a_row,
+    b_batch, b_row) rows: the batches of the passage phase."""
+    chosen = stories(dedup.sketches(), result.cluster_of, config.dedup.passages)
+    first, second = candidate_pairs([words.anchors(s.batch, s.row) for s in chosen],
+                                    min_shared_anchors(config.dedup.passages))
+    if len(first) == 0:
+        return []
+    where = np.array([(s.batch, s.row) for s in chosen], dtype=np.int32)
+    pairs = np.hstack((where[first], where[second]))
+    chunks = max(2 * workers, -(-len(pairs) // _PAIRS_PER_CHUNK))
+    return [chunk for chunk in np.array_split(pairs, chunks) if len(chunk)]
+
+
+def passage_batch(pairs: np.ndarray, config: Config, workspace: Workspace) -> np.ndarray:
+    """The passages of these pairs (rows of a_batch, a_row, b_batch, b_row), in
+    character offsets, read from the spilled words of the clean phase."""
+    words = SpilledWords(workspace)
+
+    # A document meets several partners in a chunk: its spans are mostly read once
+    # (reading them for every passage was a quarter of the phase's CPU).
+    @functools.lru_cache(maxsize=_SPANS_CACHED)
+    def spans(doc: tuple[int, int]) -> np.ndarray:
+        return words.spans(*doc)
+
+    try:
+        found = match_pairs(((tuple(p[:2]), tuple(p[2:])) for p in pairs.tolist()),
+                            lambda ref: words.grams(*ref), config.dedup.passages)
+        rows = []
+        for a, b, a_start, a_end, b_start, b_end, a_share, b_share in found:
+            spans_a, spans_b = spans(a), spans(b)
+            rows.append((*a, *b, spans_a[a_start, 0], spans_a[a_end - 1, 1], spans_b[b_start, 0],
+                         spans_b[b_end - 1, 1], a_share, b_share))
+        return np.array(rows, dtype=PASSAGE)
+    finally:
+        words.close()
+
+
+# One side of a passage as the batch of its document writes it.
+PASSAGE_SIDE = np.dtype([("row", "i4"), ("start", "i4"), ("end", "i4"), ("other_batch", "i4"),
+                         ("other_row", "i4"), ("other_start", "i4"), ("other_end", "i4"), ("similarity", "f8")])
+
+
+def passages_by_batch(found: Sequence[np.ndarray], batches: int) -> list[np.ndarray]:
+    """Every passage twice, once from each side, grouped by the batch of that side."""
+    allp = np.concatenate(found) if found else np.empty(0, dtype=PASSAGE)
+    out = []
+    for b in range(batches):
+        sides = []
+        for me, other in (("a", "b"), ("b", "a")):
+            mine = allp[allp[f"{me}_batch"] == b]
+            side = np.empty(len(mine), dtype=PASSAGE_SIDE)
+            side["row"], side["start"], side["end"] = mine[f"{me}_row"], mine[f"{me}_start"], mine[f"{me}_end"]
+            side["other_batch"], side["other_row"] = mine[f"{other}_batch"], mine[f"{other}_row"]
+            side["other_start"], side["other_end"] = mine[f"{other}_start"], mine[f"{other}_end"]
+            side["similarity"] = mine[f"{me}_share"]
+            sides.append(side)
+        out.append(np.concatenate(sides))
+    return out
