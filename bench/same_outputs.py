@@ -8,7 +8,7 @@ the default) and run as a user runs it, `python -m ingest.cli run INPUT --out DI
 this Python, on three inputs:
 
 - the seeds (`seeds/`);
-- the hostile dump of `tests/ingest/test_conservation.py` (every kind of bad input),
+- the hostile dump of `tests/ingest/run/test_conservation.py` (every kind of bad input),
   read without the capabilities that let root read a chmod 000 file, as that test does;
 - the bench corpus (`--corpus`, default `bench/results/corpus-20000-s1/shards`, built
   by `bench/throughput_corpus.py` when absent).
@@ -36,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.ingest.test_conservation import build_dump, unprivileged  # noqa: E402
+from tests.samples import build_dump, unprivileged  # noqa: E402
 
 OUTPUTS = ("documents.jsonl", "duplicates.jsonl", "rejects.jsonl")
 

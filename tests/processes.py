@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,17 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     return env | extra
+
+
+INGEST = [sys.executable, "-m", "ingest.cli"]  # the command, run from this interpreter
+
+
+def ingest(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+           timeout: float = 300) -> subprocess.CompletedProcess:
+    """`ingest ARGS` as a user runs it, in a real process, with none of the PREFECT_
+    settings of the shell that runs the tests unless `env` gives them."""
+    return subprocess.run([*INGEST, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                          env=env if env is not None else clean_env())
 
 
 def free_port() -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,6 +20,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.processes import free_port
+
 REDIS_SERVER = shutil.which("redis-server")
 PASSWORD = "s3cret-Pa55word"
 _START_SECONDS = 10
@@ -30,12 +31,6 @@ def require_redis_server() -> str:
     if REDIS_SERVER is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
     return REDIS_SERVER
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)

@@ -124,3 +124,24 @@ def test_a_package_docstring_lists_its_modules(package: Path) -> None:
     listed = {line.split()[0] for line in docstring.splitlines()[1:] if line.split() and line.split()[0].endswith(".py")}
     modules = {p.name for p in package.glob("*.py") if p.name not in ("__init__.py", "__main__.py")}
     assert listed == modules
+
+
+# The tests of `ingest/<package>/` live in `tests/ingest/<package>/`, those of a top-level
+# module `ingest/<name>.py` in `tests/ingest/test_<name>.py`.
+TEST_FILES = sorted((REPO / "tests" / "ingest").rglob("test_*.py"))
+
+
+@pytest.mark.parametrize("path", TEST_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_a_test_file_sits_where_the_code_it_tests_sits(path: Path) -> None:
+    folder = path.parent.relative_to(REPO / "tests")
+    if folder.parts == ("ingest",):
+        name = path.stem.removeprefix("test_")
+        assert (REPO / "ingest" / f"{name}.py").exists(), f"{path.name}: no module ingest/{name}.py"
+    else:
+        assert (REPO / folder).is_dir(), f"{path.relative_to(REPO)}: no package {folder}"
+
+
+def test_every_package_has_tests() -> None:
+    untested = [p.name for p in PACKAGES if p.parent == REPO / "ingest"
+                and not any((REPO / "tests" / "ingest" / p.name).glob("test_*.py"))]
+    assert untested == []

@@ -21,10 +21,10 @@ from flows.ingest_flow import run_ingest
 from ingest.config import load_config
 from ingest.index.location import redact
 from ingest.run.pipeline import run
+from tests.processes import INGEST, clean_env, free_port
 from tests.redis_server import (
     PASSWORD,
     RedisServer,
-    free_port,
     near_duplicate_dump,
     output_rows,
     redis_server,
@@ -166,8 +166,7 @@ def test_a_local_cluster_for_the_run_gives_the_same_output(dump, local_run, one_
 
 
 def ingest_cli(*args: str, cwd: Path | None = None) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    return subprocess.Popen([sys.executable, "-m", "ingest.cli", "run", *args], env=env, text=True, cwd=cwd,
+    return subprocess.Popen([*INGEST, "run", *args], env=clean_env(), text=True, cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

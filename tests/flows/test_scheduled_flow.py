@@ -13,8 +13,8 @@ from flows.ingest_flow import clean_task, prepare_task, run_ingest
 from flows.retry import RETRY_TRANSIENT_IO, retry_transient
 from flows.scheduled_flow import ingest_inbox
 from ingest.write.partitions import read_manifest
-from tests.ingest.test_pipeline import ARTICLE, html_page
 from tests.prefect_api import report_markdowns
+from tests.samples import ARTICLE, html_page
 from tests.schema_check import validate_lines
 
 

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.processes import PrefectServer, clean_env, free_port, healthy, stop_group, wait_for
+from tests.processes import (
+    PrefectServer,
+    clean_env,
+    free_port,
+    healthy,
+    stop_group,
+    wait_for,
+)
 
 SERVER_START_SECONDS = 180
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from ingest.write.partitions import read_manifest
-from tests.ingest.test_pipeline import ARTICLE
 from tests.prefect_api import report_markdowns
 from tests.processes import PrefectServer, stop_group, wait_for
+from tests.samples import ARTICLE
 from tests.schema_check import validate_lines
 
 pytestmark = pytest.mark.server

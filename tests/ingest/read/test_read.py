@@ -5,25 +5,33 @@ from __future__ import annotations
 import bz2
 import codecs
 import gzip
-import io
 import json
 import os
 from pathlib import Path
 
 import pytest
 import zstandard
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 from ingest.config import ReadConfig
 from ingest.document import RawRecord, Reject
 from ingest.read.files import InputFile, discover
 from ingest.read.records import read_records
+from tests.samples import warc_bytes
 
 CONFIG = ReadConfig()
 HTML = b"<!DOCTYPE html>\n<html><head><title>T</title></head><body><p>Hello.</p></body></html>\n"
 MARKDOWN = b"---\ntitle: A post\ndate: 2024-04-14\n---\n\n# Heading\n\nSome *text*.\n"
 TEXT = b"Plain words on a line.\nAnd another line.\n"
+
+
+def crawl_warc(*, gzip_records: bool = False) -> bytes:
+    """warcinfo, response (HTML), request, response (HTML), response (image)."""
+    return warc_bytes([
+        ("response", "https://example.com/a", b"<html><body><p>Page A</p></body></html>", "text/html; charset=ISO-8859-1"),
+        ("request", "https://example.com/a"),
+        ("response", "https://example.com/b", b"<html><body><p>Page B</p></body></html>", "text/html"),
+        ("response", "https://example.com/logo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png"),
+    ], gzip_records=gzip_records, warcinfo=True)
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -45,28 +53,6 @@ def only(items: list[RawRecord | Reject]) -> RawRecord | Reject:
 def jsonl(*lines: object) -> bytes:
     return b"".join((line if isinstance(line, bytes) else json.dumps(line).encode()) + b"\n" for line in lines)
 
-
-def warc_bytes(*, gzip_records: bool = False) -> bytes:
-    """warcinfo, response (HTML), request, response (HTML), response (image)."""
-    buf = io.BytesIO()
-    writer = WARCWriter(buf, gzip=gzip_records)
-    writer.write_record(writer.create_warcinfo_record("crawl.warc", {"software": "test"}))
-
-    def response(url: str, body: bytes, content_type: str) -> None:
-        headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
-        record = writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers)
-        writer.write_record(record)
-
-    response("https://example.com/a", b"<html><body><p>Page A</p></body></html>", "text/html; charset=ISO-8859-1")
-    request_headers = StatusAndHeaders("GET /a HTTP/1.1", [("Host", "example.com")], is_http_request=True)
-    writer.write_record(
-        writer.create_warc_record(
-            "https://example.com/a", "request", payload=io.BytesIO(b""), http_headers=request_headers
-        )
-    )
-    response("https://example.com/b", b"<html><body><p>Page B</p></body></html>", "text/html")
-    response("https://example.com/logo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png")
-    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------- discovery
@@ -256,7 +242,7 @@ def test_jsonl_with_only_blank_lines_is_empty(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("name", "gzip_records"), [("crawl.warc", False), ("crawl.warc.gz", True), ("crawl", False)])
 def test_warc_html_responses_become_records(tmp_path: Path, name: str, gzip_records: bool) -> None:
-    items = read_path(write(tmp_path / name, warc_bytes(gzip_records=gzip_records)))
+    items = read_path(write(tmp_path / name, crawl_warc(gzip_records=gzip_records)))
 
     assert all(isinstance(i, RawRecord) for i in items)
     assert [(i.source, i.record_no, i.format) for i in items] == [(f"{name}#2", 2, "html"), (f"{name}#4", 4, "html")]
@@ -273,7 +259,7 @@ def test_warc_html_responses_become_records(tmp_path: Path, name: str, gzip_reco
 
 
 def test_truncated_warc_keeps_earlier_records_and_rejects_the_cut_one(tmp_path: Path) -> None:
-    data = warc_bytes()
+    data = crawl_warc()
     cut = data.index(b"Page B") + 2  # inside the payload of record 4
     items = read_path(write(tmp_path / "cut.warc", data[:cut]))
 
@@ -284,7 +270,7 @@ def test_truncated_warc_keeps_earlier_records_and_rejects_the_cut_one(tmp_path: 
 
 
 def test_warc_cut_inside_a_record_header_is_rejected(tmp_path: Path) -> None:
-    data = warc_bytes()
+    data = crawl_warc()
     fourth = data.index(b"WARC/1.", data.index(b"GET /a"))
     cut = data.index(b"WARC-Date", fourth) + 5
     items = read_path(write(tmp_path / "cut.warc", data[:cut]))

@@ -19,7 +19,7 @@ from ingest.clean.html import ExtractError, extract_html
 from ingest.clean.markdown import extract_markdown
 from ingest.config import HtmlConfig
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CONFIG = HtmlConfig()
 
 

@@ -18,9 +18,18 @@ from ingest.index.location import IndexLocation, open_index, redact
 from ingest.index.redis_index import RedisIndex
 from ingest.index.sqlite_index import StateIndex
 from ingest.run.pipeline import run
-from tests.ingest.test_pipeline import ARTICLE
-from tests.ingest.test_state import check_later_runs_link_through_earlier_links, check_rerun_reproduces_decisions
-from tests.redis_server import PASSWORD, near_duplicate_dump, output_rows, redis_server, require_redis_server
+from tests.ingest.index.contract import (
+    check_later_runs_link_through_earlier_links,
+    check_rerun_reproduces_decisions,
+)
+from tests.redis_server import (
+    PASSWORD,
+    near_duplicate_dump,
+    output_rows,
+    redis_server,
+    require_redis_server,
+)
+from tests.samples import ARTICLE
 
 ADDED = "2026-01-02T03:04:05Z"
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.ingest.test_cli import ingest
-from tests.processes import free_port
+from tests.processes import clean_env, free_port, ingest
 
 
 @pytest.fixture()
@@ -40,12 +37,10 @@ def test_serve_needs_exactly_one_schedule(inbox: Path, schedule: list[str]) -> N
 
 
 def serve_with(api_url: str | None, inbox: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env["PREFECT_HOME"] = str(inbox.parent / "prefect-home")  # no profile that names a server
+    env = clean_env(PREFECT_HOME=str(inbox.parent / "prefect-home"))  # no profile that names a server
     if api_url is not None:
         env["PREFECT_API_URL"] = api_url
-    return subprocess.run([sys.executable, "-m", "ingest.cli", "serve", *folders(inbox), "--interval", "60"],
-                          capture_output=True, text=True, timeout=120, env=env, check=False)
+    return ingest("serve", *folders(inbox), "--interval", "60", env=env, timeout=120)
 
 
 def test_serve_without_a_server_url_exits_1_with_one_line(inbox: Path) -> None:

@@ -270,7 +270,7 @@ def test_seed_titles_unchanged(cleaner: Cleaner) -> None:
     """The sample articles' headlines are still found (one paragraph a line, long lines)."""
     from pathlib import Path
 
-    seeds = sorted((Path(__file__).resolve().parents[2] / "seeds").glob("*.txt"))
+    seeds = sorted((Path(__file__).resolve().parents[3] / "seeds").glob("*.txt"))
     titles = {path.name[:3]: cleaner.clean(_prepared(path.read_text(encoding="utf-8"))).fields.get("title")
               for path in seeds}
     assert titles["001"] == "US says doesn't want escalation as Israel war cabinet mulls response to Iran attack"

@@ -17,7 +17,7 @@ from ingest.read.files import discover
 from ingest.run.inbox import _run_partition, ingest_new
 from ingest.run.pipeline import serial_mapper
 from ingest.write.partitions import new_partition, read_manifest
-from tests.ingest.test_pipeline import ARTICLE
+from tests.samples import ARTICLE
 from tests.schema_check import validate_lines
 
 CONFIG = load_config()

@@ -17,26 +17,11 @@ from ingest.dedup.shingles import (
     jaccard,
     jaccards,
     ngram_hashes,
-    shingle_set,
     token_hashes,
     word_hashes,
 )
-
-WORDS = (
-    "government minister river harbour council budget school railway election court museum "
-    "festival hospital factory market weather storm bridge village airport farmers police "
-    "university orchestra library volcano treaty embassy ferry tunnel stadium reservoir"
-).split()
-
-
-def article(seed: int, words: int = 220) -> str:
-    rng = random.Random(seed)
-    sentences = []
-    while sum(len(s.split()) for s in sentences) < words:
-        n = rng.randint(8, 18)
-        sentences.append(" ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + ".")
-    paras = [" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4)]
-    return "\n\n".join(paras)
+from tests.links import assert_links_are_verified, exact_jaccard
+from tests.samples import BRANCHES, article, span_text
 
 
 def edit_words(text: str, share: float, seed: int) -> str:
@@ -137,32 +122,6 @@ def test_keep_policy_longest_when_no_dates() -> None:
     assert result.decisions["short"].duplicate_of == "long"
 
 
-def span_text(start: int, words: int = 200) -> str:
-    """Words start .. start+words-1 of a sequence of distinct words: two such texts share
-    exactly the shingles of their overlap, so with 5-word shingles and 200 words a shift
-    of s words gives a Jaccard of (196 - s) / (196 + s): 10 -> 0.90, 20 -> 0.81,
-    30 -> 0.73, 40 -> 0.66, 50 -> 0.59, 60 -> 0.53."""
-    return " ".join(f"w{i}" for i in range(start, start + words))
-
-
-def exact_jaccard(a: str, b: str, n: int = 5) -> float:
-    return jaccard(shingle_set(token_hashes(a), n), shingle_set(token_hashes(b), n))
-
-
-def assert_links_are_verified(decisions: dict, texts: dict[str, str], threshold: float = 0.6) -> None:
-    """Every reported link is a pair similar above the threshold, with its similarity,
-    and the links of a cluster lead to its kept document."""
-    for doc_id, d in decisions.items():
-        if d.duplicate_of is None:
-            continue
-        sim = exact_jaccard(texts[doc_id], texts[d.duplicate_of])
-        assert sim >= threshold and d.similarity == round(sim, 4), (doc_id, d, sim)
-        path, at = [doc_id], doc_id
-        while decisions[at].duplicate_of is not None:
-            at = decisions[at].duplicate_of
-            assert at not in path and decisions[at].cluster_id == d.cluster_id, (doc_id, path)
-            path.append(at)
-        assert at == d.cluster_id
 
 
 def test_far_member_of_a_chain_links_to_its_verified_neighbour() -> None:
@@ -191,12 +150,6 @@ def test_member_similar_to_the_kept_document_links_to_it() -> None:
     assert d["c"].similarity == round(exact_jaccard(texts["a"], texts["c"]), 4)
     assert_links_are_verified(d, texts)
 
-
-# A cluster with branches: kept k; b1, b1x (the same text), b3 and b2, b2x (the same text)
-# similar to k; c1 similar to b1, b1x and b3 (most to b3), not to k; t similar to b2 and
-# b2x equally, not to k; d similar to c1 only; e to nothing.
-BRANCHES = {"k": 300, "b1": 330, "b1x": 330, "b3": 340, "b2": 270, "b2x": 270, "c1": 360, "t": 240, "d": 390,
-            "e": 10_000}
 
 
 def test_links_do_not_depend_on_input_order() -> None:

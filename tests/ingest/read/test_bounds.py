@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ingest.test_conservation import gzip_bomb
+from tests.samples import gzip_bomb
 
 # Reads one file with the default limits in a fresh process and prints what it became
 # and how far the process's peak memory (VmHWM, reset first through clear_refs) rose

@@ -19,7 +19,7 @@ from ingest.dedup.passages import (
     min_shared_anchors,
 )
 from ingest.dedup.shingles import ngram_hashes, token_hashes, token_spans
-from tests.ingest.test_dedup import article
+from tests.samples import article
 
 
 def sketches_of(texts: dict[str, str]) -> dict:

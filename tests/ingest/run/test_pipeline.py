@@ -3,48 +3,18 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
 from pathlib import Path
 
 import pytest
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 from ingest.config import load_config
 from ingest.index.sqlite_index import StateIndex
 from ingest.read.files import InputFile
 from ingest.run.batches import plan_batches
 from ingest.run.pipeline import run
+from tests.samples import ARTICLE, html_page, warc_bytes
 from tests.schema_check import validate_lines
-
-PARAGRAPHS = [
-    "The harbour council approved a new ferry timetable on Tuesday after months of debate among residents.",
-    "Under the plan, boats will leave every forty minutes in summer and every hour in winter, the council said.",
-    "Local traders welcomed the decision, saying the old timetable had kept visitors away from the island market.",
-    "The first ferries under the new schedule are expected to sail at the start of next month, weather permitting.",
-]
-ARTICLE = "\n\n".join(PARAGRAPHS)
-
-
-def html_page(title: str, body: str) -> str:
-    paras = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
-    return (
-        f"<!DOCTYPE html><html><head><title>{title}</title>"
-        f'<meta name="author" content="Jane Doe"><meta property="article:published_time" content="2024-05-02">'
-        f"</head><body><nav><a href='/'>Home</a> <a href='/news'>News</a></nav>"
-        f"<article><h1>{title}</h1>{paras}</article><footer>© Harbour Times</footer></body></html>"
-    )
-
-
-def warc_bytes(pages: list[tuple[str, str]]) -> bytes:
-    buf = io.BytesIO()
-    writer = WARCWriter(buf, gzip=False)
-    for url, html in pages:
-        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.0")
-        writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(html.encode()),
-                                                      http_headers=headers))
-    return buf.getvalue()
 
 
 @pytest.fixture()
@@ -66,7 +36,7 @@ def dump(tmp_path: Path) -> Path:
         json.dumps({"html": "<p>The library extends its opening hours to nine in the evening from June onwards.</p>"}),
     ]
     (d / "feed.jsonl").write_text("\n".join(feed) + "\n", encoding="utf-8")
-    (d / "crawl.warc").write_bytes(warc_bytes([("https://example.org/a", html_page("Storm closes airport", "Strong winds closed the airport for six hours on Sunday, stranding hundreds of travellers in the terminal.\n\nAirlines said flights would resume once the gusts dropped below the safety limit set by the regulator."))]))
+    (d / "crawl.warc").write_bytes(warc_bytes([("response", "https://example.org/a", html_page("Storm closes airport", "Strong winds closed the airport for six hours on Sunday, stranding hundreds of travellers in the terminal.\n\nAirlines said flights would resume once the gusts dropped below the safety limit set by the regulator."), "text/html; charset=utf-8")]))
     (d / "old.txt.gz").write_bytes(gzip.compress("Caf\u00e9 owners on the quay said the summer season started well despite the rain.".encode("cp1252")))
     (d / "image.bin").write_bytes(bytes(range(256)) * 4)
     (d / "empty.txt").write_bytes(b"")
