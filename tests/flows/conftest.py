@@ -8,5 +8,6 @@ def prefect_api():
     """One temporary Prefect API and database for every flow test of the session."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    # Prefect's default of 30 s to start its server is too short on a loaded 2-core machine.
+    with prefect_test_harness(server_startup_timeout=180):
         yield
