@@ -7,7 +7,8 @@ import click
 from ingest.cli.common import EXIT_FAILED, fail
 
 
-def _target(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def check_target(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: the value when it names a store (duckdb:PATH, iceberg:FOLDER), else bad usage."""
     from ingest.load.target import parse_target
 
     if value is not None:
@@ -19,7 +20,7 @@ def _target(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 
 
 target_option = click.option(
-    "--into", "target", required=True, metavar="duckdb:PATH|iceberg:FOLDER", callback=_target,
+    "--into", "target", required=True, metavar="duckdb:PATH|iceberg:FOLDER", callback=check_target,
     help="The store: a DuckDB file (created when missing), or the folder of an Iceberg SQL catalog "
          "(FOLDER/catalog.sqlite, tables' files in FOLDER/warehouse).")
 

@@ -25,12 +25,9 @@ import pyarrow as pa
 
 from ingest.index.lock import StateLock
 from ingest.load.common import LoadError, LoadSummary, kill_point
-from ingest.load.outputs import PASSAGE_LINKS, OutputPartition
-from ingest.write.parquet import DOCUMENT, REJECT
+from ingest.load.outputs import ROW_TABLES, OutputPartition
 
 LOCK_SUFFIX = ".load-lock"
-# The tables of rows, by the kind of output they hold, with their Arrow schema.
-ROW_TABLES = {"documents": DOCUMENT, "duplicates": DOCUMENT, "passages": PASSAGE_LINKS, "rejects": REJECT}
 _LOADS = """CREATE TABLE IF NOT EXISTS loads (
     partition VARCHAR PRIMARY KEY, output VARCHAR NOT NULL, files JSON NOT NULL,
     documents BIGINT NOT NULL, duplicates BIGINT NOT NULL, passages BIGINT NOT NULL, rejects BIGINT NOT NULL,
@@ -86,7 +83,7 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, partitions: Sequence[Outpu
     loaded = {name: json.loads(files) for name, files in con.execute("SELECT partition, files FROM loads").fetchall()}
     for partition in partitions:  # every partition checked before any is loaded
         if partition.name in loaded and loaded[partition.name] != partition.hashes:
-            raise LoadError(changed_message(partition, loaded[partition.name], f"duckdb:{path}"))
+            raise partition.changed(loaded[partition.name], f"duckdb:{path}")
     for partition in partitions:
         if partition.name in loaded:
             summary.skipped.append(partition.name)
@@ -95,12 +92,6 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, partitions: Sequence[Outpu
         summary.loaded.append(partition.name)
         kill_point("after-commit")
     return summary
-
-
-def changed_message(partition: OutputPartition, recorded: dict[str, str], store: str) -> str:
-    names = sorted(n for n in set(recorded) | set(partition.hashes) if recorded.get(n) != partition.hashes.get(n))
-    return (f"partition {partition.name} of {partition.output} changed since it was loaded into {store} "
-            f"({', '.join(names)}): refused; load it into a new store, or delete its rows there first")
 
 
 def _load_partition(con: duckdb.DuckDBPyConnection, partition: OutputPartition, summary: LoadSummary) -> None:

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.load.common import LoadError
-from ingest.write.parquet import read_table, to_table
+from ingest.write.parquet import DOCUMENT, REJECT, read_table, to_table
 from ingest.write.partitions import MANIFEST_NAME, OUTPUT_KINDS, output_file, partition_name
 
 # One row per passage link: a span of a document, the span of the other document that
@@ -28,6 +28,8 @@ from ingest.write.partitions import MANIFEST_NAME, OUTPUT_KINDS, output_file, pa
 PASSAGE_LINKS = pa.schema([("document", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
                            ("other", pa.string()), ("other_start", pa.int64()), ("other_end", pa.int64()),
                            ("similarity", pa.float64())])
+# The tables of rows in a store, with their Arrow schema (a store adds `partition` first).
+ROW_TABLES = {"documents": DOCUMENT, "duplicates": DOCUMENT, "passages": PASSAGE_LINKS, "rejects": REJECT}
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,12 @@ class OutputPartition:
             except OSError as exc:
                 raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from exc
         return found
+
+    def changed(self, recorded: dict[str, str], store: str) -> LoadError:
+        """The refusal of this partition when its files' hashes differ from those recorded at its load."""
+        names = sorted(n for n in set(recorded) | set(self.hashes) if recorded.get(n) != self.hashes.get(n))
+        return LoadError(f"partition {self.name} of {self.output} changed since it was loaded into {store} "
+                         f"({', '.join(names)}): refused; load it into a new store, or delete its rows there first")
 
     def table(self, kind: str) -> pa.Table:
         """The rows of one kind as a table of the stable schema."""
