@@ -13,7 +13,8 @@ there is complete. A load killed between two tables leaves the partition in some
 tables and not yet in the others; the next load appends it to the others only.
 Commits are compare-and-swap on the catalog's pointer to the table's metadata: of two
 loads appending to one table at once, one commit fails, and that load reads the table
-again, finds the partition there, and goes on.
+again, finds the partition there, and goes on (pyiceberg's own retry, which would append
+the rows again, is switched off in the tables' properties).
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ LOADS = pa.schema([("partition", pa.string()), ("output", pa.string()), ("files"
                    ("rejects", pa.int64()), ("loaded_at", pa.string())])
 # Commits that lose a race (or meet SQLite's lock) are tried again this many times.
 _ATTEMPTS = 20
+# pyiceberg (0.12) retries an append that lost a race by rebuilding it on the winner's
+# snapshot: the rows would go in twice when the winner had appended the same partition.
+# The retry is this module's, after looking at the table's snapshots again.
+_TABLE_PROPERTIES = {"commit.retry.num-retries": "0"}
 
 
 def catalog(folder: Path) -> SqlCatalog:
@@ -86,7 +91,7 @@ def _open_tables(folder: Path) -> dict[str, Table]:
         except NoSuchTableError:
             full = schema if name == "loads" else pa.schema([pa.field("partition", pa.string()), *schema])
             try:
-                with cat.create_table_transaction(identifier, schema=full) as create:
+                with cat.create_table_transaction(identifier, schema=full, properties=_TABLE_PROPERTIES) as create:
                     if name != "loads":
                         with create.update_spec() as spec:
                             spec.add_identity("partition")

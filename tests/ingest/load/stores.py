@@ -11,7 +11,9 @@ import duckdb
 
 from ingest.config import load_config
 from ingest.run.inbox import ingest_new
-from ingest.write.partitions import read_manifest
+from ingest.write.jsonl import read_jsonl
+from ingest.write.parquet import read_table, rows_of
+from ingest.write.partitions import output_file, read_manifest
 from tests.processes import INGEST, clean_env
 from tests.samples import ARTICLE, article
 
@@ -50,12 +52,22 @@ def inbox_output(root: Path, fmt: str = "jsonl", drops: list[dict[str, str]] = D
     return out
 
 
+def output_rows(out: Path, kind: str) -> list[dict]:
+    """The rows of one kind of every partition in OUT's manifest, JSON lines or Parquet."""
+    found = []
+    for entry in read_manifest(out):
+        path = output_file(out / entry["partition"], kind)
+        found += list(rows_of(kind, read_table(path, kind)) if path.suffix == ".parquet" else read_jsonl(path))
+    return found
+
+
 def expected_counts(out: Path) -> dict[str, int]:
-    """The rows of every partition in OUT's manifest (JSON lines outputs), by table."""
+    """The rows of every partition in OUT's manifest, by table."""
     counts = {"documents": 0, "duplicates": 0, "passages": 0, "rejects": 0, "loads": 0}
     for entry in read_manifest(out):
-        folder = out / entry["partition"]
-        docs = [json.loads(line) for line in (folder / "documents.jsonl").read_text().splitlines()]
+        path = output_file(out / entry["partition"], "documents")
+        docs = list(rows_of("documents", read_table(path, "documents")) if path.suffix == ".parquet"
+                    else read_jsonl(path))
         counts["documents"] += len(docs)
         counts["duplicates"] += entry["duplicates"]
         counts["rejects"] += entry["rejected"]
@@ -87,3 +99,11 @@ def one_line_error(result: subprocess.CompletedProcess, phrase: str) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ingest: error: "), result.stderr
     assert phrase in lines[0], lines[0]
+
+
+def iceberg_counts(folder: Path) -> dict[str, int]:
+    from ingest.load.iceberg_store import NAMESPACE, catalog
+
+    cat = catalog(folder)
+    return {t: cat.load_table(f"{NAMESPACE}.{t}").scan().to_arrow().num_rows
+            for t in ("documents", "duplicates", "passages", "rejects", "loads")}
