@@ -74,8 +74,9 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_LOADS)
     for table, schema in ROW_TABLES.items():
-        empty = schema.empty_table()  # noqa: F841 (read by name by DuckDB's replacement scan)
+        con.register("empty", schema.empty_table())
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT ''::VARCHAR AS partition, * FROM empty WITH NO DATA")
+        con.unregister("empty")
 
 
 def _load(con: duckdb.DuckDBPyConnection, path: Path, partitions: Sequence[OutputPartition]) -> LoadSummary:
@@ -100,8 +101,9 @@ def _load_partition(con: duckdb.DuckDBPyConnection, partition: OutputPartition, 
     con.begin()
     try:
         for table, rows in tables.items():
-            incoming = rows  # noqa: F841 (read by name by DuckDB's replacement scan)
+            con.register("incoming", rows)
             con.execute(f"INSERT INTO {table} BY NAME SELECT ? AS partition, * FROM incoming", [partition.name])
+            con.unregister("incoming")
         kill_point("before-commit")
         con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [partition.name, str(partition.output), json.dumps(partition.hashes, sort_keys=True),
