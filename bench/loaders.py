@@ -6,8 +6,9 @@ On a corpus built by bench/throughput_corpus.py (its `shards/`), measures:
 
 1. `ingest run CORPUS/shards --out DIR --no-progress` with `--format jsonl` and with
    `--format parquet`, in `--pairs` back-to-back pairs whose order alternates (ABBA), so
-   that the machine's slow drifts cancel within a pair: each run's wall and peak RSS
-   (bench/compare.measure), and per pair parquet's wall minus jsonl's;
+   that the machine's slow drifts cancel within a pair: each run's wall, the CPU of its
+   process tree and its peak RSS (bench/compare.measure), and per pair parquet's wall
+   and CPU minus jsonl's;
 2. the bytes of the outputs each format wrote (documents, duplicates, rejects);
 3. `ingest load OUT --into duckdb:FRESH.duckdb` on each format's output, `--loads`
    times alternating between the two, and once each into a fresh Iceberg catalog:
@@ -83,8 +84,9 @@ def main() -> None:
              "(shared with other jobs).", ""]
 
     walls: dict[str, list[float]] = {f: [] for f in FORMATS}
+    cpus: dict[str, list[float]] = {f: [] for f in FORMATS}
     peaks: dict[str, list[int]] = {f: [] for f in FORMATS}
-    differences = []
+    differences, cpu_differences = [], []
     outputs: dict[str, Path] = {}
     for pair in range(args.pairs):
         order = FORMATS if pair % 2 == 0 else FORMATS[::-1]
@@ -93,16 +95,21 @@ def main() -> None:
             m, outputs[fmt] = run_once(ingest, args.corpus, fmt, work)
             got[fmt] = m
             walls[fmt].append(m.wall)
+            cpus[fmt].append(m.cpu)
             peaks[fmt].append(m.peak_rss)
-            print(f"pair {pair + 1} {fmt}: {m.wall:.1f} s, peak {mib(m.peak_rss)}", flush=True)
+            print(f"pair {pair + 1} {fmt}: {m.wall:.1f} s, CPU {m.cpu:.1f} s, peak {mib(m.peak_rss)}", flush=True)
         differences.append(got["parquet"].wall - got["jsonl"].wall)
+        cpu_differences.append(got["parquet"].cpu - got["jsonl"].cpu)
     lines += ["## ingest run, by format (ABBA pairs)", "",
-              "| format | walls (s) | median wall | median peak RSS |", "|---|---|---|---|"]
+              "| format | walls (s) | median wall | CPU of the process tree (s) | median CPU | median peak RSS |",
+              "|---|---|---|---|---|---|"]
     for fmt in FORMATS:
         lines.append(f"| {fmt} | {', '.join(f'{w:.1f}' for w in walls[fmt])} | {statistics.median(walls[fmt]):.1f} s | "
+                     f"{', '.join(f'{c:.1f}' for c in cpus[fmt])} | {statistics.median(cpus[fmt]):.1f} s | "
                      f"{mib(int(statistics.median(peaks[fmt])))} |")
-    lines += ["", f"Parquet minus JSON lines, per pair: {', '.join(f'{d:+.1f}' for d in differences)} s "
-              f"(median {statistics.median(differences):+.1f} s).", ""]
+    lines += ["", f"Parquet minus JSON lines, per pair: wall {', '.join(f'{d:+.1f}' for d in differences)} s "
+              f"(median {statistics.median(differences):+.1f} s); CPU {', '.join(f'{d:+.1f}' for d in cpu_differences)} s "
+              f"(median {statistics.median(cpu_differences):+.1f} s).", ""]
 
     sizes = {fmt: {k: (outputs[fmt] / f"{k}.{fmt}").stat().st_size for k in KINDS} for fmt in FORMATS}
     lines += ["## Output bytes", "", "| file | jsonl | parquet | parquet / jsonl |", "|---|---|---|---|"]
@@ -113,6 +120,7 @@ def main() -> None:
     lines.append("")
 
     load_walls: dict[str, list[float]] = {f: [] for f in FORMATS}
+    load_cpus: dict[str, list[float]] = {f: [] for f in FORMATS}
     load_peaks: dict[str, list[int]] = {f: [] for f in FORMATS}
     rows: dict[str, int] = {}
     for n in range(args.loads):
@@ -121,23 +129,26 @@ def main() -> None:
             m, rows[fmt] = load_once(ingest, outputs[fmt], f"duckdb:{store}", work)
             store.unlink()
             load_walls[fmt].append(m.wall)
+            load_cpus[fmt].append(m.cpu)
             load_peaks[fmt].append(m.peak_rss)
             print(f"load {n + 1} {fmt} into DuckDB: {m.wall:.2f} s, {rows[fmt]:,} rows", flush=True)
     lines += ["## ingest load into DuckDB (a fresh file each time)", "",
-              "| output | rows | walls (s) | median wall | rows/s | median peak RSS |", "|---|---|---|---|---|---|"]
+              "| output | rows | walls (s) | median wall | rows/s | median CPU | median peak RSS |",
+              "|---|---|---|---|---|---|---|"]
     for fmt in FORMATS:
         median = statistics.median(load_walls[fmt])
         lines.append(f"| {fmt} | {rows[fmt]:,} | {', '.join(f'{w:.2f}' for w in load_walls[fmt])} | {median:.2f} s | "
-                     f"{rows[fmt] / median:,.0f} | {mib(int(statistics.median(load_peaks[fmt])))} |")
+                     f"{rows[fmt] / median:,.0f} | {statistics.median(load_cpus[fmt]):.2f} s | "
+                     f"{mib(int(statistics.median(load_peaks[fmt])))} |")
     lines.append("")
 
     lines += ["## ingest load into Iceberg (a fresh SQLite catalog, once)", "",
-              "| output | rows | wall | rows/s | peak RSS |", "|---|---|---|---|---|"]
+              "| output | rows | wall | rows/s | CPU | peak RSS |", "|---|---|---|---|---|---|"]
     for fmt in FORMATS:
         lake = work / f"lake-{fmt}"
         m, n = load_once(ingest, outputs[fmt], f"iceberg:{lake}", work)
         shutil.rmtree(lake)
-        lines.append(f"| {fmt} | {n:,} | {m.wall:.2f} s | {n / m.wall:,.0f} | {mib(m.peak_rss)} |")
+        lines.append(f"| {fmt} | {n:,} | {m.wall:.2f} s | {n / m.wall:,.0f} | {m.cpu:.2f} s | {mib(m.peak_rss)} |")
         print(f"load {fmt} into Iceberg: {m.wall:.2f} s, {n:,} rows", flush=True)
     lines.append("")
 

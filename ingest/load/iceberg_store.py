@@ -98,6 +98,9 @@ def _open_tables(folder: Path) -> dict[str, Table]:
             except TableAlreadyExistsError:  # created meanwhile by a load beside this one
                 pass
             tables[name] = cat.load_table(identifier)
+        if any(tables[name].properties.get(k) != v for k, v in _TABLE_PROPERTIES.items()):  # made elsewhere
+            with tables[name].transaction() as change:
+                change.set_properties(_TABLE_PROPERTIES)
     return tables
 
 
