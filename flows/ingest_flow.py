@@ -128,15 +128,16 @@ def task_mapper(workers: int) -> Mapper:
 
 @flow(name="ingest", validate_parameters=True)
 def ingest_flow(paths: list[str], out: str, config_path: str | None = None, state: IndexLocation | None = None,
-                workers: int = 1) -> dict[str, Any]:
-    """Ingest files and folders into clean JSONL in `out`; returns the run report.
+                workers: int = 1, output_format: str | None = None) -> dict[str, Any]:
+    """Ingest files and folders into clean JSONL (or Parquet) in `out`; returns the run report.
 
     `workers` is the task runner's parallelism; it sizes the batches. `state` is the
     index (a folder or a Redis URL), as an IndexLocation: Prefect keeps it redacted.
+    `output_format` ("jsonl", "parquet") overrides the config's [write] format.
     """
     state_dir = state.get_secret_value() if state is not None else None
     # Planned by run_ingest when it read ahead; else here.
-    plan = _plans.pop(out, None) or plan_run(paths, out, load_config(config_path), workers)
+    plan = _plans.pop(out, None) or plan_run(paths, out, load_config(config_path).with_format(output_format), workers)
     return run_plan(plan, mapper=task_mapper(workers), state_dir=state_dir)
 
 
@@ -148,12 +149,14 @@ _plans: dict[str, RunPlan] = {}
 
 def run_ingest(paths: list[str], out: str, config_path: str | None = None, state: str | None = None,
                workers: int | None = None, runner: str | None = None,
-               dask_address: str | None = None, api: TemporaryApi | None = None) -> dict[str, Any]:
+               dask_address: str | None = None, api: TemporaryApi | None = None,
+               output_format: str | None = None) -> dict[str, Any]:
     """Run the flow on `runner` (default: config): "process", a pool of `workers` processes
     (default: config, else one per core), or "dask", the cluster at `dask_address`
     (default: config), else a local one of `workers` processes. `api`: a temporary API
-    the caller started early, used when no PREFECT_API_URL is set, stopped at the end."""
-    config = load_config(config_path)
+    the caller started early, used when no PREFECT_API_URL is set, stopped at the end.
+    `output_format` overrides the config's [write] format."""
+    config = load_config(config_path).with_format(output_format)
     workers = worker_count(workers, config.run)
     kind, address = resolve_runner(config.run, runner, dask_address)
     if problem := runner_problem(paths, kind, address):
@@ -170,7 +173,8 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
                 chosen, parallelism = task_runner(kind, workers, address, api_url)
                 return ingest_flow.with_options(task_runner=chosen)(
                     paths=paths, out=out, config_path=config_path,
-                    state=IndexLocation(state) if state is not None else None, workers=parallelism)
+                    state=IndexLocation(state) if state is not None else None, workers=parallelism,
+                    output_format=output_format)
     finally:
         end_read_ahead()
         unclaimed = _plans.pop(out, None)

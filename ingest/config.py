@@ -156,6 +156,13 @@ class RunConfig(_Strict):
     dask_address: str = ""
 
 
+OUTPUT_FORMATS = ("jsonl", "parquet")
+
+
+class WriteConfig(_Strict):
+    format: Literal[OUTPUT_FORMATS] = "jsonl"
+
+
 class Config(_Strict):
     read: ReadConfig = ReadConfig()
     decode: DecodeConfig = DecodeConfig()
@@ -164,6 +171,13 @@ class Config(_Strict):
     clean: CleanConfig = CleanConfig()
     dedup: DedupConfig = DedupConfig()
     run: RunConfig = RunConfig()
+    write: WriteConfig = WriteConfig()
+
+    def with_format(self, output_format: str | None) -> Config:
+        """This config with [write] format set to `output_format` (a --format option), when given."""
+        if output_format is None:
+            return self
+        return self.model_copy(update={"write": WriteConfig(format=output_format)})
 
 
 def default_config_path() -> Path:

@@ -184,8 +184,8 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
         added_before[dedup.batch_of(doc_id)][doc_id] = when
     parts = mapper("write", [(b, config, workspace, changed[b], added_before[b], sides[b]) for b in range(len(batches))])
     counts = {name: sum(p[name] for p in parts) for name in ("documents", "duplicates")}
-    write_documents(out, workspace, len(batches))
-    counts["rejected"] = write_rejects(out, workspace, len(batches))
+    write_documents(out, workspace, len(batches), config.write.format)
+    counts["rejected"] = write_rejects(out, workspace, len(batches), config.write.format)
     if state is not None:
         # Only once all three files are in place, in one transaction: a crash before
         # leaves the index as it was.
