@@ -13,7 +13,9 @@ kept, and the XML error becomes one reject naming its line.
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +27,7 @@ from ingest.read.fields import item_record
 from ingest.read.files import InputFile
 from ingest.read.problems import ReadProblem, describe, reject
 
+_TAG = re.compile(r"<[^>]{0,2000}>")
 # Parsed copies (time tuples) and the *_detail dicts that repeat the plain fields.
 _DERIVED_SUFFIXES = ("_parsed", "_detail")
 
@@ -71,8 +74,14 @@ def _entry_fields(entry: Any) -> dict[str, Any]:
             if names:
                 fields["authors"] = names
         elif isinstance(value, str):
-            fields[key] = value
+            detail = entry.get(f"{key}_detail") or {}
+            # A title of type html is markup ("Q&amp;A"): its text is what the feed says.
+            fields[key] = _html_text(value) if key != "summary" and detail.get("type") == "text/html" else value
     return fields
+
+
+def _html_text(markup: str) -> str:
+    return " ".join(html.unescape(_TAG.sub(" ", markup)).split())
 
 
 def _is_xml_error(exc: BaseException | None) -> bool:

@@ -116,9 +116,8 @@ def _item_fields(item: Any, prefixes: dict[str, str], wxr: WxrConfig) -> dict[st
             comments += 1
         elif len(child) == 0:
             value = _text(child) if name not in wxr.html else "".join(child.itertext())
-            if name in fields:
-                continue  # a repeated element: the first one counts
-            fields[name] = value
+            if (value or name in wxr.html) and name not in fields:  # a repeated element: the first counts
+                fields[name] = value
     for name in wxr.utc_fields:
         value = fields.get(name)
         if isinstance(value, str):
