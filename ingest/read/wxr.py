@@ -114,7 +114,7 @@ def _item_fields(item: Any, prefixes: dict[str, str], wxr: WxrConfig) -> dict[st
                 postmeta[key] = _text(child.find("{*}meta_value"))
         elif name == "wp:comment":
             comments += 1
-        elif len(child) == 0:
+        elif child.find("*") is None:  # a leaf (unexpanded entity references are no elements)
             value = _text(child) if name not in wxr.html else "".join(child.itertext())
             if (value or name in wxr.html) and name not in fields:  # a repeated element: the first counts
                 fields[name] = value
