@@ -92,5 +92,6 @@ def _is_xml_error(exc: BaseException | None) -> bool:
 def _problem(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown problem"
-    line = exc.getLineNumber() if hasattr(exc, "getLineNumber") else None
-    return f"line {line}: {describe(exc)}" if line else describe(exc)
+    if hasattr(exc, "getLineNumber") and exc.getLineNumber():  # a SAXParseException
+        return f"line {exc.getLineNumber()}: {exc.getMessage()}"
+    return describe(exc)
