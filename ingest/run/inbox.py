@@ -36,6 +36,7 @@ from ingest.index.ledger import Claim, Ledger
 from ingest.index.lock import StateLock
 from ingest.read.files import InputFile, discover
 from ingest.run.pipeline import Mapper, run, serial_mapper
+from ingest.run.report import skipped_note
 from ingest.write.jsonl import fsync_dir, write_json, write_jsonl
 from ingest.write.partitions import INPUTS_NAME, STAGING_PREFIX, Partition, new_partition, write_manifest
 
@@ -131,7 +132,7 @@ def _locked_run(inbox: Path, out: Path, state: Path, config: Config, mapper: Map
         return Outcome(
             "ingested",
             f"{len(claims)} new files, {c['inputs']} inputs: {c['documents']} documents, {c['duplicates']} duplicates, "
-            f"{c['rejected']} rejected -> {partition.final}",
+            f"{c['rejected']} rejected{skipped_note(c)} -> {partition.final}",
             partition.name, report, recovered,
         )
     finally:

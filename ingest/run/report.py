@@ -59,3 +59,8 @@ def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, 
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "docs_per_second": round(total_docs / wall, 1),
     }
+
+
+def skipped_note(counts: dict[str, Any]) -> str:
+    """", 3 skipped" for a run that skipped items that are no documents; "" otherwise."""
+    return f", {counts['skipped']} skipped" if counts.get("skipped") else ""
