@@ -4,8 +4,9 @@ readers on real files written by others.
 For each source the gold is what the file itself says, read here with lxml or python's
 csv and nothing of ingest's: a WXR item's <title>, wp:post_date_gmt (UTC), <link>,
 dc:creator and the text of content:encoded; an Atom entry's title (as text when its type
-is html), published (else updated), alternate link, author name and content; an RSS 1.0
-item's title, link and description; a CSV row's title, url, authors and content columns.
+is html), published (else updated), alternate link, author name and content; an RSS 2.0 item's
+title, pubDate, link, dc:creator and content:encoded; an RSS 1.0 item's title, link and
+description; a CSV row's title, url, authors and content columns.
 Each source file is run alone through `ingest.run.pipeline.run` with the default
 configuration; its documents and duplicates are matched to the gold by record number
 (`source#n`).
@@ -130,6 +131,15 @@ def atom_gold(data: bytes) -> list[Gold]:
     return gold
 
 
+def rss_gold(data: bytes) -> list[Gold]:
+    root = etree.fromstring(data)
+    content = "{http://purl.org/rss/1.0/modules/content/}encoded"
+    return [Gold(n, item.findtext("title"), item.findtext("pubDate"), item.findtext("link"),
+                 item.findtext("{http://purl.org/dc/elements/1.1/}creator"),
+                 html_text(item.findtext(content) or item.findtext("description") or ""))
+            for n, item in enumerate(root.iter("item"), 1)]
+
+
 RSS1 = "{http://purl.org/rss/1.0/}"
 
 
@@ -151,6 +161,8 @@ SOURCES = [
            ("WordPress+wordpress-importer", "phpunit/data/theme-unit-test-data.xml"), wxr_gold),
     Source("OCR-D news (Atom)", FIXTURES / "ocr-d-website" / "feed.xml",
            ("OCR-D+ocrd-website", "docs/feed.xml"), atom_gold),
+    Source("WordPress.org News (RSS 2.0)", FIXTURES / "wordpress-develop" / "wordpress-org-news-excerpt.xml",
+           ("", ""), rss_gold),
     Source("RSS 1.0 spec example (RDF)", FIXTURES / "mozilla-comm-central" / "rss_7_1.rdf",
            ("", ""), rdf_gold),
     Source("FakeNewsCorpus sample (CSV)", FIXTURES / "fakenewscorpus" / "news_sample-excerpt.csv",

@@ -158,6 +158,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REAL_WXR = FIXTURES / "wordpress-importer" / "theme-unit-test-data-excerpt.xml"
 REAL_ATOM = FIXTURES / "ocr-d-website" / "feed.xml"
 REAL_RDF = FIXTURES / "mozilla-comm-central" / "rss_7_1.rdf"
+REAL_RSS = FIXTURES / "wordpress-develop" / "wordpress-org-news-excerpt.xml"
 REAL_CSV = FIXTURES / "fakenewscorpus" / "news_sample-excerpt.csv"
 
 

@@ -8,7 +8,7 @@ from ingest.config import load_config
 from ingest.document import RawRecord, Reject
 from ingest.read.files import InputFile
 from ingest.read.records import read_records
-from tests.samples import REAL_ATOM, REAL_RDF
+from tests.samples import REAL_ATOM, REAL_RDF, REAL_RSS
 
 CONFIG = load_config().read
 
@@ -93,7 +93,13 @@ def test_external_entities_are_never_fetched(tmp_path: Path) -> None:
     assert all("TOP SECRET" not in r.metadata["title"] + r.data for r in records)
 
 
-def test_the_real_atom_and_rdf_feeds() -> None:
+def test_the_real_rss_atom_and_rdf_feeds() -> None:
+    (news,) = read(REAL_RSS)
+    assert (news.metadata["title"], news.metadata["created"], news.metadata["author"]) == (
+        "Introducing Learn WordPress", "Tue, 15 Dec 2020 13:00:00 +0000", "Hugh Lashbrooke")
+    assert news.metadata["url"] == "https://wordpress.org/news/2020/12/introducing-learn-wordpress/"
+    assert news.metadata["categories"] == ["Updates", "learnwordpress", "learnwp"]
+    assert "<h2>What can you learn about WordPress?</h2>" in news.data
     atom = read(REAL_ATOM)
     assert len(atom) == 10 and all(isinstance(r, RawRecord) for r in atom)
     assert (atom[0].metadata["title"], atom[0].metadata["created"], atom[0].metadata["url"]) == (
