@@ -122,3 +122,13 @@ def test_the_real_theme_unit_test_export(tmp_path: Path) -> None:
     assert (first.metadata["title"], first.metadata["created"], first.metadata["author"]) == (
         "WP 6.1 Font size scale", "2023-01-16T07:08:31Z", "themereviewteam")
     assert first.metadata["url"] == "https://wpthemetestdata.wordpress.com/wp-6-1-font-size-scale/"
+
+
+def test_a_nesting_bomb_is_refused_by_libxml2s_depth_limit(tmp_path: Path) -> None:
+    deep = "<wp:x>" * 100_000 + "x" + "</wp:x>" * 100_000
+    bomb = wxr_item("Deep", "Words.").replace("<title>Deep</title>", "<title>Deep</title>" + deep)
+    items = read(tmp_path / "e.xml", wxr_bytes(wxr_item("One", "First."), bomb))
+    assert items[0].data == "First."
+    assert [i.reason for i in items if isinstance(i, Reject) and i.error == "MalformedXML"] == [
+        "e.xml: the XML is malformed at line 8: Excessive depth in document: 256, use XML_PARSE_HUGE option;"
+        " the items around it were read as libxml2 recovered them"]
