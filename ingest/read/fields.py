@@ -23,9 +23,10 @@ from ingest.read.problems import reject
 STANDARD = ("title", "created", "url", "author")
 
 # A text field holding markup (a scraper's "content" is often the article's HTML) is read
-# as an HTML fragment, so that its tags do not end up in the text.
+# as an HTML fragment, so that its tags do not end up in the text. A closing tag or a
+# line break is asked for: plain text has "<P>" too (Reuters writes tickers so).
 _HTML_MARKUP = re.compile(
-    r"<(?:p|div|br|h[1-6]|ul|ol|li|blockquote|table|figure|article|section|span|a|img|strong|em)(?:\s[^>]*)?/?>",
+    r"</(?:p|div|h[1-6]|ul|ol|li|blockquote|table|figure|article|section|span|a|strong|em|b|i)\s*>|<br\s*/?>",
     re.IGNORECASE,
 )
 

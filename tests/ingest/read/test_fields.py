@@ -61,3 +61,10 @@ def test_a_line_without_any_listed_body_names_them(tmp_path: Path) -> None:
     (reject,) = read(tmp_path / "s.jsonl", {"title": "only"})
     assert reject.error == "MissingText"
     assert reject.reason.startswith('s.jsonl#1: line 1 has no string "text", "maintext", "content"')
+
+
+def test_angle_brackets_of_plain_text_are_not_markup(tmp_path: Path) -> None:
+    # Reuters writes tickers so; a record of this project's own schema must read as before.
+    ticker, html = read(tmp_path / "s.jsonl", {"text": "Phillips Petroleum Co <P> said on Monday."},
+                        {"text": "<p>One.</p><p>Two.</p>"})
+    assert (ticker.format, html.format) == ("text", "html-fragment")
