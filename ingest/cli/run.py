@@ -117,7 +117,8 @@ def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str |
     # Nor at exit, where its final collections over the whole heap took 0.3 s.
     gc.freeze()
     c = report["counts"]
+    skipped = f", {c['skipped']} skipped" if c.get("skipped") else ""  # report.skipped_note, without its imports
     click.echo(
         f"{c['inputs']} inputs: {c['documents']} documents, {c['duplicates']} duplicates, "
-        f"{c['rejected']} rejected -> {out}"
+        f"{c['rejected']} rejected{skipped} -> {out}"
     )

@@ -38,6 +38,7 @@ from ingest.index.lock import StateLock
 from ingest.load.target import load
 from ingest.read.files import InputFile, discover
 from ingest.run.pipeline import Mapper, run, serial_mapper
+from ingest.run.report import skipped_note
 from ingest.write.jsonl import fsync_dir, write_json, write_jsonl
 from ingest.write.partitions import INPUTS_NAME, STAGING_PREFIX, Partition, new_partition, write_manifest
 
@@ -140,7 +141,7 @@ def _locked_run(inbox: Path, out: Path, state: Path, config: Config, mapper: Map
         return Outcome(
             "ingested",
             f"{len(claims)} new files, {c['inputs']} inputs: {c['documents']} documents, {c['duplicates']} duplicates, "
-            f"{c['rejected']} rejected -> {partition.final}",
+            f"{c['rejected']} rejected{skipped_note(c)} -> {partition.final}",
             partition.name, report, recovered,
         )
     finally:

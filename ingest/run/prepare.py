@@ -16,7 +16,7 @@ import numpy as np
 from ingest.clean.boilerplate import LineTally
 from ingest.clean.record import prepare_record, reject_from
 from ingest.config import Config
-from ingest.document import Reject
+from ingest.document import Reject, Skipped
 from ingest.read.files import InputFile
 from ingest.read.records import read_records
 from ingest.workspace import Workspace
@@ -29,6 +29,7 @@ class PrepareSummary:
     batch: int
     inputs: int = 0
     rejected: int = 0
+    skipped: Counter = field(default_factory=Counter)  # items that are not documents, by kind
     bytes_read: int = 0
     seconds: float = 0.0
     # Per source group: how many documents, and in how many documents each line appears
@@ -49,6 +50,9 @@ def prepare_batch(batch: int, files: Sequence[InputFile], config: Config, worksp
             summary.inputs += 1
             if isinstance(item, Reject):
                 rejects.append(item.to_json())
+                continue
+            if isinstance(item, Skipped):
+                summary.skipped[item.kind] += 1
                 continue
             # Bad input (DecodeError, ExtractError) and a bug on one record alike: the
             # record becomes a reject and the others go on.

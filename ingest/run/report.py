@@ -26,6 +26,9 @@ def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, 
         removals.update(s.removals)
         removed_chars.update(s.removed_chars)
         repairs.update(s.repairs)
+    skipped: Counter = Counter()
+    for s in prepare:
+        skipped.update(s.skipped)
     wall = sum(timings.values()) or 1e-9
     total_docs = counts["documents"] + counts["duplicates"]
     return {
@@ -38,8 +41,10 @@ def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, 
             "documents": counts["documents"],
             "duplicates": counts["duplicates"],
             "rejected": counts["rejected"],
-            "balanced": inputs == counts["documents"] + counts["duplicates"] + counts["rejected"],
+            "skipped": sum(skipped.values()),
+            "balanced": inputs == counts["documents"] + counts["duplicates"] + counts["rejected"] + sum(skipped.values()),
         },
+        "skipped_by_kind": dict(sorted(skipped.items())),
         "bytes_read": sum(s.bytes_read for s in prepare),
         "removals": {rule: {"count": removals[rule], "chars": removed_chars[rule]} for rule in sorted(removals)},
         "repairs": dict(sorted(repairs.items())),
@@ -54,3 +59,8 @@ def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, 
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "docs_per_second": round(total_docs / wall, 1),
     }
+
+
+def skipped_note(counts: dict[str, Any]) -> str:
+    """", 3 skipped" for a run that skipped items that are no documents; "" otherwise."""
+    return f", {counts['skipped']} skipped" if counts.get("skipped") else ""
