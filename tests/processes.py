@@ -84,3 +84,29 @@ def healthy(api_url: str) -> bool:
         return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def process_state(pid: int) -> str | None:
+    """The kernel's one-letter state of `pid` (R, S, T for stopped, ...); None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat[stat.rindex(")") + 2]  # after "pid (command) "
+
+
+def stopped_at_fault(fault_file: Path, process: subprocess.Popen, seconds: float, log: Path | None = None) -> int:
+    """The pid of the process that stopped itself at an INGEST_FAULT point with action
+    `stop` (ingest/faults.py): it writes its pid into `fault_file`, then stops."""
+    def stopped() -> bool:
+        assert process.poll() is None, f"the command ended ({process.returncode}) before the fault point\n" + (
+            log.read_text(errors="replace")[-3000:] if log and log.exists() else "")
+        text = fault_file.read_text() if fault_file.exists() else ""
+        return text.endswith("\n") and process_state(int(text)) == "T"
+
+    wait_for(stopped, seconds, f"a process stopping at the fault point ({fault_file.name})", log)
+    return int(fault_file.read_text())
+
+
+def continue_process(pid: int) -> None:
+    os.kill(pid, signal.SIGCONT)
