@@ -159,6 +159,21 @@ def test_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:
         assert PASSWORD not in str(err.value)
 
 
+def test_tls_with_client_certificates(tmp_path: Path, seeds: Path) -> None:
+    """The README's `ssl_certfile`/`ssl_keyfile`: a server that requires a client certificate."""
+    config = load_config()
+    with redis_server(tmp_path / "mtls", tls=True, client_certificates=True) as tls:
+        report = run([str(seeds)], tmp_path / "out", config, state_dir=tls.url)
+        assert report["state"]["documents"] == report["counts"]["inputs"] == 5
+        assert tls.client().dbsize() > 0
+        without_certificate = tls.url.split("&ssl_certfile=")[0]
+        with pytest.raises(StateError) as err:
+            open_index(without_certificate, config.dedup)
+        message = str(err.value)
+        assert message.startswith(f"{redact(without_certificate)}: cannot open the index"), message
+        assert PASSWORD not in message and "\n" not in message
+
+
 def test_run_with_redis_equals_a_local_run_and_links_later_copies(url: str, tmp_path: Path) -> None:
     dump = near_duplicate_dump(tmp_path / "dump", stories=120, files=6)
     config = load_config()
