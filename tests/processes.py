@@ -110,3 +110,12 @@ def stopped_at_fault(fault_file: Path, process: subprocess.Popen, seconds: float
 
 def continue_process(pid: int) -> None:
     os.kill(pid, signal.SIGCONT)
+
+
+def waiting_for_a_lock(pid: int) -> bool:
+    """Whether `pid` is blocked waiting for a file lock (a "->" line of /proc/locks)."""
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == "->" and fields[5] == str(pid):
+            return True
+    return False
