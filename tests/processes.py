@@ -44,6 +44,29 @@ def ingest(*args: str, cwd: Path | None = None, env: dict[str, str] | None = Non
                           env=env if env is not None else clean_env())
 
 
+RUN_SECONDS = 300  # a small run of the command on a busy machine, with the temporary API's start
+
+
+def start_ingest(*args: str, log: Path, prefix: tuple[str, ...] = (), **env: str) -> subprocess.Popen:
+    """`ingest ARGS` started in its own process group (it and its workers), its stdout
+    and stderr into `log`; `env` over the Prefect-free environment."""
+    with open(log, "wb") as fh:
+        return subprocess.Popen([*prefix, *INGEST, *args], env=clean_env(**env), stdout=fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def finished(process: subprocess.Popen, log: Path, seconds: float = RUN_SECONDS) -> str:
+    """The log of a command started by `start_ingest`, once it has exited 0."""
+    try:
+        status = process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        stop_group(process)
+        pytest.fail(f"ingest did not end within {seconds:g} s\n{log.read_text(errors='replace')[-3000:]}")
+    output = log.read_text(errors="replace")
+    assert status == 0, output[-3000:]
+    return output
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

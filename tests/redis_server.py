@@ -7,6 +7,7 @@ installed (Debian package `redis-server`; .ci/run installs it).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import shutil
@@ -40,6 +41,7 @@ class RedisServer:
     port: int
     ca_file: Path | None = None  # the self-signed certificate, for rediss://
     client_files: tuple[Path, Path] | None = None  # a client certificate and key the server accepts
+    pid: int = 0  # of the redis-server process, for a test that kills it
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url)
@@ -86,6 +88,7 @@ def redis_server(folder: Path, tls: bool = False, client_certificates: bool = Fa
         args += ["--port", str(port)]
         server = RedisServer(f"redis://:{PASSWORD}@127.0.0.1:{port}/0", port)
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = dataclasses.replace(server, pid=process.pid)
     try:
         _wait_until_ready(server, process)
         yield server

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 from ingest.config import load_config
@@ -14,50 +13,23 @@ from ingest.faults import ENV as FAULT
 from ingest.index.lock import StateLock
 from ingest.run.pipeline import run
 from tests.processes import (
-    INGEST,
-    clean_env,
+    RUN_SECONDS,
     continue_process,
+    finished,
+    start_ingest,
     stopped_at_fault,
     wait_for,
     waiting_for_a_lock,
 )
 from tests.samples import build_dump, unprivileged
-from tests.schema_check import validate_lines
-
-RUN_SECONDS = 300  # a small run on a busy machine, with the temporary API's start
-OUTPUTS = ("documents.jsonl", "duplicates.jsonl", "rejects.jsonl")
-
-
-def start(*args: str, log: Path, prefix: tuple[str, ...] = (), **env: str) -> subprocess.Popen:
-    with open(log, "wb") as fh:
-        return subprocess.Popen([*prefix, *INGEST, *args], env=clean_env(**env), stdout=fh, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-
-def finished(process: subprocess.Popen, log: Path) -> str:
-    """The command's output, once it has exited 0."""
-    try:
-        status = process.wait(timeout=RUN_SECONDS)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
-        raise AssertionError(f"ingest did not end within {RUN_SECONDS} s\n{log.read_text(errors='replace')[-3000:]}")
-    output = log.read_text(errors="replace")
-    assert status == 0, output[-3000:]
-    return output
-
-
-def rows(out: Path) -> dict[str, list[dict]]:
-    """Every output line, validated, without the ingestion time."""
-    return {name: [{**row, "added": None} for row in validate_lines(out / name, "reject" if name == "rejects.jsonl"
-                                                                    else "document")] for name in OUTPUTS}
-
+from tests.schema_check import OUTPUTS, validated_outputs
 
 def test_a_run_on_a_held_state_folder_waits_for_it(seeds: Path, tmp_path: Path) -> None:
     state, out, log = tmp_path / "state", tmp_path / "out", tmp_path / "run.log"
     holder = StateLock(state)
     assert holder.acquire()
     try:
-        process = start("run", str(seeds), "--out", str(out), "--state", str(state), log=log)
+        process = start_ingest("run", str(seeds), "--out", str(out), "--state", str(state), log=log)
         wait_for(lambda: process.poll() is not None or waiting_for_a_lock(process.pid), RUN_SECONDS,
                  "the run blocking on the state lock", log)
         assert process.poll() is None, log.read_text(errors="replace")[-3000:]
@@ -72,11 +44,11 @@ def test_a_run_on_a_held_state_folder_waits_for_it(seeds: Path, tmp_path: Path) 
 def test_a_batch_that_fails_on_a_transient_io_error_is_retried(seeds: Path, tmp_path: Path) -> None:
     fired, log = tmp_path / "fired", tmp_path / "run.log"
     run([str(seeds)], tmp_path / "reference", load_config())
-    process = start("run", str(seeds), "--out", str(tmp_path / "out"), "--workers", "2", log=log,
+    process = start_ingest("run", str(seeds), "--out", str(tmp_path / "out"), "--workers", "2", log=log,
                     **{FAULT: f"prepare:eio:{fired}"})
     finished(process, log)
     assert fired.exists()  # a prepare batch failed with EIO: the retry redid it
-    assert rows(tmp_path / "out") == rows(tmp_path / "reference")
+    assert validated_outputs(tmp_path / "out") == validated_outputs(tmp_path / "reference")
 
 
 def test_every_record_of_a_hostile_dump_ends_in_exactly_one_output_of_the_command(tmp_path: Path) -> None:
@@ -86,14 +58,14 @@ def test_every_record_of_a_hostile_dump_ends_in_exactly_one_output_of_the_comman
     expected_rejects = build_dump(dump)
     # One worker, stopped before its first batch reads anything: vanished.txt goes
     # between discovery and reading.
-    process = start("run", str(dump), "--out", str(out), "--workers", "1", log=log, prefix=prefix,
+    process = start_ingest("run", str(dump), "--out", str(out), "--workers", "1", log=log, prefix=prefix,
                     **{FAULT: f"prepare:stop:{fired}"})
     worker = stopped_at_fault(fired, process, RUN_SECONDS, log)
     (dump / "vanished.txt").unlink()
     continue_process(worker)
     assert finished(process, log).splitlines() == [f"15 inputs: 5 documents, 0 duplicates, 10 rejected -> {out}"]
 
-    outputs = rows(out)
+    outputs = validated_outputs(out)
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["counts"] == {"inputs": 15, "documents": 5, "duplicates": 0, "rejected": 10, "balanced": True}
     sources = [r["source"] for name in OUTPUTS for r in outputs[name]]
