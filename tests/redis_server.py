@@ -51,7 +51,7 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                     "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
     return cert, key
 
 
@@ -59,9 +59,10 @@ def client_certificate(folder: Path, ca_cert: Path, ca_key: Path) -> tuple[Path,
     """A client certificate signed by the (self-signed, CA:TRUE) server certificate."""
     cert, key, request = folder / "client.pem", folder / "client-key.pem", folder / "client.csr"
     subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", str(key), "-out", str(request), "-subj", "/CN=ingest-client"], check=True, capture_output=True)
+                    "-keyout", str(key), "-out", str(request), "-subj", "/CN=ingest-client"],
+                   check=True, capture_output=True, timeout=60)
     subprocess.run(["openssl", "x509", "-req", "-in", str(request), "-CA", str(ca_cert), "-CAkey", str(ca_key),
-                    "-CAcreateserial", "-out", str(cert), "-days", "1"], check=True, capture_output=True)
+                    "-CAcreateserial", "-out", str(cert), "-days", "1"], check=True, capture_output=True, timeout=60)
     return cert, key
 
 

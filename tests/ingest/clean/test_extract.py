@@ -173,7 +173,8 @@ def test_no_alarm_off_the_main_thread(monkeypatch):
     outcome = []
     worker = threading.Thread(target=lambda: outcome.append(extract_html(NEWS_PAGE, HtmlConfig(timeout_seconds=0.05))))
     worker.start()
-    worker.join()
+    worker.join(timeout=60)
+    assert not worker.is_alive()
     assert outcome and "little green ferry" in outcome[0].text  # ran to the end, body fallback
 
 
