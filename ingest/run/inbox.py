@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.config import Config
+from ingest.faults import fault_point
 from ingest.index.ledger import Claim, Ledger
 from ingest.index.lock import StateLock
 from ingest.load.target import load
@@ -133,8 +134,10 @@ def _locked_run(inbox: Path, out: Path, state: Path, config: Config, mapper: Map
             return Outcome("nothing-new", f"nothing new in {inbox} ({known} files ingested before)", recovered=recovered)
         partition = new_partition(out, started)
         report = _run_partition(partition, claims, known, state, config, mapper, workers)
+        fault_point("indexed")
         settled = [c for c in claims if c.unchanged()]  # a file changed meanwhile is new again next run
         ledger.commit(partition.name, report["finished"], settled)
+        fault_point("committed")
         publish(partition, ledger)
         write_manifest(out)
         c = report["counts"]
@@ -155,6 +158,7 @@ def _run_partition(partition: Partition, claims: Sequence[Claim], known: int, st
     staging = partition.staging
     staging.mkdir(parents=True)
     write_jsonl(staging / INPUTS_NAME, (_input_json(c) for c in claims))
+    fault_point("claimed")
     files: list[str | InputFile] = [c.file for c in claims]
     report = run(files, staging, config, mapper=mapper, state_dir=state, workers=workers)
     report["partition"] = {"name": partition.name, "files": len(claims), "files_ingested_before": known}
