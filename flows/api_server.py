@@ -40,6 +40,8 @@ STARTUP_TIMEOUT_SECONDS = 60.0
 # killing it.
 SETTLE_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = SETTLE_TIMEOUT_SECONDS + 10.0
+# Milliseconds the API's SQLite connections wait for a lock (default: Prefect's 60 s).
+BUSY_TIMEOUT_VARIABLE = "INGEST_API_SQLITE_BUSY_TIMEOUT_MS"
 # The API's log, kept beside report.json when the API logged anything.
 LOG_NAME = "prefect-api.log"
 # A record at ERROR or above, in Prefect's log format ("12:00:00.123 | ERROR   | name - ...")
@@ -225,6 +227,7 @@ def _serve(port: int) -> None:
         from prefect.server.api.server import create_app
 
         app = create_app()
+    _limit_sqlite_busy_wait(os.environ.get(BUSY_TIMEOUT_VARIABLE))
 
     class _SettlingServer(uvicorn.Server):
         """Stops its services only once the events it was sent are recorded.
@@ -241,6 +244,25 @@ def _serve(port: int) -> None:
     _SettlingServer(uvicorn.Config(app, log_level="error", lifespan="on")).run(sockets=[listener])
 
 
+def _limit_sqlite_busy_wait(milliseconds: str | None) -> None:
+    """Make the API's SQLite connections wait `milliseconds` for a lock held elsewhere
+    rather than Prefect's fixed 60 s (a test makes the database busy with it)."""
+    if not milliseconds:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    pragma = f"PRAGMA busy_timeout = {int(milliseconds)}"
+
+    # On checkout, not connect: Prefect sets its own timeout on connect, after
+    # listeners registered for every pool.
+    @event.listens_for(Pool, "checkout")
+    def _busy_timeout(dbapi_connection, record, proxy) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(pragma)
+        cursor.close()
+
+
 async def _settle(server, timeout: float) -> None:
     """Wait until no request or socket is being served and every message delivered to
     the server's consumers (the task-run recorder, the event persister...) has been
@@ -253,15 +275,17 @@ async def _settle(server, timeout: float) -> None:
         unhandled = any(m["published"] > m["consumed"] for m in list(METRICS.values()))
         return bool(server.server_state.tasks or websockets or unhandled)
 
+    logger = get_logger("server.settle")
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    started = loop.time()
     quiet = 0
     while quiet < 2 and not server.force_exit:
-        if loop.time() > deadline:
-            get_logger("server.settle").warning("stopping with events not yet recorded after %.0f s", timeout)
+        if loop.time() > started + timeout:
+            logger.warning("stopping with events not yet recorded after %.0f s", timeout)
             return
         quiet = 0 if busy() else quiet + 1
         await asyncio.sleep(0.02)
+    logger.debug("settled in %.2f s", loop.time() - started)
 
 
 if __name__ == "__main__":
