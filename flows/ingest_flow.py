@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
@@ -37,6 +38,7 @@ from ingest.index.location import IndexLocation
 from ingest.run.clean import CleanSummary
 from ingest.run.pipeline import Mapper, RunPlan, plan_run, run_plan
 from ingest.run.prepare import PrepareSummary
+from ingest.run.report import record_api_log
 
 # Called as progress(phase, done, total) while a run goes on; set by the CLI.
 ProgressHook = Callable[[str, int, int], None]
@@ -155,7 +157,9 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
     (default: config, else one per core), or "dask", the cluster at `dask_address`
     (default: config), else a local one of `workers` processes. `api`: a temporary API
     the caller started early, used when no PREFECT_API_URL is set, stopped at the end.
-    `output_format` overrides the config's [write] format."""
+    `output_format` overrides the config's [write] format. A temporary API's log is kept
+    in `out` when it logged anything, and report.json's `prefect_api` says where and how
+    many errors it holds."""
     config = load_config(config_path).with_format(output_format)
     workers = worker_count(workers, config.run)
     kind, address = resolve_runner(config.run, runner, dask_address)
@@ -163,15 +167,16 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
         raise ValueError(problem)
     # Workers elsewhere would resolve a relative output folder against their own.
     out = os.path.abspath(out)
+    used: TemporaryApi | None = None  # the temporary API the flow ran on
     try:
         with local_workers(workers) if kind == "process" else nullcontext():
             if kind == "process":
                 _plans[out] = plan = plan_run(paths, out, config, workers)
                 # One core for the API's process and the flow's while they start, unless there is only one.
                 read_ahead(plan, lanes=max(1, workers - 1))
-            with prefect_api(api) as api_url:
+            with prefect_api(api) as (api_url, used):
                 chosen, parallelism = task_runner(kind, workers, address, api_url)
-                return ingest_flow.with_options(task_runner=chosen)(
+                report = ingest_flow.with_options(task_runner=chosen)(
                     paths=paths, out=out, config_path=config_path,
                     state=IndexLocation(state) if state is not None else None, workers=parallelism,
                     output_format=output_format)
@@ -180,3 +185,10 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
         unclaimed = _plans.pop(out, None)
         if unclaimed is not None:  # the flow never started (the API did not): nothing read ahead is kept
             unclaimed.workspace.remove()
+        # Stopped by now. Its log goes beside the report, also when the run failed or
+        # the API did not start (`api` then holds why).
+        leftover = used or api
+        api_log = leftover.keep_log(Path(out)) if leftover is not None else None
+    if used is not None and api_log is not None:
+        record_api_log(Path(out), report, api_log.path, api_log.errors)
+    return report

@@ -71,13 +71,14 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | 
     from flows.api_server import TemporaryApi
 
     # Started first, so that it boots while the config, Prefect and the pipeline are
-    # imported (it is stopped again if the config is bad).
-    api = TemporaryApi() if not os.environ.get("PREFECT_API_URL") else None
+    # imported (it is stopped again if the config is bad). Its output goes to its log
+    # (kept beside report.json), and with --debug to stderr too.
+    api = TemporaryApi(echo=debug) if not os.environ.get("PREFECT_API_URL") else None
     try:
         _run(paths, out, config_path, state, workers, output_format, progress, debug, runner, dask_address, api)
     finally:
         if api is not None:
-            api.stop()
+            api.discard()  # the run has kept its log already, unless it never started
 
 
 def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | None, workers: int | None,
@@ -117,8 +118,12 @@ def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str |
     # Nor at exit, where its final collections over the whole heap took 0.3 s.
     gc.freeze()
     c = report["counts"]
+    api_log = report.get("prefect_api") or {}
+    # The API's errors are the run's bookkeeping, not its data: the outputs are complete.
+    api_errors = (f" (the temporary Prefect API logged {api_log['errors']} "
+                  f"error{'s' if api_log['errors'] != 1 else ''}: {api_log['log']})" if api_log.get("errors") else "")
     skipped = f", {c['skipped']} skipped" if c.get("skipped") else ""  # report.skipped_note, without its imports
     click.echo(
         f"{c['inputs']} inputs: {c['documents']} documents, {c['duplicates']} duplicates, "
-        f"{c['rejected']} rejected{skipped} -> {out}"
+        f"{c['rejected']} rejected{skipped} -> {out}{api_errors}"
     )
