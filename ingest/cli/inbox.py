@@ -1,7 +1,7 @@
 """`ingest serve` and `ingest update`: the inbox service on the command line.
 
 `update` is one incremental run now (on a temporary local Prefect API, like `ingest
-run`, unless PREFECT_API_URL names a server); `serve` registers the same flow as a
+run`, whose log goes to OUT/prefect-api.log, unless PREFECT_API_URL names a server); `serve` registers the same flow as a
 deployment with a schedule on the Prefect server at PREFECT_API_URL and runs it there
 until stopped.  Both take the same folders, so a run by hand and the scheduled runs
 share the ledger, the index and the partitions.
@@ -77,16 +77,28 @@ def update(inbox: str, out: str, state: str, config_path: str | None, workers: i
     """
     inbox, out, state = _checked_folders(inbox, out, state, config_path, debug)
     quiet_prefect(debug)
+    from flows.api_server import TemporaryApi
+    from flows.runners import prefect_api
     from flows.scheduled_flow import ingest_inbox
 
+    # As `ingest run`: a temporary API of ours unless PREFECT_API_URL names a server, so
+    # that what it logs goes to its log in --out (and with --debug to stderr too).
+    api = TemporaryApi(echo=debug) if not os.environ.get("PREFECT_API_URL") else None
+    used = None
     try:
-        outcome = ingest_inbox(inbox=inbox, out=out, state=state, config_path=config_path, workers=workers,
-                               output_format=output_format, load_into=_absolute_target(load_into))
+        with prefect_api(api) as (_, used):
+            outcome = ingest_inbox(inbox=inbox, out=out, state=state, config_path=config_path, workers=workers,
+                                   output_format=output_format, load_into=_absolute_target(load_into))
     except KeyboardInterrupt:
         fail("interrupted", EXIT_FAILED, debug)
     except Exception as exc:  # one line for the user; the traceback with --debug
         fail(f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", EXIT_FAILED, debug)
-    click.echo(outcome["message"])
+    finally:
+        api_log = used.keep_log(Path(out)) if used is not None else None
+        if api is not None and used is None:
+            api.discard()  # a server was named after all, or the API never started
+    note = f" (the temporary Prefect API logged {api_log.errors} errors: {api_log.path})" if api_log and api_log.errors else ""
+    click.echo(outcome["message"] + note)
 
 
 @click.command()

@@ -33,7 +33,7 @@ from tests.redis_server import (
 
 OUTPUTS = ("documents.jsonl", "duplicates.jsonl", "rejects.jsonl")
 # Report sections that differ between any two runs (times) or between index kinds.
-_RUN_SPECIFIC = ("started", "finished", "timings_seconds", "docs_per_second", "state")
+_RUN_SPECIFIC = ("started", "finished", "timings_seconds", "docs_per_second", "state", "prefect_api")
 
 
 @dataclass

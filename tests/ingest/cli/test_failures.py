@@ -68,7 +68,7 @@ def test_every_record_of_a_hostile_dump_ends_in_exactly_one_output_of_the_comman
 
     outputs = validated_outputs(out)
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assert report["counts"] == {"inputs": 15, "documents": 5, "duplicates": 0, "rejected": 10, "balanced": True}
+    assert report["counts"] == {"inputs": 15, "documents": 5, "duplicates": 0, "rejected": 10, "skipped": 0, "balanced": True}
     sources = [r["source"] for name in OUTPUTS for r in outputs[name]]
     assert len(sources) == len(set(sources)) == 15  # each record once, in one output
     assert sorted(Path(d["source"]).name for d in outputs["documents.jsonl"]) == [
