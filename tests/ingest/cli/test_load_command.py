@@ -36,10 +36,9 @@ def test_run_writes_parquet_that_loads_into_duckdb(tmp_path: Path, seeds: Path) 
     assert loaded.returncode == 0, loaded.stderr
     report = json.loads((out / "report.json").read_text())
     # DuckDB reads the files in place too, as the README shows.
-    in_place = duckdb.sql(f"SELECT count(*) FROM '{out / 'documents.parquet'}'").fetchall()
-    assert in_place == [(report["counts"]["documents"],)]
+    assert duckdb.sql(f"SELECT count(*) FROM '{out / 'documents.parquet'}'").fetchall() == [(report["counts"]["documents"],)]
     with duckdb.connect(str(store), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == report["counts"]["documents"]
+        assert con.execute("SELECT count(*) FROM documents").fetchall() == [(report["counts"]["documents"],)]
         (name,) = con.execute("SELECT partition FROM loads").fetchone()
     assert name == f"out@{report['started'][:19].replace(':', '-')}Z"
 
