@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ingest.config import load_config
@@ -182,3 +183,16 @@ def test_a_waiting_run_gets_the_lock_when_the_holder_releases_it(tmp_path: Path)
     assert got.wait(60)
     thread.join(timeout=60)
     waiter.close()
+
+
+def test_a_run_with_a_store_loads_the_partitions_not_loaded_yet(folders, tmp_path: Path) -> None:
+    inbox, out, state = folders
+    store = tmp_path / "store.duckdb"
+    first = ingest_new(inbox, out, state, CONFIG)  # published, not loaded
+    (inbox / "ferry-copy.txt").write_text("Ferry timetable: a second site's copy\n\n" + ARTICLE, encoding="utf-8")
+    second = ingest_new(inbox, out, state, CONFIG.with_format("parquet"), load_into=f"duckdb:{store}")
+    assert second.load.startswith(f"2 partitions loaded into duckdb:{store}") and second.load in second.message
+    assert ingest_new(inbox, out, state, CONFIG, load_into=f"duckdb:{store}").load.endswith("2 loaded before")
+    with duckdb.connect(str(store), read_only=True) as con:
+        assert con.execute("SELECT partition, documents, duplicates FROM loads ORDER BY partition").fetchall() == [
+            (first.partition, 2, 0), (second.partition, 0, 1)]
