@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from ingest.config import Config
 from ingest.dedup.clusters import Deduplicator
 from ingest.dedup.decisions import DedupResult
 from ingest.dedup.passages import candidate_pairs, match_pairs, min_shared_anchors, stories
+from ingest.dedup.spilled_anchors import spilled_candidate_pairs
 from ingest.run.spill import SpilledWords
 from ingest.workspace import Workspace
 
@@ -26,12 +28,17 @@ _SPANS_CACHED = 4096
 
 
 def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, words: SpilledWords,
-                  workers: int) -> list[np.ndarray]:
+                  workers: int, spill_to: Path | None = None) -> list[np.ndarray]:
     """The candidate pairs of stories for passage search, as chunks of (a_batch, a_row,
-    b_batch, b_row) rows: the batches of the passage phase."""
+    b_batch, b_row) rows: the batches of the passage phase. `spill_to`: where to spill
+    the anchors and their pairs (`spilled_anchors.py`), None to find them in memory."""
     chosen = stories(dedup.sketches(), result.cluster_of, config.dedup.passages)
-    first, second = candidate_pairs([words.anchors(s.batch, s.row) for s in chosen],
-                                    min_shared_anchors(config.dedup.passages))
+    min_shared = min_shared_anchors(config.dedup.passages)
+    if spill_to is None:
+        first, second = candidate_pairs([words.anchors(s.batch, s.row) for s in chosen], min_shared)
+    else:
+        first, second = spilled_candidate_pairs((words.anchors(s.batch, s.row) for s in chosen), len(chosen),
+                                                min_shared, spill_to)
     if len(first) == 0:
         return []
     where = np.array([(s.batch, s.row) for s in chosen], dtype=np.int32)

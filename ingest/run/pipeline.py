@@ -39,7 +39,7 @@ from ingest.index.sqlite_index import StateIndex
 from ingest.read.files import InputFile, discover
 from ingest.run.batches import plan_batches
 from ingest.run.clean import clean_batch
-from ingest.run.decide import deduplicate
+from ingest.run.decide import central_spill, deduplicate
 from ingest.run.memory import collection_paused, release_freed_memory
 from ingest.run.passages import PASSAGE_SIDE, passage_batch, passage_tasks, passages_by_batch
 from ingest.run.prepare import prepare_batch
@@ -155,12 +155,14 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
     words = SpilledWords(workspace)  # for the central steps; closed before the passage tasks run
     try:
         with collection_paused():  # the sketches and decisions stay alive to the end of the run
-            dedup, result = deduplicate(cleaned, config, words, added, state)
+            spill_to = central_spill(cleaned, config, workspace)
+            dedup, result = deduplicate(cleaned, config, words, added, state, spill_to)
             if state is not None:
                 result = settle(state, dedup, result, lambda: _cleaned_rows(workspace, len(batches)))
             timings["dedup"] = time.perf_counter() - t
             t = time.perf_counter()
-            chunks = passage_tasks(dedup, result, config, words, plan.workers) if config.dedup.passages.enabled else []
+            chunks = (passage_tasks(dedup, result, config, words, plan.workers, spill_to)
+                      if config.dedup.passages.enabled else [])
     finally:
         words.close()
     release_freed_memory()
