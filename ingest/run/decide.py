@@ -52,6 +52,7 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: Spille
     for summary in summaries:
         for s in load_sketches(words, summary, added, with_signatures=spill_to is None):
             dedup.add(s)
+        summary.documents.clear()  # in the sketches now (the same strings)
     return dedup, dedup.run(state)
 
 
