@@ -18,7 +18,8 @@ import numpy as np
 
 # Documents per part: a part's codes or anchors are a few MB at a few hundred a document.
 DOCS_PER_PART = 4096
-# At most this many open files (well under the usual limit of 1,024 descriptors).
+# At most this many parts of pair codes or anchors: at 256, a part of 10 million news
+# documents' anchors is about 30 MB.
 MOST_PARTS = 256
 
 
@@ -32,37 +33,41 @@ def first_ranges(codes: np.ndarray, n: int, parts: int) -> np.ndarray:
     return (codes // n) * parts // n
 
 
+def part_path(folder: Path, name: str, part: int) -> Path:
+    """The file of one part."""
+    return folder / f"{name}-{part:05d}.bin"
+
+
 class PartFiles:
     """Values of one `dtype` spilled to `parts` files in `folder`, named after `name`."""
 
     def __init__(self, folder: Path, name: str, parts: int, dtype: np.dtype) -> None:
         self._dtype = np.dtype(dtype)
-        self._paths = [folder / f"{name}-{p:04d}.bin" for p in range(parts)]
-        self._files = [open(path, "wb") for path in self._paths]  # noqa: SIM115 (closed by `parts`)
+        self._paths = [part_path(folder, name, p) for p in range(parts)]
+        for path in self._paths:
+            path.write_bytes(b"")
 
     def add(self, values: np.ndarray, part: np.ndarray) -> None:
         """Append each value to the file of its part (`part`, one per value)."""
         if len(values) == 0:
             return
         order = np.argsort(part, kind="stable")
-        ends = np.cumsum(np.bincount(part.astype(np.intp), minlength=len(self._files)))
+        ends = np.cumsum(np.bincount(part.astype(np.intp), minlength=len(self._paths)))
         ordered = values[order].astype(self._dtype, copy=False)
-        for f, lo, hi in zip(self._files, np.r_[0, ends[:-1]].tolist(), ends.tolist()):
+        for path, lo, hi in zip(self._paths, np.r_[0, ends[:-1]].tolist(), ends.tolist()):
             if hi > lo:
-                ordered[lo:hi].tofile(f)
+                # Opened for each append: the parts may be more than a process's open files.
+                with open(path, "ab") as f:
+                    ordered[lo:hi].tofile(f)
 
     def parts(self) -> Iterator[np.ndarray]:
         """Each part's values in the order added, part 0 first."""
-        for f in self._files:
-            f.close()
         for path in self._paths:
             values = np.fromfile(path, dtype=self._dtype)
             path.unlink()
             yield values
 
     def discard(self) -> None:
-        """Close and delete the files left (after a failure, or parts not read)."""
-        for f in self._files:
-            f.close()
+        """Delete the files left (after a failure, or parts not read)."""
         for path in self._paths:
             path.unlink(missing_ok=True)
