@@ -121,7 +121,7 @@ class SpilledWords:
 
     def _read(self, batch: int, kind: str, row: int) -> np.ndarray:
         rows = self._files.get((batch, kind)) or self._open(batch, kind)
-        lo, hi = rows.offsets[row], rows.offsets[row + 1]
+        lo, hi = int(rows.offsets[row]), int(rows.offsets[row + 1])
         found = np.frombuffer(os.pread(rows.fd, rows.width * (hi - lo), rows.start + rows.width * lo), rows.dtype)
         return found.reshape(-1, *rows.inner) if rows.inner else found
 
@@ -129,8 +129,9 @@ class SpilledWords:
         path = self._workspace.words(batch, kind)
         header = np.load(path, mmap_mode="r")  # where the data starts, its type and shape
         inner = header.shape[1:]
-        # A signature is one row a document.
-        offsets = range(len(header) + 1) if kind == "signatures" else self.array(batch, _ROW_OFFSETS[kind]).tolist()
+        # A signature is one row a document. The mapped offsets, not a list of them: the
+        # flow's process reads some rows of every batch (36 bytes a document a list).
+        offsets = range(len(header) + 1) if kind == "signatures" else self.array(batch, _ROW_OFFSETS[kind])
         self._files[(batch, kind)] = rows = _RowFile(
             os.open(path, os.O_RDONLY), header.offset, header.dtype, inner, header.dtype.itemsize * math.prod(inner),
             offsets)
