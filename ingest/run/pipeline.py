@@ -212,7 +212,10 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
     if state is not None:
         # Only once all three files are in place, in one transaction: a crash before
         # leaves the index as it was.
-        state.add(new_entries(dedup, result, _cleaned_rows(workspace, len(batches))))
+        try:
+            state.add(new_entries(dedup, result, _cleaned_rows(workspace, len(batches))))
+        finally:
+            words.close()  # reopened when the LSH spilled: the entries' band keys read the signatures
     timings["write"] = time.perf_counter() - t
 
     report = build_report(
