@@ -12,6 +12,7 @@ from ingest.config import load_config
 from ingest.dedup import part_files
 from ingest.run import decide
 from ingest.run.pipeline import run
+from tests.redis_server import redis_server
 from tests.samples import BRANCHES, article, span_text
 
 
@@ -50,9 +51,9 @@ def outputs(out: Path) -> dict[str, list[dict]]:
     return found
 
 
-def run_both(inputs: list[Path], tmp_path: Path, monkeypatch) -> tuple[list[dict], list[dict]]:
-    """Each run of `inputs` in turn into one state folder, in memory and out of core:
-    their outputs and reports."""
+def run_both(inputs: list[Path], tmp_path: Path, monkeypatch, state_of=None) -> tuple[list[dict], list[dict]]:
+    """Each run of `inputs` in turn into one state (a folder, or what `state_of(mode)`
+    gives), in memory and out of core: their outputs and reports."""
     config = load_config()
     config = config.model_copy(update={"run": config.run.model_copy(update={"batch_files": 40})})  # several batches
     spilled = config.model_copy(update={"run": config.run.model_copy(update={"central_memory_mib": 0})})
@@ -62,7 +63,8 @@ def run_both(inputs: list[Path], tmp_path: Path, monkeypatch) -> tuple[list[dict
         reports, outs = [], []
         for i, folder in enumerate(inputs):
             out = tmp_path / f"{mode}-{i}"
-            reports.append(run([str(folder)], out, cfg, state_dir=tmp_path / f"state-{mode}"))
+            state = state_of(mode) if state_of else tmp_path / f"state-{mode}"
+            reports.append(run([str(folder)], out, cfg, state_dir=state))
             outs.append(outputs(out))
         results.append((outs, reports))
     return results[0], results[1]
@@ -85,3 +87,17 @@ def test_out_of_core_decides_as_in_memory(tmp_path: Path, monkeypatch) -> None:
         assert report["dedup"]["lsh_candidates"] > 0
     for memory, spilled in zip(memory_reports, spilled_reports):
         assert spilled["dedup"] == memory["dedup"]
+
+
+def test_out_of_core_decides_as_in_memory_with_redis(tmp_path: Path, monkeypatch) -> None:
+    """With the shared index, whose claim decides the run again after claiming."""
+    first = tmp_path / "first"
+    write_corpus(first, 3)
+    with redis_server(tmp_path / "redis") as server:
+        databases = {"memory": 1, "spilled": 2}
+        (memory_outs, memory_reports), (spilled_outs, spilled_reports) = run_both(
+            [first, first], tmp_path, monkeypatch, lambda mode: server.url.replace("/0", f"/{databases[mode]}"))
+    assert len(memory_outs[0]["duplicates"]) > 50
+    assert spilled_outs == memory_outs
+    assert [r["dedup"] for r in spilled_reports] == [r["dedup"] for r in memory_reports]
+    assert memory_reports[1]["dedup"]["already_indexed"] == memory_reports[0]["counts"]["inputs"]
