@@ -667,9 +667,10 @@ def write_chart(summaries: list[dict], path: Path) -> None:
 # ------------------------------------------------------------------ driver
 
 
-def prepare_corpus(corpora: Path, docs: int, seed: int) -> tuple[Path, dict]:
-    """The corpus folder and manifest; rebuilt unless a manifest for this size, seed and builder exists."""
-    folder = RESULTS / f"corpus-{docs}-s{seed}"
+def prepare_corpus(corpora: Path, docs: int, seed: int, results: Path = RESULTS) -> tuple[Path, dict]:
+    """The corpus folder in `results` and its manifest; rebuilt unless a manifest for
+    this size, seed and builder exists."""
+    folder = results / f"corpus-{docs}-s{seed}"
     builder = tc.builder_digest()
     manifest_path = folder / "manifest.json"
     if manifest_path.exists():

@@ -1,6 +1,7 @@
 """Does `ingest run`'s peak memory grow with the documents it indexes, or with the input?
 
     python bench/memory_scaling.py
+    python bench/memory_scaling.py --docs 100000 1000000 --results /work/bench-corpus --no-long
 
 Runs `ingest run CORPUS --out DIR --no-progress` on three inputs and measures the peak
 of the summed RSS of its process tree as bench/compare.py does (`compare.measure`):
@@ -10,6 +11,10 @@ of the summed RSS of its process tree as bench/compare.py does (`compare.measure
 3. 20,000 long documents with all the text of the 100,000: document i joins the texts of
    documents i, i + 20,000, ..., i + 80,000 of the 100,000 corpus, a blank line between
    (built in bench/results/corpus-long-20000-s<seed>/ from the 100,000 corpus).
+
+`--docs` chooses other corpus sizes (built by bench/throughput_corpus.py in `--results`
+when absent; a million documents take about 1.5 GB of disk), `--no-long` leaves out
+the third input.
 
 A run's index is its documents' sketches (MinHash signatures, and the word hashes that
 passage search reads back from the workers' spilled rows), one per document.  If the
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -73,29 +79,39 @@ def main() -> None:
     parser.add_argument("--corpora", type=Path, default=None,
                         help="shared corpora folder (default: $INGEST_CORPORA, else ../shared/corpora)")
     parser.add_argument("--ingest", default=None, help="the ingest executable (default: next to this Python)")
+    parser.add_argument("--docs", type=int, nargs="+", default=[20_000, 100_000],
+                        help="corpus sizes, smallest first (default 20000 100000)")
+    parser.add_argument("--results", type=Path, default=compare.RESULTS,
+                        help="where the corpora are built (default bench/results)")
+    parser.add_argument("--no-long", action="store_true", help="leave out the long documents")
     args = parser.parse_args()
     ingest = compare.ingest_executable(args.ingest)
     corpora = args.corpora or tc.default_corpora()
-    small, small_manifest = compare.prepare_corpus(corpora, 20_000, args.seed)
-    large, large_manifest = compare.prepare_corpus(corpora, 100_000, args.seed)
-    long = compare.RESULTS / f"corpus-long-{LONG_DOCS}-s{args.seed}"
-    long_bytes = build_long_corpus(large, LONG_DOCS, long)
+    inputs = []
+    for docs in args.docs:
+        corpus, manifest = compare.prepare_corpus(corpora, docs, args.seed, args.results)
+        inputs.append((f"{docs:,} documents", corpus, manifest["text_bytes"]))
+    if not args.no_long:
+        long = args.results / f"corpus-long-{LONG_DOCS}-s{args.seed}"
+        long_bytes = build_long_corpus(inputs[-1][1], LONG_DOCS, long)
+        inputs.append((f"{LONG_DOCS:,} long documents, the text of the {args.docs[-1]:,}", long, long_bytes))
     rows = []
-    for name, corpus, text_bytes in (("20,000 documents", small, small_manifest["text_bytes"]),
-                                     ("100,000 documents", large, large_manifest["text_bytes"]),
-                                     (f"{LONG_DOCS:,} long documents, the text of the 100,000", long, long_bytes)):
+    for name, corpus, text_bytes in inputs:
         print(f"{name} ...", flush=True)
         m, indexed = measure_peak(ingest, corpus)
         rows.append((name, indexed, text_bytes / 1e6, m))
-    print(f"\n`python bench/memory_scaling.py` (ingest commit {compare.ingest_revision()})\n")
-    print("| input | documents | text MB | peak MiB | at the peak, MiB | wall s |")
-    print("|---|---:|---:|---:|---|---:|")
+    argv = " ".join(sys.argv[1:])
+    print(f"\n`python bench/memory_scaling.py {argv}` (ingest commit {compare.ingest_revision()})\n")
+    print("| input | documents | text MB | peak MiB | at the peak, MiB | wall s | docs/s |")
+    print("|---|---:|---:|---:|---|---:|---:|")
     for name, indexed, megabytes, m in rows:
         parts = ", ".join(f"{role} {rss / MIB:.0f}" for role, (_, rss) in sorted(m.peak_by_role.items()))
-        print(f"| {name} | {indexed:,} | {megabytes:.1f} | {m.peak_rss / MIB:.0f} | {parts} | {m.wall:.1f} |")
-    (_, n_small, _, m_small), (_, n_large, _, m_large) = rows[0], rows[1]
-    per_doc = (m_large.peak_rss - m_small.peak_rss) / (n_large - n_small)
-    print(f"\nThe peak's growth per added document, 20,000 to 100,000: {per_doc:,.0f} bytes.")
+        print(f"| {name} | {indexed:,} | {megabytes:.1f} | {m.peak_rss / MIB:.0f} | {parts} | {m.wall:.1f} "
+              f"| {indexed / m.wall:,.0f} |")
+    (_, n_small, _, m_small), (_, n_large, _, m_large) = rows[0], rows[len(args.docs) - 1]
+    if n_large > n_small:
+        per_doc = (m_large.peak_rss - m_small.peak_rss) / (n_large - n_small)
+        print(f"\nThe peak's growth per added document, {n_small:,} to {n_large:,}: {per_doc:,.0f} bytes.")
 
 
 if __name__ == "__main__":

@@ -180,6 +180,7 @@ class RunConfig(_Strict):
     workers: int = Field(0, ge=0)
     runner: Literal[RUNNERS] = "process"
     dask_address: str = ""
+    central_memory_mib: int = Field(512, ge=0)
 
 
 OUTPUT_FORMATS = ("jsonl", "parquet")

@@ -3,9 +3,12 @@
 shingles.py   words, n-gram hashes and shingle sets, and their Jaccard
 minhash.py    MinHash signatures, and a document's `Sketch`
 lsh.py        LSH banding: candidate pairs, band keys for an index
+spilled_lsh.py  the LSH banding out of core: the same pairs, spilled by ranges to disk
+part_files.py   arrays spilled to one file per part, read back part by part
 clusters.py   candidates verified, clustered, one kept, every copy linked (`Deduplicator`)
 keep.py       the keep policy: which document of a cluster is kept
 decisions.py  what dedup decides: a `Decision` per document, the run's `DedupResult`
 prior.py      documents of earlier runs, as dedup meets them through an index
 passages.py   reused passages between distinct stories
+spilled_anchors.py  passage candidate pairs out of core: the same pairs, spilled to disk
 """

@@ -12,17 +12,23 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 
 from ingest.config import DedupConfig
 from ingest.dedup.decisions import NO_CLUSTER, Decision, DedupResult
 from ingest.dedup.keep import keep_order_key, prior_keep_key
-from ingest.dedup.lsh import band_key, lsh_pairs
+from ingest.dedup.lsh import band_key, band_keys, lsh_pairs
 from ingest.dedup.minhash import Sketch
 from ingest.dedup.prior import IndexedDocument, PriorDocuments, PriorIndex, known_decision
 from ingest.dedup.shingles import jaccard, jaccards
+from ingest.dedup.spilled_lsh import spilled_lsh_pairs
+
+
+# Signatures stacked at a time when the LSH spills (`Deduplicator._keys_by_band`): 8 MiB.
+_SIGNATURES_AT_ONCE = 16_384
 
 
 class _UnionFind:
@@ -53,12 +59,17 @@ class Deduplicator:
     document already indexed (a rerun of the same input) keeps the decision it had.
     """
 
-    def __init__(self, config: DedupConfig, shingles_of: Callable[[Sketch], np.ndarray] | None = None) -> None:
+    def __init__(self, config: DedupConfig, shingles_of: Callable[[Sketch], np.ndarray] | None = None,
+                 signature_of: Callable[[Sketch], np.ndarray] | None = None, spill_to: Path | None = None) -> None:
         """`shingles_of`: a document's shingle set, read when a pair is verified (by
-        default the sketch's own, `Sketch.shingles`)."""
+        default the sketch's own, `Sketch.shingles`); `signature_of`: its MinHash
+        signature (by default `Sketch.signature`); `spill_to`: a folder where the LSH
+        spills its candidates (`spilled_lsh.py`), None to find them in memory."""
         self.config = config
         self._sketches: dict[str, Sketch] = {}
         self._shingles_of = shingles_of or (lambda s: s.shingles)
+        self._signature_of = signature_of or (lambda s: s.signature)
+        self._spill_to = spill_to
 
     def add(self, s: Sketch) -> None:
         if s.id in self._sketches:
@@ -74,16 +85,43 @@ class Deduplicator:
     def shingles(self, doc_id: str) -> np.ndarray:
         return self._shingles_of(self._sketches[doc_id])
 
-    def candidate_pairs(self, ids: list[str]) -> list[tuple[str, str]]:
-        """Pairs of `ids` that share an LSH bucket in at least one band."""
+    def candidate_pairs(self, ids: list[str]) -> Iterator[tuple[str, str]]:
+        """Pairs of `ids` that share an LSH bucket in at least one band, sorted by their
+        positions in `ids`."""
         if len(ids) < 2:
-            return []
-        signatures = np.stack([self._sketches[i].signature for i in ids])
-        return [(ids[a], ids[b]) for a, b in lsh_pairs(signatures, self.config.bands, self.config.rows)]
+            return iter(())
+        if self._spill_to is not None:
+            pairs = spilled_lsh_pairs(self._keys_by_band(ids), len(ids), self._spill_to)
+        else:
+            signatures = np.stack([self._signature_of(self._sketches[i]) for i in ids])
+            pairs = lsh_pairs(signatures, self.config.bands, self.config.rows)
+        return ((ids[a], ids[b]) for a, b in pairs)
+
+    def _keys_by_band(self, ids: list[str]) -> Iterator[np.ndarray]:
+        """The band keys of `ids` band by band, spilled first to one file a band: the
+        signatures are read once, a slice of documents at a time."""
+        paths = [self._spill_to / f"band-keys-{band:03d}.bin" for band in range(self.config.bands)]
+        try:
+            files = [open(path, "wb") for path in paths]  # noqa: SIM115 (closed below)
+            try:
+                for at in range(0, len(ids), _SIGNATURES_AT_ONCE):
+                    signatures = np.stack([self._signature_of(self._sketches[i])
+                                           for i in ids[at : at + _SIGNATURES_AT_ONCE]])
+                    for band, f in enumerate(files):
+                        band_keys(signatures, band, self.config.rows).tofile(f)
+            finally:
+                for f in files:
+                    f.close()
+            for path in paths:
+                yield np.fromfile(path, dtype=np.uint64)
+                path.unlink()
+        finally:
+            for path in paths:
+                path.unlink(missing_ok=True)
 
     def state_keys(self, s: Sketch) -> list[int]:
-        rows = self.config.rows
-        return [band_key(i, s.signature[i * rows : (i + 1) * rows].tobytes()) for i in range(self.config.bands)]
+        rows, signature = self.config.rows, self._signature_of(s)
+        return [band_key(i, signature[i * rows : (i + 1) * rows].tobytes()) for i in range(self.config.bands)]
 
     def run(self, state: PriorIndex | None = None) -> DedupResult:
         known = state.known(self._sketches) if state is not None else {}

@@ -25,25 +25,37 @@ def lsh_pairs(signatures: np.ndarray, bands: int, rows: int) -> list[tuple[int, 
 
     The same banding as datasketch's MinHashLSH, done on sorted numpy arrays: its
     dict-of-sets buckets cost about 10 KB a document in memory (measured), these about
-    8 bytes a band, and the result does not depend on insertion order.
+    8 bytes a band, and the result does not depend on insertion order. Sorted by a,
+    then b (`ingest/dedup/spilled_lsh.py` gives the same pairs out of core).
     """
     n = len(signatures)
-    codes: list[np.ndarray] = []
-    for band in range(bands):
-        block = signatures[:, band * rows : (band + 1) * rows].astype(np.uint64)
-        keys = block[:, 0].copy()
-        with np.errstate(over="ignore"):
-            for r in range(1, rows):
-                keys = keys * NGRAM_MULTIPLIER + block[:, r]
-        order = np.argsort(keys, kind="stable")
-        starts, sizes = runs_of(keys[order])
-        for members, first, second in same_size_buckets(order, starts, sizes, _MAX_BUCKET_PAIRS):
-            codes.append(_pair_codes(members[:, first].ravel(), members[:, second].ravel(), n))
-        for start, size in zip(starts[sizes > _MAX_BUCKET_PAIRS].tolist(), sizes[sizes > _MAX_BUCKET_PAIRS].tolist()):
-            members = order[start : start + size]
-            codes.append(_pair_codes(members[:-1], members[1:], n))
+    codes = [c for band in range(bands) for c in band_pair_codes(band_keys(signatures, band, rows), n)]
     unique = np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
     return [(c // n, c % n) for c in unique.tolist()]
+
+
+def band_keys(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """Each signature's bucket in one band: the band's rows folded into one uint64."""
+    block = signatures[:, band * rows : (band + 1) * rows].astype(np.uint64)
+    keys = block[:, 0].copy()
+    with np.errstate(over="ignore"):
+        for r in range(1, rows):
+            keys = keys * NGRAM_MULTIPLIER + block[:, r]
+    return keys
+
+
+def band_pair_codes(keys: np.ndarray, n: int) -> list[np.ndarray]:
+    """The pairs of documents in the same bucket of one band (`keys`, one a document),
+    as codes a * n + b (a < b), unsorted and possibly repeated."""
+    codes = []
+    order = np.argsort(keys, kind="stable")
+    starts, sizes = runs_of(keys[order])
+    for members, first, second in same_size_buckets(order, starts, sizes, _MAX_BUCKET_PAIRS):
+        codes.append(_pair_codes(members[:, first].ravel(), members[:, second].ravel(), n))
+    for start, size in zip(starts[sizes > _MAX_BUCKET_PAIRS].tolist(), sizes[sizes > _MAX_BUCKET_PAIRS].tolist()):
+        members = order[start : start + size]
+        codes.append(_pair_codes(members[:-1], members[1:], n))
+    return codes
 
 
 def runs_of(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

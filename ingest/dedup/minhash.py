@@ -36,9 +36,12 @@ class MinHasher:
         return (permuted.min(axis=0) >> np.uint64(32)).astype(np.uint32)
 
 
-@dataclass
+@dataclass(slots=True)
 class Sketch:
-    """What dedup needs of one document; built in the workers, compared centrally."""
+    """What dedup needs of one document; built in the workers, compared centrally.
+
+    With slots: a run holds one a document in the flow's process (96 bytes instead of
+    208 with an instance dict)."""
 
     id: str
     length: int  # characters of clean text

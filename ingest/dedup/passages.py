@@ -90,34 +90,16 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple
 
     Vectorised per bucket size (`same_size_buckets`), and in parts by the first document
     of a pair, so that no more than about _CODES_AT_ONCE pair codes are held at a time
-    (18 million codes at 100,000 news documents).
+    (18 million codes at 100,000 news documents). `spilled_anchors.py` finds the same
+    pairs out of core.
     """
     n = len(anchor_sets)
     none = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
     if n < 2:
         return none
-    # Each anchor and its document packed in one integer (the top bits of the mixed hash
-    # above the document number) and sorted in place: a third of the memory of an
-    # argsort, and the documents of one anchor come out in ascending order. A hash keeps
-    # 47 of its 64 bits at 100,000 documents: a few chance equalities, which only cost a
-    # comparison later.
-    doc_bits = max(1, (n - 1).bit_length())
-    packed = np.concatenate(anchor_sets)
-    with np.errstate(over="ignore"):
-        packed *= _MIX  # odd, so one-to-one: the high bits now depend on every bit
-    packed >>= np.uint64(doc_bits)
-    packed <<= np.uint64(doc_bits)
-    at = 0
-    for doc, found in enumerate(anchor_sets):
-        packed[at : at + len(found)] |= np.uint64(doc)
-        at += len(found)
-    packed.sort()
-    docs = packed.astype(np.int32)  # the low 32 bits
-    docs &= (1 << doc_bits) - 1
-    packed >>= np.uint64(doc_bits)
-    starts, sizes = runs_of(packed)
+    packed = packed_anchors(anchor_sets, 0, doc_bits(n))
+    buckets = anchor_buckets(packed, doc_bits(n))
     del packed
-    buckets = same_size_buckets(docs, starts, sizes, MAX_ANCHOR_DOCS)
     if not buckets:
         return none
     total = sum(len(members) * len(first) for members, first, _ in buckets)
@@ -129,13 +111,51 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple
             lo, hi = members[:, first].ravel(), members[:, second].ravel()
             mine = lo % parts == part
             codes.append(lo[mine].astype(np.int64) * n + hi[mine])
-        code = np.concatenate(codes)
+        found.append(pairs_shared(np.concatenate(codes), min_shared))
         del codes
-        code.sort()
-        runs, shared = runs_of(code)
-        found.append(code[runs[shared >= min_shared]])
     chosen = np.sort(np.concatenate(found))
     return (chosen // n).astype(np.int32), (chosen % n).astype(np.int32)
+
+
+def doc_bits(n: int) -> int:
+    """Bits of a document number among n, the low bits of `packed_anchors`."""
+    return max(1, (n - 1).bit_length())
+
+
+def packed_anchors(anchor_sets: Sequence[np.ndarray], first_doc: int, bits: int) -> np.ndarray:
+    """Each anchor of documents first_doc, first_doc + 1, ... and its document in one
+    integer: the top bits of the mixed hash above the document number (`bits` of them).
+
+    Sorted, this costs a third of the memory of an argsort, and the documents of one
+    anchor come out in ascending order. A hash keeps 47 of its 64 bits at 100,000
+    documents: a few chance equalities, which only cost a comparison later."""
+    packed = np.concatenate(anchor_sets) if len(anchor_sets) else _EMPTY.copy()
+    with np.errstate(over="ignore"):
+        packed *= _MIX  # odd, so one-to-one: the high bits now depend on every bit
+    packed >>= np.uint64(bits)
+    packed <<= np.uint64(bits)
+    docs = np.repeat(np.arange(first_doc, first_doc + len(anchor_sets), dtype=np.uint64),
+                     [len(found) for found in anchor_sets])
+    packed |= docs
+    return packed
+
+
+def anchor_buckets(packed: np.ndarray, bits: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The buckets of documents sharing an anchor (`same_size_buckets`, at most
+    MAX_ANCHOR_DOCS documents), from `packed_anchors` (sorted here, in place)."""
+    packed.sort()
+    docs = packed.astype(np.int32)  # the low 32 bits
+    docs &= (1 << bits) - 1
+    packed >>= np.uint64(bits)
+    starts, sizes = runs_of(packed)
+    return same_size_buckets(docs, starts, sizes, MAX_ANCHOR_DOCS)
+
+
+def pairs_shared(codes: np.ndarray, min_shared: int) -> np.ndarray:
+    """The distinct pair codes found at least `min_shared` times (sorted in place)."""
+    codes.sort()
+    runs, shared = runs_of(codes)
+    return codes[runs[shared >= min_shared]]
 
 
 class _Grams:

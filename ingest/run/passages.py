@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from ingest.config import Config
 from ingest.dedup.clusters import Deduplicator
 from ingest.dedup.decisions import DedupResult
+from ingest.dedup.part_files import PartFiles, part_path
 from ingest.dedup.passages import candidate_pairs, match_pairs, min_shared_anchors, stories
+from ingest.dedup.spilled_anchors import spilled_candidate_pairs
 from ingest.run.spill import SpilledWords
 from ingest.workspace import Workspace
 
@@ -26,12 +29,17 @@ _SPANS_CACHED = 4096
 
 
 def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, words: SpilledWords,
-                  workers: int) -> list[np.ndarray]:
+                  workers: int, spill_to: Path | None = None) -> list[np.ndarray]:
     """The candidate pairs of stories for passage search, as chunks of (a_batch, a_row,
-    b_batch, b_row) rows: the batches of the passage phase."""
+    b_batch, b_row) rows: the batches of the passage phase. `spill_to`: where to spill
+    the anchors and their pairs (`spilled_anchors.py`), None to find them in memory."""
     chosen = stories(dedup.sketches(), result.cluster_of, config.dedup.passages)
-    first, second = candidate_pairs([words.anchors(s.batch, s.row) for s in chosen],
-                                    min_shared_anchors(config.dedup.passages))
+    min_shared = min_shared_anchors(config.dedup.passages)
+    if spill_to is None:
+        first, second = candidate_pairs([words.anchors(s.batch, s.row) for s in chosen], min_shared)
+    else:
+        first, second = spilled_candidate_pairs((words.anchors(s.batch, s.row) for s in chosen), len(chosen),
+                                                min_shared, spill_to)
     if len(first) == 0:
         return []
     where = np.array([(s.batch, s.row) for s in chosen], dtype=np.int32)
@@ -40,9 +48,12 @@ def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, word
     return [chunk for chunk in np.array_split(pairs, chunks) if len(chunk)]
 
 
-def passage_batch(pairs: np.ndarray, config: Config, workspace: Workspace) -> np.ndarray:
+def passage_batch(pairs: np.ndarray, config: Config, workspace: Workspace,
+                  spill_as: int | None = None) -> np.ndarray | int:
     """The passages of these pairs (rows of a_batch, a_row, b_batch, b_row), in
-    character offsets, read from the spilled words of the clean phase."""
+    character offsets, read from the spilled words of the clean phase. With `spill_as`
+    (when the central steps spill): their count, the passages saved in the workspace
+    as that chunk's (`spill_sides` reads them)."""
     words = SpilledWords(workspace)
 
     # A document meets several partners in a chunk: its spans are mostly read once
@@ -59,7 +70,11 @@ def passage_batch(pairs: np.ndarray, config: Config, workspace: Workspace) -> np
             spans_a, spans_b = spans(a), spans(b)
             rows.append((*a, *b, spans_a[a_start, 0], spans_a[a_end - 1, 1], spans_b[b_start, 0],
                          spans_b[b_end - 1, 1], a_share, b_share))
-        return np.array(rows, dtype=PASSAGE)
+        found = np.array(rows, dtype=PASSAGE)
+        if spill_as is None:
+            return found
+        np.save(workspace.words(spill_as, "passages"), found)
+        return len(found)
     finally:
         words.close()
 
@@ -74,14 +89,37 @@ def passages_by_batch(found: Sequence[np.ndarray], batches: int) -> list[np.ndar
     allp = np.concatenate(found) if found else np.empty(0, dtype=PASSAGE)
     out = []
     for b in range(batches):
-        sides = []
-        for me, other in (("a", "b"), ("b", "a")):
-            mine = allp[allp[f"{me}_batch"] == b]
-            side = np.empty(len(mine), dtype=PASSAGE_SIDE)
-            side["row"], side["start"], side["end"] = mine[f"{me}_row"], mine[f"{me}_start"], mine[f"{me}_end"]
-            side["other_batch"], side["other_row"] = mine[f"{other}_batch"], mine[f"{other}_row"]
-            side["other_start"], side["other_end"] = mine[f"{other}_start"], mine[f"{other}_end"]
-            side["similarity"] = mine[f"{me}_share"]
-            sides.append(side)
-        out.append(np.concatenate(sides))
+        out.append(np.concatenate([_side(allp[allp[f"{me}_batch"] == b], me) for me in ("a", "b")]))
     return out
+
+
+def spill_sides(workspace: Workspace, chunks: int, batches: int) -> None:
+    """`passages_by_batch` out of core: the passages the chunks saved (`passage_batch`
+    with `spill_as`), each side appended to its batch's file (`batch_sides`) in the
+    same order, a chunk in memory at a time; the chunks' files are deleted."""
+    sides = PartFiles(workspace.root, _SIDES, batches, PASSAGE_SIDE)
+    for me in ("a", "b"):
+        for chunk in range(chunks):
+            found = np.load(workspace.words(chunk, "passages"))
+            sides.add(_side(found, me), found[f"{me}_batch"])
+    for chunk in range(chunks):
+        workspace.words(chunk, "passages").unlink()
+
+
+def batch_sides(workspace: Workspace, batch: int) -> np.ndarray:
+    """One batch's sides of passages, as `spill_sides` left them."""
+    return np.fromfile(part_path(workspace.root, _SIDES, batch), dtype=PASSAGE_SIDE)
+
+
+_SIDES = "passage-sides"
+
+
+def _side(mine: np.ndarray, me: str) -> np.ndarray:
+    """The `me` side ("a" or "b") of passages, as its batch writes it."""
+    other = "b" if me == "a" else "a"
+    side = np.empty(len(mine), dtype=PASSAGE_SIDE)
+    side["row"], side["start"], side["end"] = mine[f"{me}_row"], mine[f"{me}_start"], mine[f"{me}_end"]
+    side["other_batch"], side["other_row"] = mine[f"{other}_batch"], mine[f"{other}_row"]
+    side["other_start"], side["other_end"] = mine[f"{other}_start"], mine[f"{other}_end"]
+    side["similarity"] = mine[f"{me}_share"]
+    return side

@@ -40,9 +40,16 @@ from ingest.index.sqlite_index import StateIndex
 from ingest.read.files import InputFile, discover
 from ingest.run.batches import plan_batches
 from ingest.run.clean import clean_batch
-from ingest.run.decide import deduplicate
+from ingest.run.decide import central_spill, deduplicate
 from ingest.run.memory import collection_paused, release_freed_memory
-from ingest.run.passages import PASSAGE_SIDE, passage_batch, passage_tasks, passages_by_batch
+from ingest.run.passages import (
+    PASSAGE_SIDE,
+    batch_sides,
+    passage_batch,
+    passage_tasks,
+    passages_by_batch,
+    spill_sides,
+)
 from ingest.run.prepare import prepare_batch
 from ingest.run.report import build_report
 from ingest.run.spill import SpilledWords
@@ -58,8 +65,15 @@ def now_iso() -> str:
 
 # The phases that run over batches, by name; the mapper runs one phase over its
 # batches: mapper(phase, [args, ...]) -> [result, ...] in order.
+def write_phase_batch(batch: int, config: Config, workspace: Workspace, decisions: dict, added_before: dict,
+                      passages: np.ndarray | None) -> dict[str, int]:
+    """`write_batch`, with its sides of passages read from the workspace when None."""
+    return write_batch(batch, config, workspace, decisions, added_before,
+                       batch_sides(workspace, batch) if passages is None else passages)
+
+
 PHASES: dict[str, Callable] = {"prepare": prepare_batch, "clean": clean_batch, "passages": passage_batch,
-                               "write": write_batch}
+                               "write": write_phase_batch}
 Mapper = Callable[[str, list[tuple]], list]
 
 
@@ -157,23 +171,32 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
     words = SpilledWords(workspace)  # for the central steps; closed before the passage tasks run
     try:
         with collection_paused():  # the sketches and decisions stay alive to the end of the run
-            dedup, result = deduplicate(cleaned, config, words, added, state)
+            spill_to = central_spill(cleaned, config, workspace)
+            dedup, result = deduplicate(cleaned, config, words, added, state, spill_to)
             if state is not None:
                 result = settle(state, dedup, result, lambda: _cleaned_rows(workspace, len(batches)))
             timings["dedup"] = time.perf_counter() - t
             t = time.perf_counter()
-            chunks = passage_tasks(dedup, result, config, words, plan.workers) if config.dedup.passages.enabled else []
+            chunks = (passage_tasks(dedup, result, config, words, plan.workers, spill_to)
+                      if config.dedup.passages.enabled else [])
     finally:
         words.close()
     release_freed_memory()
 
-    sides: list[np.ndarray] = [np.empty(0, dtype=PASSAGE_SIDE)] * len(batches)
+    # Each batch's sides of passages; None: in the workspace (`spill_sides`).
+    sides: list[np.ndarray | None] = [np.empty(0, dtype=PASSAGE_SIDE)] * len(batches)
     result.stats["passage_links"] = 0
-    if config.dedup.passages.enabled:
+    if config.dedup.passages.enabled and spill_to is None:
         found = mapper("passages", [(chunk, config, workspace) for chunk in chunks])
         result.stats["passage_links"] = 2 * sum(len(f) for f in found)
         sides = passages_by_batch(found, len(batches))
         del found
+    elif config.dedup.passages.enabled:
+        counts = mapper("passages", [(chunk, config, workspace, i) for i, chunk in enumerate(chunks)])
+        result.stats["passage_links"] = 2 * sum(counts)
+        spill_sides(workspace, len(chunks), len(batches))
+        sides = [None] * len(batches)
+    del chunks
     timings["passages"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -192,7 +215,10 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
     if state is not None:
         # Only once all three files are in place, in one transaction: a crash before
         # leaves the index as it was.
-        state.add(new_entries(dedup, result, _cleaned_rows(workspace, len(batches))))
+        try:
+            state.add(new_entries(dedup, result, _cleaned_rows(workspace, len(batches))))
+        finally:
+            words.close()  # reopened when the LSH spilled: the entries' band keys read the signatures
     timings["write"] = time.perf_counter() - t
 
     report = build_report(

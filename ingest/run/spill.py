@@ -6,6 +6,7 @@ import json
 import math
 import os
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +76,7 @@ class _RowFile:
     dtype: np.dtype
     inner: tuple[int, ...]  # the shape of one row
     width: int  # bytes of one row
-    offsets: list[int]  # where each document's rows start, and the total
+    offsets: Sequence[int]  # where each document's rows start, and the total
 
 
 class SpilledWords:
@@ -114,9 +115,13 @@ class SpilledWords:
     def shingles(self, batch: int, row: int) -> np.ndarray:
         return self._read(batch, "shingles", row)
 
+    def signature(self, batch: int, row: int) -> np.ndarray:
+        """One document's MinHash signature, read alone (when the central steps spill)."""
+        return self._read(batch, "signatures", row)[0]
+
     def _read(self, batch: int, kind: str, row: int) -> np.ndarray:
         rows = self._files.get((batch, kind)) or self._open(batch, kind)
-        lo, hi = rows.offsets[row], rows.offsets[row + 1]
+        lo, hi = int(rows.offsets[row]), int(rows.offsets[row + 1])
         found = np.frombuffer(os.pread(rows.fd, rows.width * (hi - lo), rows.start + rows.width * lo), rows.dtype)
         return found.reshape(-1, *rows.inner) if rows.inner else found
 
@@ -124,9 +129,12 @@ class SpilledWords:
         path = self._workspace.words(batch, kind)
         header = np.load(path, mmap_mode="r")  # where the data starts, its type and shape
         inner = header.shape[1:]
+        # A signature is one row a document. The mapped offsets, not a list of them: the
+        # flow's process reads some rows of every batch (36 bytes a document a list).
+        offsets = range(len(header) + 1) if kind == "signatures" else self.array(batch, _ROW_OFFSETS[kind])
         self._files[(batch, kind)] = rows = _RowFile(
             os.open(path, os.O_RDONLY), header.offset, header.dtype, inner, header.dtype.itemsize * math.prod(inner),
-            self.array(batch, _ROW_OFFSETS[kind]).tolist())
+            offsets)
         return rows
 
     def close(self) -> None:

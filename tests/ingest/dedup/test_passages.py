@@ -163,3 +163,23 @@ def test_anchors_are_the_window_minimums() -> None:
     expected = np.unique([grams[i : i + w].min() for i in range(len(grams) - w + 1)])
     assert np.array_equal(anchors(tokens, config), expected)
     assert len(anchors(tokens[: config.ngram - 1], config)) == 0  # shorter than an n-gram
+
+
+def test_spilled_candidate_pairs_are_the_in_memory_ones_in_order(tmp_path, monkeypatch) -> None:
+    """Out of core (hash partitions of the anchors, ranges of the pairs), the same
+    pairs in the same order, stock phrases (over MAX_ANCHOR_DOCS documents) left out."""
+    from ingest.dedup import part_files
+    from ingest.dedup.spilled_anchors import spilled_candidate_pairs
+
+    monkeypatch.setattr(part_files, "DOCS_PER_PART", 50)
+    rng = np.random.default_rng(4)
+    pool = rng.integers(0, 2**64, size=3000, dtype=np.uint64)
+    stock = rng.integers(0, 2**64, size=2, dtype=np.uint64)
+    anchor_sets = [np.unique(np.concatenate([rng.choice(pool, rng.integers(0, 40)), stock[: i % 3]]))
+                   for i in range(1500)]
+    for min_shared in (1, 2):
+        expected = candidate_pairs(anchor_sets, min_shared)
+        assert len(expected[0]) > 1000
+        got = spilled_candidate_pairs(iter(anchor_sets), len(anchor_sets), min_shared, tmp_path)
+        assert [a.tolist() for a in got] == [a.tolist() for a in expected]
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,56 @@
+"""Passage candidate pairs out of core: `passages.candidate_pairs` with its arrays spilled.
+
+In memory, every story's anchors are packed into one array and sorted, and their pair
+codes held (about 3 KB a news document at the peak, measured at 20,000 documents by
+bench/central_memory.py). Here the packed anchors are spilled as they come,
+partitioned by the top bits of their mixed hash (`part_files.py`): the documents of one
+anchor land in one partition, which is sorted and bucketed alone. Its pair codes are
+spilled by ranges of the first document, and each range is counted alone. The same
+pairs come out, in the same order, with one partition or range in memory at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ingest.dedup.part_files import PartFiles, first_ranges, parts_for
+from ingest.dedup.passages import anchor_buckets, doc_bits, packed_anchors, pairs_shared
+
+# Stories whose anchors are packed and spilled at a time.
+_STORIES_AT_ONCE = 4096
+
+
+def spilled_candidate_pairs(anchor_sets: Iterable[np.ndarray], n: int, min_shared: int,
+                            folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """`candidate_pairs` of the `n` stories whose anchors `anchor_sets` yields in order,
+    spilling to `folder`."""
+    none = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
+    if n < 2:
+        return none
+    bits, parts = doc_bits(n), parts_for(n)
+    top = np.uint64(64 - (parts - 1).bit_length())  # the partition: the hash's top bits
+    anchors = PartFiles(folder, "anchors", parts, np.uint64)
+    codes = PartFiles(folder, "anchor-pairs", parts, np.int64)
+    try:
+        first, pending = 0, []
+        for found in anchor_sets:
+            pending.append(found)
+            if len(pending) == _STORIES_AT_ONCE:
+                packed = packed_anchors(pending, first, bits)
+                anchors.add(packed, packed >> top)
+                first, pending = first + len(pending), []
+        packed = packed_anchors(pending, first, bits)
+        anchors.add(packed, packed >> top)
+        del packed, pending
+        for part in anchors.parts():
+            for members, lo_at, hi_at in anchor_buckets(part, bits):
+                pair = members[:, lo_at].ravel().astype(np.int64) * n + members[:, hi_at].ravel()
+                codes.add(pair, first_ranges(pair, n, parts))
+        chosen = np.concatenate([pairs_shared(part, min_shared) for part in codes.parts()])
+    finally:
+        anchors.discard()
+        codes.discard()
+    return (chosen // n).astype(np.int32), (chosen % n).astype(np.int32)

@@ -1,0 +1,37 @@
+"""LSH candidate pairs out of core: `lsh.lsh_pairs`'s banding with its pairs spilled to disk.
+
+The in-memory banding stacks every signature (512 bytes a document at 128
+permutations) and holds all bands' pair codes at once. Here each band's keys (8 bytes
+a document) come in one at a time, its buckets are found by sorting them alone, and
+its pair codes are spilled by ranges of the first document (`part_files.py`), as
+datatrove's bucket stages spill sorted runs and merge them. Each range is then made
+unique in turn: the pairs come out in `lsh_pairs`'s order (by first, then second
+document), with one band's keys and one range's codes in memory at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ingest.dedup.lsh import band_pair_codes
+from ingest.dedup.part_files import PartFiles, first_ranges, parts_for
+
+
+def spilled_lsh_pairs(keys_by_band: Iterable[np.ndarray], n: int, folder: Path) -> Iterator[tuple[int, int]]:
+    """Index pairs (a < b) of the `n` documents that share a bucket in at least one band,
+    sorted: the pairs of `lsh_pairs`. `keys_by_band`: for each band in turn, the n
+    documents' bucket keys (`lsh.band_keys`); `folder`: where the codes are spilled."""
+    parts = parts_for(n)
+    spill = PartFiles(folder, "lsh-pairs", parts, np.int64)
+    try:
+        for keys in keys_by_band:
+            for codes in band_pair_codes(keys, n):
+                spill.add(codes, first_ranges(codes, n, parts))
+        for codes in spill.parts():
+            for code in np.unique(codes).tolist():
+                yield code // n, code % n
+    finally:
+        spill.discard()
