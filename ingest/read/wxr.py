@@ -20,8 +20,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from lxml import etree
-
 from ingest.config import ReadConfig, WxrConfig
 from ingest.document import RawRecord, Reject, Skipped
 from ingest.read.fields import item_record
@@ -37,6 +35,8 @@ def read_wxr_records(
     f: InputFile, stream: io.BufferedReader, meta: dict[str, Any], config: ReadConfig
 ) -> Iterator[RawRecord | Reject | Skipped]:
     """One record per post or page, a `Skipped` per other item, in file order."""
+    from lxml import etree  # imported on first use: runs without exports need none of it
+
     parser = etree.iterparse(
         stream, events=("start-ns", "end"), resolve_entities=False, no_network=True, load_dtd=False,
         huge_tree=False, recover=True, remove_comments=True, remove_pis=True,
@@ -150,6 +150,6 @@ def _text(element: Any) -> str:
     return "".join(element.itertext()).strip() if element is not None else ""
 
 
-def _syntax_error(exc: etree.XMLSyntaxError) -> str:
+def _syntax_error(exc: Exception) -> str:
     line = getattr(exc, "lineno", None)
     return f"the XML is malformed at line {line} ({describe(exc)})" if line else f"the XML is malformed ({describe(exc)})"
