@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ingest.clean.front_matter import split_front_matter
 from ingest.clean.html import (
@@ -25,9 +25,6 @@ from ingest.clean.html import (
     _words,
 )
 from ingest.config import HtmlConfig
-
-if TYPE_CHECKING:
-    pass
 
 
 # An HTML fragment (a Markdown body) is all post content, no page chrome: trafilatura may
@@ -57,19 +54,8 @@ def extract_markdown(text: str, config: HtmlConfig) -> Extracted:
 
 
 def _front_matter_metadata(front: dict[str, Any]) -> dict[str, Any]:
-    """Every front-matter key as is, plus the pipeline's names for the known ones."""
-    metadata = {key: value for key, value in front.items() if value is not None}
-    created = front.get("date", front.get("created"))
-    if created not in (None, ""):
-        metadata["created"] = str(created)
-    url = front.get("url") or front.get("permalink")
-    if url:
-        metadata["url"] = url
-    for key in ("categories", "tags"):
-        # Jekyll and Hugo accept one bare value as well as a list.
-        if isinstance(metadata.get(key), (str, int, float)):
-            metadata[key] = [metadata[key]]
-    return metadata
+    """Every front-matter key as is; the convention sets (`[metadata]`) name the standard ones."""
+    return {key: value for key, value in front.items() if value is not None}
 
 
 def _fragment_paragraphs(fragment: str, config: HtmlConfig) -> list[str]:

@@ -116,5 +116,13 @@ def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str |
     c = report["counts"]
     click.echo(
         f"{c['inputs']} inputs: {c['documents']} documents, {c['duplicates']} duplicates, "
-        f"{c['rejected']} rejected -> {out}"
+        f"{c['rejected']} rejected{_skipped(c)} -> {out}"
     )
+
+
+def _skipped(counts: dict) -> str:
+    """", 3 skipped (draft)" when the run skipped records on purpose; else nothing."""
+    skipped = counts.get("skipped") or {}
+    if not skipped:
+        return ""
+    return f", {sum(skipped.values())} skipped ({', '.join(f'{n} {kind}' for kind, n in skipped.items())})"

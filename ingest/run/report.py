@@ -26,6 +26,9 @@ def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, 
         removals.update(s.removals)
         removed_chars.update(s.removed_chars)
         repairs.update(s.repairs)
+    skipped: Counter = Counter()
+    for s in prepare:
+        skipped.update(s.skipped)
     wall = sum(timings.values()) or 1e-9
     total_docs = counts["documents"] + counts["duplicates"]
     return {
@@ -38,7 +41,9 @@ def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, 
             "documents": counts["documents"],
             "duplicates": counts["duplicates"],
             "rejected": counts["rejected"],
-            "balanced": inputs == counts["documents"] + counts["duplicates"] + counts["rejected"],
+            "skipped": dict(sorted(skipped.items())),
+            "balanced": inputs == counts["documents"] + counts["duplicates"] + counts["rejected"]
+            + sum(skipped.values()),
         },
         "bytes_read": sum(s.bytes_read for s in prepare),
         "removals": {rule: {"count": removals[rule], "chars": removed_chars[rule]} for rule in sorted(removals)},

@@ -72,6 +72,7 @@ def manifest_entry(folder: Path) -> dict[str, Any]:
         "documents": counts["documents"],
         "duplicates": counts["duplicates"],
         "rejected": counts["rejected"],
+        "skipped": counts.get("skipped", {}),
         "outputs": [f"{folder.name}/{name}" for name in ("documents.jsonl", "duplicates.jsonl", "rejects.jsonl")],
     }
 

@@ -101,8 +101,9 @@ def test_news_page_metadata():
     metadata = extract_html(NEWS_PAGE, CONFIG).metadata
     assert metadata["title"] == "Harbour ferry returns after winter repairs"
     assert metadata["author"] == "Mara Quillfeather"
-    assert metadata["created"] == "2023-03-09"
+    assert metadata["date"] == "2023-03-09"
     assert metadata["url"] == "https://courier.example/news/harbour-ferry-returns"  # canonical link
+    assert metadata["canonical_url"] == "https://courier.example/news/harbour-ferry-returns"
     assert metadata["language"] == "en-GB"
     assert metadata["sitename"] == "The Coastal Courier"
     assert all(value for value in metadata.values())  # unknown keys are left out
@@ -112,6 +113,7 @@ def test_news_page_metadata():
 def test_callers_url_wins_over_canonical():
     result = extract_html(NEWS_PAGE, CONFIG, url="https://courier.example/print/123")
     assert result.metadata["url"] == "https://courier.example/print/123"
+    assert result.metadata["canonical_url"] == "https://courier.example/news/harbour-ferry-returns"
 
 
 def test_comments_kept_when_configured():
@@ -272,11 +274,11 @@ def test_markdown_metadata_from_front_matter():
     result = extract_markdown(YAML_POST, CONFIG)
     assert result.text == "Body starts here."
     metadata = result.metadata
-    assert metadata["created"] == "2023-03-09T07:15:00+00:00"
-    assert metadata["url"] == "/2023/03/ferry/"
-    assert metadata["tags"] == ["ferry"]
-    assert metadata["categories"] == ["news", "transport"]
-    assert metadata["subtitle"] == "It's green again"  # other keys as they are
+    # The keys as the front matter has them; the convention sets name the standard ones.
+    assert metadata["date"] == "2023-03-09T07:15:00+00:00"
+    assert metadata["permalink"] == "/2023/03/ferry/"
+    assert metadata["tags"] == "ferry"
+    assert metadata["subtitle"] == "It's green again"
     assert metadata["draft"] is False
 
 
