@@ -32,7 +32,7 @@ _AFTER_JSON = re.compile(r"[ \t]*(?:\r?\n|\Z)")
 # Pelican's Markdown metadata: "Key: value" lines from the first, "Title:" among them,
 # up to the first blank line; an indented line continues the value above it.
 _PELICAN_LINE = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,40})[ \t]*:[ \t]*(.*)")
-_PELICAN_LIST_KEYS = ("tags", "authors", "keywords")  # Pelican splits these at commas
+_PELICAN_LIST_KEYS = ("tags", "authors", "keywords")  # Pelican reads these as lists
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -95,7 +95,9 @@ def _pelican_header(text: str) -> tuple[dict[str, Any], int] | None:
         return None
     for key in _PELICAN_LIST_KEYS:
         if key in data:
-            data[key] = [item.strip() for item in data[key].split(",") if item.strip()]
+            # As Pelican reads them: split at semicolons when there is one, else at commas.
+            items = data[key].split(";" if ";" in data[key] else ",")
+            data[key] = list(dict.fromkeys(item.strip() for item in items if item.strip()))
     return data, pos
 
 
