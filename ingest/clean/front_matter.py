@@ -84,7 +84,7 @@ def _pelican_header(text: str) -> tuple[dict[str, Any], int] | None:
         if not content.strip():
             break
         if last is not None and content[:1] in (" ", "\t"):
-            data[last] = f"{data[last]} {content.strip()}"
+            data[last] = f"{data[last]} {content.strip()}".strip()
         elif match := _PELICAN_LINE.fullmatch(content.lstrip("\ufeff") if pos == 0 else content):
             last = match.group(1).lower()
             data[last] = match.group(2).strip()

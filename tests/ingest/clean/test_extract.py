@@ -235,6 +235,38 @@ def test_toml_front_matter():
     assert body == "High water at noon.\n"
 
 
+def test_json_front_matter():
+    post = '{\n  "title": "Tide tables",\n  "date": "2023-03-09T07:15:00Z",\n  "draft": true\n}\nHigh water at noon.\n'
+    front, body = split_front_matter(post)
+    assert front == {"title": "Tide tables", "date": "2023-03-09T07:15:00Z", "draft": True}
+    assert body == "High water at noon.\n"
+
+
+def test_invalid_json_front_matter_names_the_line():
+    with pytest.raises(ExtractError, match=r"^invalid JSON front matter: Expecting ',' delimiter at line 3 column 3$"):
+        split_front_matter('{\n  "title": "Tide tables"\n  "date": "2023-03-09"\n}\nBody.\n')
+
+
+def test_pelican_header_lines():
+    post = "Title: Tide tables\nDate: 2010-12-02 10:14\nTags: tides; harbour\nSummary:\n    High water\n    at noon.\n\nBody.\n"
+    front, body = split_front_matter(post)
+    assert front == {"title": "Tide tables", "date": "2010-12-02 10:14", "tags": ["tides", "harbour"],
+                     "summary": "High water at noon."}
+    assert body == "\nBody.\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Note: the ferry is late.\nIt sails at noon.\n",  # a "Key:" line, then prose
+        "Date: 2010-12-02\n\nNo title among the header lines.\n",
+        "{% include header.html %}\nBody.\n",  # Liquid, not JSON
+    ],
+)
+def test_no_pelican_or_json_header(text):
+    assert split_front_matter(text) == ({}, text)
+
+
 def test_invalid_yaml_names_the_problem():
     with pytest.raises(ExtractError, match=r"^invalid YAML front matter: while parsing a flow sequence at line 3, expected .+ at line 4$"):
         split_front_matter("---\ntitle: ok\ntags: [ferry, harbour\n---\nBody.\n")

@@ -77,6 +77,22 @@ def test_move_rules_fill_fields(cleaner: Cleaner) -> None:
     assert result.text == "The minister spoke."
 
 
+def test_agency_credit_lines_move_to_credit(cleaner: Cleaner) -> None:
+    text = ("The probe launches in 2026, the agency said.\n\n(Additional reporting by Jane Roe in Paris)\n\n"
+            "(Reporting by Will Dunham; Editing by Tom Brown)")
+    result = cleaner.clean(text)
+    assert result.text == "The probe launches in 2026, the agency said."
+    assert rules_fired(result) == ["agency-credit", "agency-credit"]
+    assert result.fields == {"credit": "Additional reporting by Jane Roe in Paris; "
+                                       "Reporting by Will Dunham; Editing by Tom Brown"}
+    assert_accounted(text, result)
+
+
+def test_credit_at_the_start_of_the_text_stays(cleaner: Cleaner) -> None:
+    text = "(Reporting by Will Dunham)\n\nThe probe launches in 2026, the agency said."
+    assert cleaner.clean(text).text == normalise_layout(text)
+
+
 def test_date_header_moves_to_created(cleaner: Cleaner) -> None:
     result = cleaner.clean(" date 2024-04-14 The United States said on Sunday.")
     assert result.fields["created"] == "2024-04-14"
