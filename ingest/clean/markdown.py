@@ -91,10 +91,14 @@ _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _RULE = re.compile(r"^[ \t]{0,3}([-*_=])(?:[ \t]*\1){2,}[ \t]*$")  # thematic break, setext underline
 _TABLE_RULE = re.compile(r"^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$")
-_LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]]+\]:[ \t]*\S+")
+_LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]^][^\]]*\]:[ \t]*\S+")
+_FOOTNOTE = re.compile(r"^[ \t]{0,3}\[\^[^\]]+\]:[ \t]*")  # its text is content: a paragraph of its own
+_HEADING_ATTRIBUTES = re.compile(r"[ \t]*\{[#.][^{}]*\}[ \t]*$")  # "## Title {#id}" (kramdown, Hugo)
 _QUOTE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?)+")
 _BULLET = re.compile(r"^[ \t]*[-*+][ \t]+")
-_NUMBERED = re.compile(r"^[ \t]*\d{1,9}[.)][ \t]+")  # the number stays: it is content
+# The number stays: it is content. Readers see the items numbered on from the first
+# item's number, whatever the later items say ("1." on every item is common).
+_NUMBERED = re.compile(r"^([ \t]*)(\d{1,9})([.)][ \t]+)")
 _TABLE_ROW = re.compile(r"^[ \t]*\|")
 
 
@@ -105,10 +109,13 @@ def _markdown_paragraphs(body: str) -> list[str]:
     fence: str | None = None
 
     def close() -> None:
+        # Inline syntax is stripped from the whole paragraph: a link's text or an
+        # emphasis may run over a line break ("[our\nforum][3]").
         if current:
-            paragraphs.append(" ".join(current) if fence is None else "\n".join(current))
+            paragraphs.append(_strip_inline(" ".join(current)) if fence is None else "\n".join(current))
             current.clear()
 
+    numbers: dict[int, int] = {}  # an open ordered list's last number, by indentation
     for line in body.splitlines():
         if fence is not None:  # inside a code block: lines kept as they are
             if line.strip().startswith(fence):
@@ -127,13 +134,26 @@ def _markdown_paragraphs(body: str) -> list[str]:
             continue
         if heading := _ATX_HEADING.match(line):
             close()
-            current.append(_strip_inline(heading.group(1) or ""))
+            numbers.clear()
+            current.append(_HEADING_ATTRIBUTES.sub("", heading.group(1) or ""))
             close()
             continue
-        if _BULLET.match(line) or _NUMBERED.match(line) or _TABLE_ROW.match(line):
+        if footnote := _FOOTNOTE.match(line):
+            close()
+            line = line[footnote.end():]
+        elif numbered := _NUMBERED.match(line):
+            close()  # each item is its own paragraph
+            indent = len(numbered.group(1).expandtabs(4))
+            for deeper in [w for w in numbers if w > indent]:
+                del numbers[deeper]
+            numbers[indent] = numbers[indent] + 1 if indent in numbers else int(numbered.group(2))
+            line = f"{numbers[indent]}{numbered.group(3)}{line[numbered.end():]}"
+        elif _BULLET.match(line) or _TABLE_ROW.match(line):
             close()  # each item or row is its own paragraph
             line = _BULLET.sub("", line)
-        current.append(_strip_inline(line.strip()))
+        elif not current and line[:1] not in (" ", "\t"):
+            numbers.clear()  # a paragraph of its own, not in a list: the list is over
+        current.append(line.strip())
     close()
     return [p for p in (para.strip() for para in paragraphs) if p]
 
@@ -144,6 +164,10 @@ _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # backslash before ASCII punctuat
 _PARK = {code: 0xF0000 + code for code in range(0x21, 0x7F) if not chr(code).isalnum()}
 _UNPARK = {parked: code for code, parked in _PARK.items()}
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+# Site generators' template tags: Liquid's {% tag %} and {{ value }} (Jekyll), Hugo's
+# shortcodes {{< name >}} and {{% name %}}. The generator replaces them with a link
+# target, a value or markup when it builds the page; they are not the post's words.
+_TEMPLATE_TAG = re.compile(r"\{\{[<%][^{}]{0,2000}[>%]\}\}|\{%[^{}]{0,2000}%\}|\{\{[^{}]{0,2000}\}\}")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^()]*\))*\)")
 _REFERENCE_LINK = re.compile(r"!?\[([^\]]+)\]\[[^\]]*\]")
@@ -165,6 +189,7 @@ def _strip_inline(text: str) -> str:
     # Code first: backslashes in code are literal, not escapes.
     text = _CODE_SPAN.sub(lambda m: m.group(2).strip().translate(_PARK), text)
     text = _ESCAPED.sub(lambda m: m.group(1).translate(_PARK), text)
+    text = _TEMPLATE_TAG.sub(" ", text)  # after code: a tag shown as code stays
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _REFERENCE_LINK.sub(r"\1", text)

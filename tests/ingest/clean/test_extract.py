@@ -352,6 +352,34 @@ def test_markdown_body_keeps_words_drops_syntax():
     ]
 
 
+def test_markdown_body_as_readers_see_it():
+    body = (
+        "## Key fixes {#fixes}\n"
+        "\n"
+        "1. Only warn about\n"
+        "1. Exclude very specific `{% raw %}` tags\n"
+        "1. Allow [our\n"
+        "forum][3] to help\n"
+        "\n"
+        "See [the changelog]({% link _docs/history.md %}) and {{< ref \"notes.md\" >}} for more.\n"
+        "Footnoted claim[^a].\n"
+        "\n"
+        "[^a]: The footnote's own words.\n"
+        "[3]: https://talk.example/\n"
+        "\n"
+        "3. A new list starts at its own number\n"
+    )
+    assert extract_markdown(body, CONFIG).text.split("\n\n") == [
+        "Key fixes",  # kramdown/Hugo heading attributes are not words
+        "1. Only warn about",
+        "2. Exclude very specific {% raw %} tags",  # numbered on, as rendered; a tag shown as code stays
+        "3. Allow our forum to help",  # a link over a line break
+        "See the changelog and for more. Footnoted claim[^a].",  # template tags are not words
+        "The footnote's own words.",
+        "3. A new list starts at its own number",
+    ]
+
+
 def test_wordpress_classic_body():
     body = (
         "The harbour ferry is back after <strong>eleven weeks</strong> of repairs.\n"
