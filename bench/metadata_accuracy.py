@@ -14,7 +14,7 @@ counted apart and left out of the accuracy.
 
 Content recall: the post's own body (template tags such as Liquid's `{% %}` and Hugo's
 shortcodes taken out, Markdown rendered with Python-Markdown, HTML read with lxml, its
-text taken, ordered lists' numbers and line breaks at blocks as a browser shows them) against ingest's text, as 4-token shingle recall (tokens
+text taken, with line breaks at blocks and, in Markdown, the ordered lists' numbers) against ingest's text, as 4-token shingle recall (tokens
 `\\w+`, bench/extraction_f1.py's metric), the mean over the posts.
 
     python bench/metadata_accuracy.py                  # the fixtures in tests/fixtures/
@@ -139,7 +139,8 @@ _TEMPLATE_TAG = re.compile(r"\{\{[<%].*?[>%]\}\}|\{%.*?%\}|\{\{.*?\}\}", re.DOTA
 def body_text(body: str) -> str:
     """The words of a post's body: template tags out, Markdown rendered to HTML, the HTML's text."""
     body = _TEMPLATE_TAG.sub(" ", body)
-    rendered = body if re.search(r"<(?:p|div|h\d|ul|ol|pre|span|table)\b", body) else markdown.markdown(body, extensions=["extra"])
+    is_html = bool(re.search(r"<(?:p|div|h\d|ul|ol|pre|span|table)\b", body))
+    rendered = body if is_html else markdown.markdown(body, extensions=["extra"])
     if not rendered.strip():
         return ""
     tree = lxml_html.fromstring(f"<div>{rendered}</div>")
@@ -148,7 +149,11 @@ def body_text(body: str) -> str:
             continue
         if element.tag in _BLOCKS:  # a browser breaks the line there: words are not glued
             element.tail = "\n" + (element.tail or "")
-        if element.tag == "ol":  # and numbers the items, which readers see as text
+        if element.tag == "a" and element.get("class") in ("footnote-ref", "footnote-backref"):
+            element.text = ""  # a footnote's mark (and the way back): links, not words
+        in_footnotes = "footnote" in (element.getparent().get("class") or "") if element.getparent() is not None else False
+        # Markdown's item numbers are in the file (a footnote's are not)
+        if element.tag == "ol" and not is_html and not in_footnotes:
             for number, item in enumerate(element.findall("li"), start=int(element.get("start") or 1)):
                 item.text = f"{number}. " + (item.text or "")
     return tree.text_content()

@@ -105,15 +105,20 @@ _TABLE_ROW = re.compile(r"^[ \t]*\|")
 def _markdown_paragraphs(body: str) -> list[str]:
     """The words of a Markdown body, one paragraph per block, syntax stripped."""
     paragraphs: list[str] = []
+    notes: list[str] = []  # footnotes: at the end, where a rendered page shows them
     current: list[str] = []
     fence: str | None = None
+    in_note = False
 
     def close() -> None:
         # Inline syntax is stripped from the whole paragraph: a link's text or an
         # emphasis may run over a line break ("[our\nforum][3]").
+        nonlocal in_note
         if current:
-            paragraphs.append(_strip_inline(" ".join(current)) if fence is None else "\n".join(current))
+            text = _strip_inline(" ".join(current)) if fence is None else "\n".join(current)
+            (notes if in_note else paragraphs).append(text)
             current.clear()
+        in_note = False
 
     numbers: dict[int, int] = {}  # an open ordered list's last number, by indentation
     for line in body.splitlines():
@@ -140,6 +145,7 @@ def _markdown_paragraphs(body: str) -> list[str]:
             continue
         if footnote := _FOOTNOTE.match(line):
             close()
+            in_note = True
             line = line[footnote.end():]
         elif numbered := _NUMBERED.match(line):
             close()  # each item is its own paragraph
@@ -155,7 +161,7 @@ def _markdown_paragraphs(body: str) -> list[str]:
             numbers.clear()  # a paragraph of its own, not in a list: the list is over
         current.append(line.strip())
     close()
-    return [p for p in (para.strip() for para in paragraphs) if p]
+    return [p for p in (para.strip() for para in paragraphs + notes) if p]
 
 
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # backslash before ASCII punctuation
@@ -168,6 +174,7 @@ _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 # shortcodes {{< name >}} and {{% name %}}. The generator replaces them with a link
 # target, a value or markup when it builds the page; they are not the post's words.
 _TEMPLATE_TAG = re.compile(r"\{\{[<%][^{}]{0,2000}[>%]\}\}|\{%[^{}]{0,2000}%\}|\{\{[^{}]{0,2000}\}\}")
+_FOOTNOTE_MARK = re.compile(r"\[\^[^\]\s]{1,100}\]")  # "claim[^a]": a link to a note, not a word
 _IMAGE = re.compile(r"!\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^()]*\))*\)")
 _REFERENCE_LINK = re.compile(r"!?\[([^\]]+)\]\[[^\]]*\]")
@@ -190,6 +197,7 @@ def _strip_inline(text: str) -> str:
     text = _CODE_SPAN.sub(lambda m: m.group(2).strip().translate(_PARK), text)
     text = _ESCAPED.sub(lambda m: m.group(1).translate(_PARK), text)
     text = _TEMPLATE_TAG.sub(" ", text)  # after code: a tag shown as code stays
+    text = _FOOTNOTE_MARK.sub("", text)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _REFERENCE_LINK.sub(r"\1", text)
