@@ -13,7 +13,7 @@ for the field ("-" when none has); a file that ingest rejects (a post with no bo
 counted apart and left out of the accuracy.
 
 Content recall: the post's own body (template tags such as Liquid's `{% %}` and Hugo's
-shortcodes taken out, Markdown rendered with Python-Markdown, HTML read with lxml, its
+shortcodes taken out, Markdown rendered as CommonMark with markdown-it-py, HTML read with lxml, its
 text taken, with line breaks at blocks and, in Markdown, the ordered lists' numbers) against ingest's text, as 4-token shingle recall (tokens
 `\\w+`, bench/extraction_f1.py's metric), the mean over the posts.
 
@@ -40,6 +40,8 @@ import markdown
 import yaml
 from dateutil import parser as date_parser
 from lxml import html as lxml_html
+from markdown_it import MarkdownIt
+from mdit_py_plugins.footnote import footnote_plugin
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -82,13 +84,14 @@ def front_matter(text: str) -> tuple[dict[str, Any], str]:
     if text.startswith("{\n"):
         data, end = json.JSONDecoder().raw_decode(text)
         return data, text[end:]
-    md = markdown.Markdown(extensions=["meta", "extra"])
-    body_html = md.convert(text)
+    md = markdown.Markdown(extensions=["meta"])
+    md.convert(text)
+    head, _, body = text.partition("\n\n") if md.Meta else ("", "", text)
     meta = {key: " ".join(values) if key not in ("tags", "authors") else values for key, values in md.Meta.items()}
     if "authors" in meta:  # Pelican: semicolons separate names when there is one, else commas
         joined = " ".join(meta["authors"])
         meta["authors"] = [a.strip() for a in joined.split(";" if ";" in joined else ",") if a.strip()]
-    return meta, body_html
+    return meta, body
 
 
 def clean_text(value: Any) -> str | None:
@@ -136,11 +139,16 @@ def gold_values(front: dict[str, Any], convention: str) -> dict[str, Any]:
 _TEMPLATE_TAG = re.compile(r"\{\{[<%].*?[>%]\}\}|\{%.*?%\}|\{\{.*?\}\}", re.DOTALL)
 
 
+# "## Heading{#id}": Hugo's and kramdown's heading attributes, written with or without a space.
+_HEADING_ID = re.compile(r"^(#{1,6}[ \t].*?)[ \t]*\{[#.][^{}\n]*\}[ \t]*$", re.MULTILINE)
+
+
 def body_text(body: str) -> str:
     """The words of a post's body: template tags out, Markdown rendered to HTML, the HTML's text."""
     body = _TEMPLATE_TAG.sub(" ", body)
-    is_html = bool(re.search(r"<(?:p|div|h\d|ul|ol|pre|span|table)\b", body))
-    rendered = body if is_html else markdown.markdown(body, extensions=["extra"])
+    body = _HEADING_ID.sub(r"\1", body)
+    is_html = bool(re.search(r"<(?:p|div|h\d|ul|ol|pre|span|table)\b", body)) and not _MARKDOWN_LINE.search(body)
+    rendered = body if is_html else _COMMONMARK.render(body)
     if not rendered.strip():
         return ""
     tree = lxml_html.fromstring(f"<div>{rendered}</div>")
@@ -149,16 +157,21 @@ def body_text(body: str) -> str:
             continue
         if element.tag in _BLOCKS:  # a browser breaks the line there: words are not glued
             element.tail = "\n" + (element.tail or "")
-        if element.tag == "a" and element.get("class") in ("footnote-ref", "footnote-backref"):
-            element.text = ""  # a footnote's mark (and the way back): links, not words
-        in_footnotes = "footnote" in (element.getparent().get("class") or "") if element.getparent() is not None else False
+        if "footnote-ref" in (element.get("class") or "") or "footnote-backref" in (element.get("class") or ""):
+            element.drop_tree()  # a footnote's mark (and the way back): links, not words
+            continue
         # Markdown's item numbers are in the file (a footnote's are not)
-        if element.tag == "ol" and not is_html and not in_footnotes:
+        if element.tag == "ol" and not is_html and "footnotes" not in (element.get("class") or ""):
             for number, item in enumerate(element.findall("li"), start=int(element.get("start") or 1)):
                 item.text = f"{number}. " + (item.text or "")
     return tree.text_content()
 
 
+# CommonMark (what Hugo's goldmark and Jekyll's kramdown GFM parser follow), with raw
+# HTML, tables and footnotes; markdown-it-py, not the library ingest renders with.
+_COMMONMARK = MarkdownIt("commonmark", {"html": True}).enable("table").use(footnote_plugin)
+# A body with Markdown's block syntax is Markdown even when it holds HTML blocks.
+_MARKDOWN_LINE = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+\S|`{3,}|[-*+][ \t]+\S)|\]\([^)\s]+\)", re.MULTILINE)
 _BLOCKS = frozenset("p div h1 h2 h3 h4 h5 h6 li ul ol pre blockquote table tr td th br hr dt dd figure figcaption".split())
 
 

@@ -44,13 +44,37 @@ def extract_markdown(text: str, config: HtmlConfig) -> Extracted:
     # The time limit covers the Markdown rules too: hostile lines make regexes slow.
     with _time_limit(config.timeout_seconds):
         front, body = split_front_matter(text)
-        if _HTML_BLOCK.search(body):
-            paragraphs = _fragment_paragraphs(body, config)
-        else:
+        if not _HTML_BLOCK.search(body):
             paragraphs = _markdown_paragraphs(body)
+        elif _MARKDOWN_SYNTAX.search(body):
+            # Markdown with raw HTML blocks in it (a <figure> in a Hugo post): rendered
+            # as the site generator would, then read as the HTML it makes.
+            paragraphs = _fragment_paragraphs(_render_markdown(body), config)
+        else:
+            paragraphs = _fragment_paragraphs(body, config)  # an HTML body (WordPress)
     if not paragraphs:
         raise ExtractError("no text found in Markdown")
     return Extracted(text="\n\n".join(paragraphs), metadata=_front_matter_metadata(front))
+
+
+# Markdown's own block and link syntax, which an HTML body (a WordPress export) lacks.
+_MARKDOWN_SYNTAX = re.compile(
+    r"^[ \t]{0,3}(?:#{1,6}[ \t]+\S|`{3,}|~{3,}|[-*+][ \t]+\S|\[\^[^\]]+\]:)|\]\([^)\s]+(?:[ \t]+\"[^\"]*\")?\)",
+    re.MULTILINE,
+)
+
+
+def _render_markdown(body: str) -> str:
+    """HTML of a Markdown body (Python-Markdown with its "extra" syntax: tables, fenced
+    code, attribute lists, Markdown inside HTML blocks); template tags and footnote
+    marks out first, footnotes rendered in place as paragraphs, as `_markdown_paragraphs`
+    leaves them."""
+    import markdown  # only for the few bodies that mix Markdown and HTML
+
+    body = _FOOTNOTE_MARK.sub("", _TEMPLATE_TAG.sub(" ", body))
+    body = _FOOTNOTE_DEFINITION.sub("", body)
+    extensions = ["abbr", "attr_list", "def_list", "fenced_code", "tables", "md_in_html"]
+    return markdown.markdown(body, extensions=extensions)
 
 
 def _front_matter_metadata(front: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +117,7 @@ _RULE = re.compile(r"^[ \t]{0,3}([-*_=])(?:[ \t]*\1){2,}[ \t]*$")  # thematic br
 _TABLE_RULE = re.compile(r"^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$")
 _LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]^][^\]]*\]:[ \t]*\S+")
 _FOOTNOTE = re.compile(r"^[ \t]{0,3}\[\^[^\]]+\]:[ \t]*")  # its text is content: a paragraph of its own
+_FOOTNOTE_DEFINITION = re.compile(_FOOTNOTE.pattern, re.MULTILINE)
 _HEADING_ATTRIBUTES = re.compile(r"[ \t]*\{[#.][^{}]*\}[ \t]*$")  # "## Title {#id}" (kramdown, Hugo)
 _QUOTE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?)+")
 _BULLET = re.compile(r"^[ \t]*[-*+][ \t]+")

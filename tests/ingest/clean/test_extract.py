@@ -466,3 +466,18 @@ def test_reference_output_scores_as_published(corpora):
     assert summary["f1"] == pytest.approx(0.958, abs=0.0015)
     assert summary["precision"] == pytest.approx(0.938, abs=0.0015)
     assert summary["recall"] == pytest.approx(0.978, abs=0.0015)
+
+
+def test_markdown_with_html_blocks_is_rendered_first():
+    body = (
+        "## Ferry back {#back}\n\n"
+        "The **green** ferry is back, says [the council](https://council.example/).[^n]\n\n"
+        '<figure><img src="ferry.jpg" alt=""><figcaption>The ferry at the north jetty.</figcaption></figure>\n\n'
+        "- fares unchanged\n- sailings every twenty minutes\n\n"
+        "[^n]: The council's own words.\n"
+    )
+    text = extract_markdown("---\ntitle: Ferry\n---\n" + body, CONFIG).text
+    assert "**" not in text and "](" not in text and "[^n]" not in text and "{#back}" not in text
+    for words in ("Ferry back", "The green ferry is back, says the council.", "The ferry at the north jetty.",
+                  "sailings every twenty minutes", "The council's own words."):
+        assert words in text

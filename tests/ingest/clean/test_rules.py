@@ -37,6 +37,8 @@ def assert_accounted(original: str, result) -> None:
     "text, rule",
     [
         ("[ad_1]\nThe minister spoke on Sunday.", "ad-slot"),
+        ("The minister spoke on Sunday.\n\n\u00a9 Reuters", "copyright-line"),
+        ("The minister spoke on Sunday.\n\nCopyright 2024 The Associated Press. All rights reserved.", "copyright-line"),
         ("The minister spoke.[ad_12]\nThen he left.", "ad-slot"),
         ("The minister spoke on Sunday.\n\nSource link", "source-link"),
         ("The minister spoke on Sunday.\nSource", "source-link"),
@@ -403,3 +405,16 @@ def test_wire_signoff_survives_adversarial_input(text: str) -> None:
     started = time.perf_counter()
     only.clean(text)
     assert time.perf_counter() - started < 2.0
+
+
+def test_agency_credit_on_a_real_wire_story(cleaner: Cleaner, corpora) -> None:
+    """The credit line of a Reuters story in the article-extraction benchmark's ground truth."""
+    import json
+
+    truth = json.loads((corpora / "article-extraction-benchmark" / "ground-truth.json").read_text(encoding="utf-8"))
+    story = next(page["articleBody"] for page in truth.values() if "(Reporting by Will Dunham;" in page["articleBody"])
+    assert story.rstrip().endswith("\u00a9 Reuters")  # under the credit line
+    result = cleaner.clean(story.replace("\n", "\n\n"))
+    assert result.fields["credit"] == "Reporting by Will Dunham; Editing by Tom Brown"
+    assert [r.rule for r in result.removals][-2:] == ["agency-credit", "copyright-line"]
+    assert result.text.endswith('"It will be really exciting."')
