@@ -140,12 +140,13 @@ def _markdown_paragraphs(body: str) -> list[str]:
         # emphasis may run over a line break ("[our\nforum][3]").
         nonlocal in_note
         if current:
-            text = _strip_inline(" ".join(current)) if fence is None else "\n".join(current)
+            text = _strip_inline(" ".join(current), labels) if fence is None else "\n".join(current)
             (notes if in_note else paragraphs).append(text)
             current.clear()
         in_note = False
 
     numbers: dict[int, int] = {}  # an open ordered list's last number, by indentation
+    labels = _link_labels(body)
     for line in body.splitlines():
         if fence is not None:  # inside a code block: lines kept as they are
             if line.strip().startswith(fence):
@@ -203,6 +204,10 @@ _FOOTNOTE_MARK = re.compile(r"\[\^[^\]\s]{1,100}\]")  # "claim[^a]": a link to a
 _IMAGE = re.compile(r"!\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^()]*\))*\)")
 _REFERENCE_LINK = re.compile(r"!?\[([^\]]+)\]\[[^\]]*\]")
+# "[Go 言語]" alone is a link when the body defines the label ("[Go 言語]: https://..."),
+# else text in brackets.
+_SHORTCUT_LINK = re.compile(r"(?<![\]\\])!?\[([^\[\]]{1,200})\](?![(\[:])")
+_LINK_LABEL = re.compile(r"^[ \t]{0,3}\[([^\]^][^\]]*)\]:[ \t]*\S+", re.MULTILINE)
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
 _INLINE_TAG = re.compile(
     r"</?(?:a|abbr|b|br|cite|code|del|em|i|img|ins|kbd|mark|q|s|small|span|strong|sub|sup|u)\b[^>]*>",
@@ -216,7 +221,15 @@ _EMPHASIS = re.compile(
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 
 
-def _strip_inline(text: str) -> str:
+def _link_labels(body: str) -> frozenset[str]:
+    return frozenset(_label_key(m.group(1)) for m in _LINK_LABEL.finditer(body))
+
+
+def _label_key(label: str) -> str:
+    return " ".join(label.split()).casefold()  # labels match without regard to case and spacing
+
+
+def _strip_inline(text: str, labels: frozenset[str] = frozenset()) -> str:
     """Inline Markdown syntax out, its words in: link text, image alt text, emphasised text."""
     # Code first: backslashes in code are literal, not escapes.
     text = _CODE_SPAN.sub(lambda m: m.group(2).strip().translate(_PARK), text)
@@ -226,6 +239,8 @@ def _strip_inline(text: str) -> str:
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _REFERENCE_LINK.sub(r"\1", text)
+    if labels:
+        text = _SHORTCUT_LINK.sub(lambda m: m.group(1) if _label_key(m.group(1)) in labels else m.group(0), text)
     text = _AUTOLINK.sub(r"\1", text)
     text = _INLINE_TAG.sub("", text)
     text = _STRONG.sub(r"\2", text)

@@ -481,3 +481,8 @@ def test_markdown_with_html_blocks_is_rendered_first():
     for words in ("Ferry back", "The green ferry is back, says the council.", "The ferry at the north jetty.",
                   "sailings every twenty minutes", "The council's own words."):
         assert words in text
+
+
+def test_shortcut_reference_links_lose_their_brackets_when_defined():
+    body = "はじめて [Go 言語]に接する人なら [the  guide] first, [not a link] either.\n\n[go 言語]: https://go.dev/\n[The Guide]: https://go.dev/tour\n"
+    assert extract_markdown(body, CONFIG).text == "はじめて Go 言語に接する人なら the guide first, [not a link] either."
