@@ -152,7 +152,7 @@ def body_text(body: str) -> str:
     if not rendered.strip():
         return ""
     tree = lxml_html.fromstring(f"<div>{rendered}</div>")
-    for element in tree.iter():
+    for element in list(tree.iter()):  # a list: marks are dropped on the way
         if not isinstance(element.tag, str):
             continue
         if element.tag in _BLOCKS:  # a browser breaks the line there: words are not glued
