@@ -32,9 +32,7 @@ def _counts(report: dict[str, Any]) -> list[str]:
     c, p = report["counts"], report["partition"]
     rows = [["partition", p["name"]], ["new files", p["files"]], ["files ingested before", p["files_ingested_before"]],
             ["input records", c["inputs"]], ["documents", c["documents"]], ["duplicates", c["duplicates"]],
-            ["rejected", c["rejected"]],
-            *[[f"skipped ({kind})", n] for kind, n in c.get("skipped", {}).items()],
-            ["balanced", c["balanced"]]]
+            ["rejected", c["rejected"]], ["skipped (not documents)", c["skipped"]], ["balanced", c["balanced"]]]
     return ["## Counts", ""] + _table(["", "count"], rows)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
@@ -37,6 +38,7 @@ from ingest.index.location import IndexLocation
 from ingest.run.clean import CleanSummary
 from ingest.run.pipeline import Mapper, RunPlan, plan_run, run_plan
 from ingest.run.prepare import PrepareSummary
+from ingest.run.report import record_api_log
 
 # Called as progress(phase, done, total) while a run goes on; set by the CLI.
 ProgressHook = Callable[[str, int, int], None]
@@ -128,15 +130,16 @@ def task_mapper(workers: int) -> Mapper:
 
 @flow(name="ingest", validate_parameters=True)
 def ingest_flow(paths: list[str], out: str, config_path: str | None = None, state: IndexLocation | None = None,
-                workers: int = 1) -> dict[str, Any]:
-    """Ingest files and folders into clean JSONL in `out`; returns the run report.
+                workers: int = 1, output_format: str | None = None) -> dict[str, Any]:
+    """Ingest files and folders into clean JSONL (or Parquet) in `out`; returns the run report.
 
     `workers` is the task runner's parallelism; it sizes the batches. `state` is the
     index (a folder or a Redis URL), as an IndexLocation: Prefect keeps it redacted.
+    `output_format` ("jsonl", "parquet") overrides the config's [write] format.
     """
     state_dir = state.get_secret_value() if state is not None else None
     # Planned by run_ingest when it read ahead; else here.
-    plan = _plans.pop(out, None) or plan_run(paths, out, load_config(config_path), workers)
+    plan = _plans.pop(out, None) or plan_run(paths, out, load_config(config_path).with_format(output_format), workers)
     return run_plan(plan, mapper=task_mapper(workers), state_dir=state_dir)
 
 
@@ -148,31 +151,44 @@ _plans: dict[str, RunPlan] = {}
 
 def run_ingest(paths: list[str], out: str, config_path: str | None = None, state: str | None = None,
                workers: int | None = None, runner: str | None = None,
-               dask_address: str | None = None, api: TemporaryApi | None = None) -> dict[str, Any]:
+               dask_address: str | None = None, api: TemporaryApi | None = None,
+               output_format: str | None = None) -> dict[str, Any]:
     """Run the flow on `runner` (default: config): "process", a pool of `workers` processes
     (default: config, else one per core), or "dask", the cluster at `dask_address`
     (default: config), else a local one of `workers` processes. `api`: a temporary API
-    the caller started early, used when no PREFECT_API_URL is set, stopped at the end."""
-    config = load_config(config_path)
+    the caller started early, used when no PREFECT_API_URL is set, stopped at the end.
+    `output_format` overrides the config's [write] format. A temporary API's log is kept
+    in `out` when it logged anything, and report.json's `prefect_api` says where and how
+    many errors it holds."""
+    config = load_config(config_path).with_format(output_format)
     workers = worker_count(workers, config.run)
     kind, address = resolve_runner(config.run, runner, dask_address)
     if problem := runner_problem(paths, kind, address):
         raise ValueError(problem)
     # Workers elsewhere would resolve a relative output folder against their own.
     out = os.path.abspath(out)
+    used: TemporaryApi | None = None  # the temporary API the flow ran on
     try:
         with local_workers(workers) if kind == "process" else nullcontext():
             if kind == "process":
                 _plans[out] = plan = plan_run(paths, out, config, workers)
                 # One core for the API's process and the flow's while they start, unless there is only one.
                 read_ahead(plan, lanes=max(1, workers - 1))
-            with prefect_api(api) as api_url:
+            with prefect_api(api) as (api_url, used):
                 chosen, parallelism = task_runner(kind, workers, address, api_url)
-                return ingest_flow.with_options(task_runner=chosen)(
+                report = ingest_flow.with_options(task_runner=chosen)(
                     paths=paths, out=out, config_path=config_path,
-                    state=IndexLocation(state) if state is not None else None, workers=parallelism)
+                    state=IndexLocation(state) if state is not None else None, workers=parallelism,
+                    output_format=output_format)
     finally:
         end_read_ahead()
         unclaimed = _plans.pop(out, None)
         if unclaimed is not None:  # the flow never started (the API did not): nothing read ahead is kept
             unclaimed.workspace.remove()
+        # Stopped by now. Its log goes beside the report, also when the run failed or
+        # the API did not start (`api` then holds why).
+        leftover = used or api
+        api_log = leftover.keep_log(Path(out)) if leftover is not None else None
+    if used is not None and api_log is not None:
+        record_api_log(Path(out), report, api_log.path, api_log.errors)
+    return report

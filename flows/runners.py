@@ -46,15 +46,16 @@ class ClusterError(Exception):
 
 
 @contextmanager
-def prefect_api(started: TemporaryApi | None = None) -> Iterator[str]:
-    """The Prefect API the run reports to: PREFECT_API_URL, else a temporary local one
-    (`started` already, or started now), so that task processes report to it rather
-    than start their own."""
+def prefect_api(started: TemporaryApi | None = None) -> Iterator[tuple[str, TemporaryApi | None]]:
+    """The Prefect API the run reports to, and the temporary one if it is that:
+    PREFECT_API_URL, else a temporary local one (`started` already, or started now), so
+    that task processes report to it rather than start their own. A temporary API is
+    stopped at the end; its log is the caller's (TemporaryApi.keep_log)."""
     configured = PREFECT_API_URL.value()
     if configured:
         if started is not None:
-            started.stop()  # the profile names a server: the early one is not needed
-        yield configured
+            started.discard()  # the profile names a server: the early one is not needed
+        yield configured, None
         return
     server = started or TemporaryApi()
     try:
@@ -67,7 +68,7 @@ def prefect_api(started: TemporaryApi | None = None) -> Iterator[str]:
             # harness, which does the same, explains).
             with _temporary_global_settings_context(get_settings_context()):
                 try:
-                    yield server.url
+                    yield server.url, server
                 finally:
                     _drain_to_api()
     finally:

@@ -27,19 +27,24 @@ from ingest.run.inbox import ingest_new
 
 
 @flow(name="ingest-inbox-run", validate_parameters=True)
-def ingest_inbox_run(inbox: str, out: str, state: str, config_path: str | None, workers: int) -> dict[str, Any]:
+def ingest_inbox_run(inbox: str, out: str, state: str, config_path: str | None, workers: int,
+                     output_format: str | None = None, load_into: str | None = None) -> dict[str, Any]:
     """One incremental run, with batches as tasks on this flow's task runner."""
-    config = load_config(config_path)
-    return ingest_new(inbox, out, state, config, mapper=task_mapper(workers), workers=workers).to_json()
+    config = load_config(config_path).with_format(output_format)
+    return ingest_new(inbox, out, state, config, mapper=task_mapper(workers), workers=workers,
+                      load_into=load_into).to_json()
 
 
 @flow(name="ingest-inbox", validate_parameters=True)
 def ingest_inbox(inbox: str, out: str, state: str, config_path: str | None = None,
-                 workers: int | None = None) -> dict[str, Any]:
+                 workers: int | None = None, output_format: str | None = None,
+                 load_into: str | None = None) -> dict[str, Any]:
     """Ingest the files of `inbox` not ingested before into a new partition of `out`.
 
     `state` holds the ledger and the near-duplicate index shared by all runs;
-    `workers` defaults to [run] workers of the config, else one per core.
+    `workers` defaults to [run] workers of the config, else one per core;
+    `output_format` ("jsonl", "parquet") overrides the config's [write] format;
+    `load_into` (duckdb:PATH, iceberg:FOLDER) loads each partition once published.
     """
     run_config = load_config(config_path).run
     workers = worker_count(workers, run_config)
@@ -48,6 +53,7 @@ def ingest_inbox(inbox: str, out: str, state: str, config_path: str | None = Non
     runner, parallelism = task_runner(kind, workers, address, PREFECT_API_URL.value())
     pooled = ingest_inbox_run.with_options(task_runner=runner)
     with local_workers(workers) if kind == "process" else nullcontext():
-        outcome = pooled(inbox=inbox, out=out, state=state, config_path=config_path, workers=parallelism)
+        outcome = pooled(inbox=inbox, out=out, state=state, config_path=config_path, workers=parallelism,
+                         output_format=output_format, load_into=load_into)
     create_markdown_artifact(key=ARTIFACT_KEY, markdown=outcome_markdown(outcome), description=outcome["message"])
     return outcome

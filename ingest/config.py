@@ -32,11 +32,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class FieldNames(_Strict):
+    """Which of a format's own fields carry the body and the standard metadata, in order of
+    preference (see [read.jsonl], [read.table], [read.feed], [read.wxr] in config/default.toml)."""
+
+    text: list[str] = []  # plain-text bodies
+    html: list[str] = []  # HTML bodies: through extraction
+    title: list[str] = []
+    created: list[str] = []
+    url: list[str] = []
+    author: list[str] = []
+
+
+class WxrConfig(FieldNames):
+    """See [read.wxr]: WordPress export items."""
+
+    type_field: str = "wp:post_type"
+    document_types: list[str] = ["post", "page"]
+    utc_fields: list[str] = []  # dates given in UTC without a zone
+    category_domains: dict[str, str] = {}  # a <category domain=...> to the metadata key
+
+
 class ReadConfig(_Strict):
     max_file_bytes: int = Field(256 * 2**20, gt=0)
     max_record_bytes: int = Field(16 * 2**20, gt=0)
     follow_symlinks: bool = False
     skip_hidden: bool = True
+    jsonl: FieldNames = FieldNames(text=["text"], html=["html"])
+    table: FieldNames = FieldNames(text=["text"], html=["html"])
+    feed: FieldNames = FieldNames(html=["content", "summary"])
+    wxr: WxrConfig = WxrConfig(html=["content:encoded"])
+    table_batch_rows: int = Field(1024, ge=1)
 
 
 class DecodeConfig(_Strict):
@@ -192,6 +218,13 @@ class RunConfig(_Strict):
     dask_address: str = ""
 
 
+OUTPUT_FORMATS = ("jsonl", "parquet")
+
+
+class WriteConfig(_Strict):
+    format: Literal[OUTPUT_FORMATS] = "jsonl"
+
+
 class Config(_Strict):
     read: ReadConfig = ReadConfig()
     decode: DecodeConfig = DecodeConfig()
@@ -200,6 +233,13 @@ class Config(_Strict):
     clean: CleanConfig = CleanConfig()
     dedup: DedupConfig = DedupConfig()
     run: RunConfig = RunConfig()
+    write: WriteConfig = WriteConfig()
+
+    def with_format(self, output_format: str | None) -> Config:
+        """This config with [write] format set to `output_format` (a --format option), when given."""
+        if output_format is None:
+            return self
+        return self.model_copy(update={"write": WriteConfig(format=output_format)})
 
 
 def default_config_path() -> Path:

@@ -2,8 +2,10 @@
 
 `RawRecord` is one input record as read (bytes or text, with whatever metadata its
 container carried); `Document` is what the pipeline writes; `Reject` is an input
-record that could not become a document, with the reason.  Every input record ends
-as exactly one `Document` (kept or duplicate) or one `Reject`.
+record that could not become a document, with the reason; `Skipped` is an input item
+that is not a document by its container's own account (a WordPress attachment or menu
+item), counted by kind in the report.  Every input record ends as exactly one
+`Document` (kept or duplicate), one `Reject` or one `Skipped`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ class RawRecord:
 
     source: str  # input path, or "<path>#<n>" for a record of a multi-record file
     path: str  # the file it came from
-    format: str  # text | html | markdown | jsonl | warc (the record's content format)
+    format: str  # text | html | html-fragment | markdown (how the content is read)
     data: bytes | str
     record_no: int | None = None  # 1-based line (JSONL) or record index (WARC)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -58,6 +60,14 @@ class Reject:
         if self.removed is not None:
             out["removed"] = self.removed
         return out
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input item that is not a document, such as a WordPress attachment."""
+
+    source: str
+    kind: str  # what it is, e.g. "wxr:attachment": the report counts skipped items by kind
 
 
 @dataclass

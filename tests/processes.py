@@ -44,6 +44,29 @@ def ingest(*args: str, cwd: Path | None = None, env: dict[str, str] | None = Non
                           env=env if env is not None else clean_env())
 
 
+RUN_SECONDS = 300  # a small run of the command on a busy machine, with the temporary API's start
+
+
+def start_ingest(*args: str, log: Path, prefix: tuple[str, ...] = (), **env: str) -> subprocess.Popen:
+    """`ingest ARGS` started in its own process group (it and its workers), its stdout
+    and stderr into `log`; `env` over the Prefect-free environment."""
+    with open(log, "wb") as fh:
+        return subprocess.Popen([*prefix, *INGEST, *args], env=clean_env(**env), stdout=fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def finished(process: subprocess.Popen, log: Path, seconds: float = RUN_SECONDS) -> str:
+    """The log of a command started by `start_ingest`, once it has exited 0."""
+    try:
+        status = process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        stop_group(process)
+        pytest.fail(f"ingest did not end within {seconds:g} s\n{log.read_text(errors='replace')[-3000:]}")
+    output = log.read_text(errors="replace")
+    assert status == 0, output[-3000:]
+    return output
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -84,3 +107,38 @@ def healthy(api_url: str) -> bool:
         return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def process_state(pid: int) -> str | None:
+    """The kernel's one-letter state of `pid` (R, S, T for stopped, ...); None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat[stat.rindex(")") + 2]  # after "pid (command) "
+
+
+def stopped_at_fault(fault_file: Path, process: subprocess.Popen, seconds: float, log: Path | None = None) -> int:
+    """The pid of the process that stopped itself at an INGEST_FAULT point with action
+    `stop` (ingest/faults.py): it writes its pid into `fault_file`, then stops."""
+    def stopped() -> bool:
+        assert process.poll() is None, f"the command ended ({process.returncode}) before the fault point\n" + (
+            log.read_text(errors="replace")[-3000:] if log and log.exists() else "")
+        text = fault_file.read_text() if fault_file.exists() else ""
+        return text.endswith("\n") and process_state(int(text)) == "T"
+
+    wait_for(stopped, seconds, f"a process stopping at the fault point ({fault_file.name})", log)
+    return int(fault_file.read_text())
+
+
+def continue_process(pid: int) -> None:
+    os.kill(pid, signal.SIGCONT)
+
+
+def waiting_for_a_lock(pid: int) -> bool:
+    """Whether `pid` is blocked waiting for a file lock (a "->" line of /proc/locks)."""
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == "->" and fields[5] == str(pid):
+            return True
+    return False

@@ -7,6 +7,7 @@ installed (Debian package `redis-server`; .ci/run installs it).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import shutil
@@ -21,6 +22,7 @@ import pytest
 import redis
 
 from tests.processes import free_port
+from tests.schema_check import validate_lines
 
 REDIS_SERVER = shutil.which("redis-server")
 PASSWORD = "s3cret-Pa55word"
@@ -38,6 +40,8 @@ class RedisServer:
     url: str  # with the password
     port: int
     ca_file: Path | None = None  # the self-signed certificate, for rediss://
+    client_files: tuple[Path, Path] | None = None  # a client certificate and key the server accepts
+    pid: int = 0  # of the redis-server process, for a test that kills it
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url)
@@ -47,13 +51,26 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                     "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def client_certificate(folder: Path, ca_cert: Path, ca_key: Path) -> tuple[Path, Path]:
+    """A client certificate signed by the (self-signed, CA:TRUE) server certificate."""
+    cert, key, request = folder / "client.pem", folder / "client-key.pem", folder / "client.csr"
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(request), "-subj", "/CN=ingest-client"],
+                   check=True, capture_output=True, timeout=60)
+    subprocess.run(["openssl", "x509", "-req", "-in", str(request), "-CA", str(ca_cert), "-CAkey", str(ca_key),
+                    "-CAcreateserial", "-out", str(cert), "-days", "1"], check=True, capture_output=True, timeout=60)
     return cert, key
 
 
 @contextmanager
-def redis_server(folder: Path, tls: bool = False) -> Iterator[RedisServer]:
-    """A password-protected redis-server; with `tls`, it listens only on a TLS port."""
+def redis_server(folder: Path, tls: bool = False, client_certificates: bool = False) -> Iterator[RedisServer]:
+    """A password-protected redis-server; with `tls`, it listens only on a TLS port, and
+    with `client_certificates` it also requires one signed by its own certificate (the
+    URL then names the client's certificate and key)."""
     binary = require_redis_server()
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -62,12 +79,17 @@ def redis_server(folder: Path, tls: bool = False) -> Iterator[RedisServer]:
     if tls:
         cert, key = self_signed_certificate(folder)
         args += ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(cert), "--tls-key-file", str(key),
-                 "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no"]
-        server = RedisServer(f"rediss://:{PASSWORD}@127.0.0.1:{port}/0?ssl_ca_certs={cert}", port, cert)
+                 "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "yes" if client_certificates else "no"]
+        url = f"rediss://:{PASSWORD}@127.0.0.1:{port}/0?ssl_ca_certs={cert}"
+        client = client_certificate(folder, cert, key) if client_certificates else None
+        if client is not None:
+            url += f"&ssl_certfile={client[0]}&ssl_keyfile={client[1]}"
+        server = RedisServer(url, port, cert, client)
     else:
         args += ["--port", str(port)]
         server = RedisServer(f"redis://:{PASSWORD}@127.0.0.1:{port}/0", port)
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = dataclasses.replace(server, pid=process.pid)
     try:
         _wait_until_ready(server, process)
         yield server
@@ -126,8 +148,9 @@ def near_duplicate_dump(folder: Path, stories: int = 400, files: int = 24, seed:
 
 
 def output_rows(out: Path, name: str) -> list[dict]:
-    """An output file's rows without `added` (the ingestion time differs between runs)."""
-    rows = [json.loads(line) for line in (out / name).read_text(encoding="utf-8").splitlines()]
+    """An output file's rows, each validated against its schema, without `added` (the
+    ingestion time differs between runs)."""
+    rows = validate_lines(out / name, "reject" if name == "rejects.jsonl" else "document")
     for row in rows:
         row.pop("added", None)
     return rows

@@ -150,3 +150,48 @@ def build_dump(d: Path) -> dict[str, tuple[str, str]]:
         "locked.txt": ("Unreadable", "cannot open the file (Permission denied)"),
         "pipe": ("NotAFile", "not a regular file but a FIFO"),
     }
+
+
+# ------------------------------------------------------------- exports, feeds and tables
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REAL_WXR = FIXTURES / "wordpress-importer" / "theme-unit-test-data-excerpt.xml"
+REAL_ATOM = FIXTURES / "ocr-d-website" / "feed.xml"
+REAL_RDF = FIXTURES / "mozilla-comm-central" / "rss_7_1.rdf"
+REAL_RSS = FIXTURES / "wordpress-develop" / "wordpress-org-news-excerpt.xml"
+REAL_CSV = FIXTURES / "fakenewscorpus" / "news_sample-excerpt.csv"
+
+
+def wxr_item(title: str, content: str, *, post_type: str = "post", status: str = "publish",
+             date_gmt: str = "2016-01-10 23:49:44", link: str = "", creator: str = "jane",
+             categories: tuple[str, ...] = (), tags: tuple[str, ...] = ()) -> str:
+    """One WordPress export <item>, as WordPress writes it (CDATA sections, wp: fields)."""
+    terms = "".join(f'<category domain="category" nicename="{c.lower()}"><![CDATA[{c}]]></category>'
+                    for c in categories)
+    terms += "".join(f'<category domain="post_tag" nicename="{t.lower()}"><![CDATA[{t}]]></category>' for t in tags)
+    return (
+        f"<item><title>{title}</title><link>{link}</link>"
+        f"<pubDate>Sun, 10 Jan 2016 23:49:44 +0000</pubDate><dc:creator><![CDATA[{creator}]]></dc:creator>"
+        f"<guid isPermaLink=\"false\">{link}?p=1</guid><description></description>"
+        f"<content:encoded><![CDATA[{content}]]></content:encoded><excerpt:encoded><![CDATA[]]></excerpt:encoded>"
+        f"<wp:post_id>1</wp:post_id><wp:post_date><![CDATA[2016-01-10 18:49:44]]></wp:post_date>"
+        f"<wp:post_date_gmt><![CDATA[{date_gmt}]]></wp:post_date_gmt>"
+        f"<wp:status><![CDATA[{status}]]></wp:status><wp:post_type><![CDATA[{post_type}]]></wp:post_type>"
+        f"{terms}<wp:postmeta><wp:meta_key><![CDATA[_edit_last]]></wp:meta_key><wp:meta_value><![CDATA[1]]></wp:meta_value></wp:postmeta>"
+        f"<wp:postmeta><wp:meta_key><![CDATA[subtitle]]></wp:meta_key><wp:meta_value><![CDATA[A subtitle]]></wp:meta_value></wp:postmeta>"
+        "</item>\n"
+    )
+
+
+def wxr_bytes(*items: str, namespace: str = "http://wordpress.org/export/1.2/") -> bytes:
+    """A WordPress export (WXR 1.2) of `items`."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8" ?>\n<!-- generator="WordPress/6.4" -->\n'
+        '<rss version="2.0" xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:wfw="http://wellformedweb.org/CommentAPI/" '
+        f'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:wp="{namespace}">\n<channel>\n'
+        "<title>Harbour Times</title><link>https://harbour.example</link><wp:wxr_version>1.2</wp:wxr_version>\n"
+        "<wp:author><wp:author_login><![CDATA[jane]]></wp:author_login></wp:author>\n"
+        + "".join(items)
+        + "</channel>\n</rss>\n"
+    ).encode()

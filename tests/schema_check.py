@@ -27,3 +27,13 @@ def validate_lines(path: Path, name: str) -> list[dict]:
         assert not errors, f"{path.name} line {n}: {errors[0].message} at {list(errors[0].path)}"
         rows.append(row)
     return rows
+
+
+OUTPUTS = ("documents.jsonl", "duplicates.jsonl", "rejects.jsonl")
+
+
+def validated_outputs(out: Path) -> dict[str, list[dict]]:
+    """A run's three output files, each line validated, without the ingestion time
+    (which differs between runs)."""
+    return {name: [{**row, "added": None} for row in validate_lines(out / name, "reject" if name == "rejects.jsonl"
+                                                                    else "document")] for name in OUTPUTS}

@@ -4,6 +4,7 @@ decode.py        bytes to text (BOM, UTF-8, declared charset, detection)
 repair.py        repair of the text: mojibake, entities, controls, normalisation
 html.py          main text and metadata of HTML pages (trafilatura)
 markdown.py      main text of Markdown files
+fragment.py      main text of HTML post content (feed entries, WordPress items)
 front_matter.py  front matter: YAML, TOML, JSON, Pelican header lines
 metadata.py      standard metadata by the convention sets of `[metadata]`, values normalised
 dates.py         dates in any common form, as ISO 8601

@@ -15,6 +15,7 @@ from typing import Any
 from ingest.clean.boilerplate import boilerplate_lines, source_group
 from ingest.clean.dates import iso_date
 from ingest.clean.decode import decode_bytes
+from ingest.clean.fragment import extract_fragment
 from ingest.clean.html import extract_html
 from ingest.clean.layout import normalise_layout
 from ingest.clean.markdown import extract_markdown
@@ -40,6 +41,8 @@ def prepare_record(record: RawRecord, config: Config) -> dict[str, Any]:
         extracted = extract_html(text, config.html, url=page_url(metadata, config.metadata))
         text = extracted.text
         merge_missing(metadata, extracted.metadata)
+    elif record.format == "html-fragment":
+        text = extract_fragment(text, config.html).text
     elif record.format == "markdown":
         extracted = extract_markdown(text, config.html)
         text = extracted.text

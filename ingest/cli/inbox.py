@@ -15,6 +15,8 @@ from pathlib import Path
 import click
 
 from ingest.cli.common import EXIT_FAILED, EXIT_USAGE, check_state, fail, quiet_prefect
+from ingest.cli.load import check_target
+from ingest.cli.options import output_format_option
 
 DEPLOYMENT_NAME = "inbox"
 _HEALTH_TIMEOUT_SECONDS = 5
@@ -32,8 +34,12 @@ def _inbox_options(command):
                      help="TOML file merged over the defaults (config/default.toml)."),
         click.option("--workers", type=click.IntRange(min=1),
                      help="Worker processes for the batch phases (default: [run] workers, 0 = one per core)."),
+        click.option("--load", "load_into", metavar="duckdb:PATH|iceberg:FOLDER", callback=check_target,
+                     help="Load each partition into this store once it is published (as `ingest load`), "
+                          "with any partition of --out not loaded yet."),
         click.option("--debug", is_flag=True, help="Print tracebacks and Prefect's debug log."),
     ]
+    command = output_format_option(command)
     for option in reversed(options):
         command = option(command)
     return command
@@ -60,7 +66,8 @@ def _checked_folders(inbox: str, out: str, state: str, config_path: str | None, 
 
 @click.command()
 @_inbox_options
-def update(inbox: str, out: str, state: str, config_path: str | None, workers: int | None, debug: bool) -> None:
+def update(inbox: str, out: str, state: str, config_path: str | None, workers: int | None, load_into: str | None,
+           debug: bool, output_format: str | None) -> None:
     """Ingest the files of INBOX not ingested before into a new partition of --out.
 
     One run of what `ingest serve` schedules: files are known by path and content hash
@@ -73,7 +80,8 @@ def update(inbox: str, out: str, state: str, config_path: str | None, workers: i
     from flows.scheduled_flow import ingest_inbox
 
     try:
-        outcome = ingest_inbox(inbox=inbox, out=out, state=state, config_path=config_path, workers=workers)
+        outcome = ingest_inbox(inbox=inbox, out=out, state=state, config_path=config_path, workers=workers,
+                               output_format=output_format, load_into=_absolute_target(load_into))
     except KeyboardInterrupt:
         fail("interrupted", EXIT_FAILED, debug)
     except Exception as exc:  # one line for the user; the traceback with --debug
@@ -87,8 +95,8 @@ def update(inbox: str, out: str, state: str, config_path: str | None, workers: i
 @click.option("--interval", type=click.IntRange(min=1), help="Run every this many seconds.")
 @click.option("--name", default=DEPLOYMENT_NAME, show_default=True,
               help="Deployment name: the flow runs as ingest-inbox/NAME on the server.")
-def serve(inbox: str, out: str, state: str, config_path: str | None, workers: int | None, debug: bool,
-          cron: str | None, interval: int | None, name: str) -> None:
+def serve(inbox: str, out: str, state: str, config_path: str | None, workers: int | None, load_into: str | None,
+          debug: bool, output_format: str | None, cron: str | None, interval: int | None, name: str) -> None:
     """Run `ingest update` on a schedule, as a deployment on the Prefect server.
 
     Needs a server: `prefect server start`, then PREFECT_API_URL set to its API (for
@@ -109,7 +117,7 @@ def serve(inbox: str, out: str, state: str, config_path: str | None, workers: in
     from flows.scheduled_flow import ingest_inbox
 
     parameters = {"inbox": inbox, "out": out, "state": state, "config_path": config_path and os.path.abspath(config_path),
-                  "workers": workers}
+                  "workers": workers, "output_format": output_format, "load_into": _absolute_target(load_into)}
     # A run that comes due while the last one still runs is cancelled, not queued: the
     # next one takes its files, and a backlog of runs never builds up.
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
@@ -123,6 +131,14 @@ def serve(inbox: str, out: str, state: str, config_path: str | None, workers: in
         return
     except Exception as exc:
         fail(f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", EXIT_FAILED, debug)
+
+
+def _absolute_target(target: str | None) -> str | None:
+    """The store with an absolute path: scheduled runs may start in another folder."""
+    if target is None:
+        return None
+    store, _, place = target.partition(":")
+    return f"{store}:{os.path.abspath(place)}"
 
 
 def _require_server(debug: bool) -> None:

@@ -10,6 +10,7 @@ import click
 
 from ingest.cli.explain import explain
 from ingest.cli.inbox import serve, update
+from ingest.cli.load import load
 from ingest.cli.run import run
 
 
@@ -19,5 +20,5 @@ def main() -> None:
     """Clean raw scraped dumps, link near-duplicates with MinHash, write clean JSONL."""
 
 
-for command in (run, explain, update, serve):
+for command in (run, explain, update, serve, load):
     main.add_command(command)

@@ -15,6 +15,16 @@ import click
 
 from ingest.runners import RUNNERS
 
+# As ingest.config.OUTPUT_FORMATS, which imports pydantic (slow): the CLI parses options first.
+OUTPUT_FORMATS = ("jsonl", "parquet")
+
+
+def output_format_option(command):
+    """--format: the output files' format, over the config's [write] format."""
+    return click.option("--format", "output_format", type=click.Choice(OUTPUT_FORMATS),
+                        help="Output files: jsonl (documents.jsonl ...) or parquet (documents.parquet ...: zstd, "
+                             "nested columns). Default: [write] format, jsonl.")(command)
+
 
 def scale_out_options(command):
     """Add --index, --runner and --dask-address to a click command."""

@@ -13,7 +13,7 @@ import click
 # Nothing heavy at module level: `ingest run` starts the temporary Prefect API before
 # it imports the config's pydantic models (0.17 s), Prefect and the pipeline.
 from ingest.cli.common import EXIT_FAILED, EXIT_USAGE, check_state, fail, quiet_prefect, state_lock
-from ingest.cli.options import index_location, quiet_dask, scale_out_options
+from ingest.cli.options import index_location, output_format_option, quiet_dask, scale_out_options
 
 
 @contextmanager
@@ -51,12 +51,14 @@ def _progress_bar(enabled: bool) -> Iterator[None]:
               help="Folder of the persistent near-duplicate index: later runs link copies of earlier documents.")
 @click.option("--workers", type=click.IntRange(min=1),
               help="Worker processes for the batch phases (default: [run] workers, 0 = one per core).")
+@output_format_option
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar (default: only when stdout is a terminal).")
 @click.option("--debug", is_flag=True, help="Print tracebacks and Prefect's debug log.")
 @scale_out_options
 def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | None, workers: int | None,
-        progress: bool | None, debug: bool, index: str | None, runner: str | None, dask_address: str | None) -> None:
+        output_format: str | None, progress: bool | None, debug: bool, index: str | None, runner: str | None,
+        dask_address: str | None) -> None:
     """Ingest PATHS (files and folders, recursively) into clean JSONL in --out.
 
     Runs the Prefect flow on a temporary local API (no server to start). Every input
@@ -69,17 +71,18 @@ def run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | 
     from flows.api_server import TemporaryApi
 
     # Started first, so that it boots while the config, Prefect and the pipeline are
-    # imported (it is stopped again if the config is bad).
-    api = TemporaryApi() if not os.environ.get("PREFECT_API_URL") else None
+    # imported (it is stopped again if the config is bad). Its output goes to its log
+    # (kept beside report.json), and with --debug to stderr too.
+    api = TemporaryApi(echo=debug) if not os.environ.get("PREFECT_API_URL") else None
     try:
-        _run(paths, out, config_path, state, workers, progress, debug, runner, dask_address, api)
+        _run(paths, out, config_path, state, workers, output_format, progress, debug, runner, dask_address, api)
     finally:
         if api is not None:
-            api.stop()
+            api.discard()  # the run has kept its log already, unless it never started
 
 
 def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str | None, workers: int | None,
-         progress: bool | None, debug: bool, runner: str | None, dask_address: str | None, api) -> None:
+         output_format: str | None, progress: bool | None, debug: bool, runner: str | None, dask_address: str | None, api) -> None:
     from ingest.run.memory import frozen_imports
 
     with frozen_imports():  # the workers forked below inherit the frozen heap too
@@ -106,7 +109,8 @@ def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str |
         try:
             with state_lock(state), _progress_bar(show):
                 report = run_ingest(list(paths), out, config_path=config_path, state=state, workers=workers,
-                                    runner=runner, dask_address=dask_address, api=api)
+                                    runner=runner, dask_address=dask_address, api=api,
+                                    output_format=output_format)
         except KeyboardInterrupt:
             fail("interrupted", EXIT_FAILED, debug)
         except Exception as exc:  # one line for the user; the traceback with --debug
@@ -114,15 +118,12 @@ def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str |
     # Nor at exit, where its final collections over the whole heap took 0.3 s.
     gc.freeze()
     c = report["counts"]
+    api_log = report.get("prefect_api") or {}
+    # The API's errors are the run's bookkeeping, not its data: the outputs are complete.
+    api_errors = (f" (the temporary Prefect API logged {api_log['errors']} "
+                  f"error{'s' if api_log['errors'] != 1 else ''}: {api_log['log']})" if api_log.get("errors") else "")
+    skipped = f", {c['skipped']} skipped" if c.get("skipped") else ""  # report.skipped_note, without its imports
     click.echo(
         f"{c['inputs']} inputs: {c['documents']} documents, {c['duplicates']} duplicates, "
-        f"{c['rejected']} rejected{_skipped(c)} -> {out}"
+        f"{c['rejected']} rejected{skipped} -> {out}{api_errors}"
     )
-
-
-def _skipped(counts: dict) -> str:
-    """", 3 skipped (draft)" when the run skipped records on purpose; else nothing."""
-    skipped = counts.get("skipped") or {}
-    if not skipped:
-        return ""
-    return f", {sum(skipped.values())} skipped ({', '.join(f'{n} {kind}' for kind, n in skipped.items())})"

@@ -22,9 +22,9 @@ class StateLock:
     run that finds it held.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, name: str = LOCK_NAME) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / LOCK_NAME
+        self.path = folder / name
         # O_CLOEXEC: worker processes started by exec must not inherit (and hold) it.
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
 

@@ -1,9 +1,12 @@
 """What format a file's content is in: by a specific extension, else sniffed.
 
-The format is taken from a specific extension (.html, .md, .jsonl, .warc, ...) under
-any compression suffix, and otherwise sniffed from the first 8 KiB of (decompressed)
-content. Binary content (NUL bytes, many control codes, known binary signatures) has
-no format: it is rejected.
+The format is taken from a specific extension (.html, .md, .jsonl, .warc, .wet, .csv,
+.tsv, .parquet, ...) under any compression suffix, and otherwise sniffed from the first
+8 KiB of (decompressed) content. XML extensions (.xml, .rss, .atom, .rdf) name a
+family: the root element tells a WordPress export (RSS with the wp: namespace) from a
+feed (RSS, Atom, RSS 1.0 RDF) or a page. A table is sniffed by its header naming a
+text column (`[read.table]`). Binary content (NUL bytes, many control codes, known
+binary signatures) has no format: it is rejected, except Parquet, which is binary.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import io
 import json
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 SNIFF_BYTES = 8192
@@ -28,7 +32,16 @@ _EXTENSION_FORMATS = {
     ".ndjson": "jsonl",
     ".json-lines": "jsonl",
     ".warc": "warc",
+    ".wet": "warc",  # Common Crawl's extracted text: WARC conversion records
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
 }
+# The XML family: which member the root element says; a feed when it says nothing.
+_XML_EXTENSIONS = {".xml": None, ".rss": "feed", ".atom": "feed", ".rdf": "feed"}
+_PARQUET_MAGIC = b"PAR1"
 _COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zst")
 
 
@@ -40,6 +53,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
 _MAX_CONTROL_SHARE = 0.1
 
 _JSON_OBJECT_START = re.compile(r'\{\s*["}]')
+# The root element of an XML document, after the declaration, comments, a doctype and
+# processing instructions.
+_XML_ROOT = re.compile(
+    r"\s*(?:<\?xml[^>]*>\s*)?(?:(?:<!--.*?-->|<\?.*?\?>|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)\s*)*<([A-Za-z_][\w:.-]*)",
+    re.DOTALL | re.IGNORECASE,
+)
+_WXR_NAMESPACE = re.compile(r"xmlns:wp\s*=\s*[\"']https?://wordpress\.org/export/")
+_TABLE_DELIMITERS = ",\t;|"
 _FRONT_MATTER_START = re.compile(r"---[ \t]*\r?\n[ \t]*[A-Za-z_][\w .-]*:")
 _HTML_START = re.compile(
     r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*"
@@ -70,15 +91,34 @@ def sniff(stream: io.BufferedReader) -> _Head:
     return _Head(raw=raw, text=text, wide=encoding in ("utf-16", "utf-32"), complete=complete)
 
 
-def content_format(path: str, head: _Head) -> str | None:
-    """text | html | markdown | jsonl | warc, or None for a binary file."""
-    by_extension = _EXTENSION_FORMATS.get(_inner_extension(path))
-    # Before the binary test: WARC payloads are often images.
+def content_format(path: str, head: _Head, text_columns: Collection[str] = ()) -> str | None:
+    """text | html | markdown | jsonl | warc | wxr | feed | csv | tsv | parquet, or None
+    for a binary file. `text_columns`: header names that make a sniffed table."""
+    extension = _inner_extension(path)
+    by_extension = _EXTENSION_FORMATS.get(extension)
+    # Before the binary test: WARC payloads are often images, and Parquet is binary.
     if by_extension == "warc" or head.raw.startswith(b"WARC/1."):
         return "warc"
+    if by_extension == "parquet" or head.raw.startswith(_PARQUET_MAGIC):
+        return "parquet"
     if _is_binary(head):
         return None
-    return by_extension or _sniff_format(head)
+    if extension in _XML_EXTENSIONS:
+        return _xml_format(head.text) or _XML_EXTENSIONS[extension] or _sniff_format(head, text_columns)
+    return by_extension or _sniff_format(head, text_columns)
+
+
+def _xml_format(text: str) -> str | None:
+    """wxr or feed by the root element, else None."""
+    match = _XML_ROOT.match(text)
+    if not match:
+        return None
+    root = match.group(1).lower()
+    if root == "rss":
+        return "wxr" if _WXR_NAMESPACE.search(text) else "feed"
+    if root == "feed" or (root == "rdf:rdf" and "purl.org/rss/1.0" in text):
+        return "feed"
+    return None
 
 
 def _inner_extension(path: str) -> str:
@@ -97,15 +137,30 @@ def _is_binary(head: _Head) -> bool:
     return len(_CONTROL.findall(head.text)) > _MAX_CONTROL_SHARE * len(head.text)
 
 
-def _sniff_format(head: _Head) -> str:
+def _sniff_format(head: _Head, text_columns: Collection[str]) -> str:
     text = head.text
     if not head.wide and _looks_like_jsonl(text, head.complete):
         return "jsonl"
     if _FRONT_MATTER_START.match(text):
         return "markdown"
+    if fmt := _xml_format(text):
+        return fmt
     if _HTML_START.match(text):
         return "html"
+    if not head.wide and _looks_like_table(text, text_columns):
+        return "csv"
     return "text"
+
+
+def _looks_like_table(text: str, text_columns: Collection[str]) -> bool:
+    """The first line is a header of two or more cells, one of them a text column's name."""
+    header = text.lstrip("\ufeff").partition("\n")[0].strip()
+    wanted = {name.casefold() for name in text_columns}
+    for delimiter in _TABLE_DELIMITERS:
+        cells = [cell.strip().strip('"').casefold() for cell in header.split(delimiter)]
+        if len(cells) >= 2 and wanted.intersection(cells):
+            return True
+    return False
 
 
 def _looks_like_jsonl(text: str, complete: bool) -> bool:

@@ -1,6 +1,9 @@
-"""JSON lines: each line an object whose "text" (or "html") field is the document.
+"""JSON lines: each line an object whose text (or HTML) field is the document.
 
-Every other field of the object is kept as the document's metadata. A line that is not
+The body and standard fields are found by the names `[read.jsonl]` lists (this
+project's "text", news-please's "maintext", scrapers' "content", "body", "html", ...:
+`ingest/read/fields.py`); every other field of the object is kept as the document's
+metadata. A line that is not
 valid JSON, not an object, too long or without text is a reject naming its line; the
 other lines are read on.
 """
@@ -12,9 +15,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from ingest.config import ReadConfig
+from ingest.config import FieldNames, ReadConfig
 from ingest.document import RawRecord, Reject
 from ingest.read.content import CHUNK_BYTES
+from ingest.read.fields import item_record
 from ingest.read.files import InputFile
 from ingest.read.problems import ReadProblem, describe, reject
 
@@ -42,7 +46,7 @@ def read_jsonl_records(
             yield reject(f, "TooLarge", f"line {n} is longer than read.max_record_bytes ({limit} bytes)", n)
         elif line.strip():
             has_content = True
-            yield _jsonl_record(f, n, line, meta)
+            yield _jsonl_record(f, n, line, meta, config.jsonl)
     if not has_content:
         yield reject(f, "EmptyFile", "the file holds no JSON lines")
 
@@ -53,7 +57,7 @@ def _skip_rest_of_line(stream: io.BufferedReader) -> None:
             return
 
 
-def _jsonl_record(f: InputFile, n: int, line: bytes, meta: dict[str, Any]) -> RawRecord | Reject:
+def _jsonl_record(f: InputFile, n: int, line: bytes, meta: dict[str, Any], names: FieldNames) -> RawRecord | Reject:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -64,29 +68,7 @@ def _jsonl_record(f: InputFile, n: int, line: bytes, meta: dict[str, Any]) -> Ra
         return reject(f, "MalformedJSON", f"line {n} is not valid JSON ({describe(exc)})", n)
     if not isinstance(obj, dict):
         return reject(f, "MalformedJSON", f"line {n} is a JSON {_json_type(obj)}, not an object", n)
-    body = _body_field(obj)
-    if body is None:
-        if isinstance(obj.get("text"), str) or isinstance(obj.get("html"), str):
-            return reject(f, "EmptyRecord", f'line {n} has an empty "text"/"html" field', n)
-        return reject(f, "MissingText", f'line {n} has no string "text" or "html" field', n)
-    metadata = {key: value for key, value in obj.items() if key != body}
-    return RawRecord(
-        source=f"{f.source}#{n}",
-        path=f.path,
-        format=body,
-        data=obj[body],
-        record_no=n,
-        metadata={**metadata, **meta},
-    )
-
-
-def _body_field(obj: dict[str, Any]) -> str | None:
-    """ "text" when it holds text, else "html" when that does."""
-    for key in ("text", "html"):
-        value = obj.get(key)
-        if isinstance(value, str) and value.strip():
-            return key
-    return None
+    return item_record(f, n, f"line {n}", obj, names, meta)
 
 
 def _json_type(value: Any) -> str:

@@ -1,4 +1,5 @@
-"""WARC files: each response record with an HTML or plain-text payload is one record.
+"""WARC files: each response record with an HTML or plain-text payload is one record, and
+each conversion record (Common Crawl's WET files: the text extracted from a response) too.
 
 Other records (requests, metadata, images) are skipped. The first truncated or
 malformed record is a reject naming its index, and ends the file.
@@ -27,7 +28,8 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 def read_warc_records(
     f: InputFile, stream: io.BufferedReader, meta: dict[str, Any], config: ReadConfig
 ) -> Iterator[RawRecord | Reject]:
-    """Response records with an HTML or plain-text payload; other records are skipped.
+    """Response records with an HTML or plain-text payload, and conversion records; other
+    records are skipped.
 
     Records are numbered over all records of the file.  The first truncated or malformed
     record gives a Reject and ends the file.
@@ -72,19 +74,27 @@ def _warc_item(
     payload = record.content_stream().read(limit + 1)
     if len(payload) > limit:
         return reject(f, "TooLarge", f"record {n} has a payload larger than read.max_record_bytes ({limit} bytes)", n)
+    converted = record.rec_type == "conversion"
     if not payload.strip():
-        return reject(f, "EmptyRecord", f"record {n} has an empty HTTP payload", n)
-    content_type = record.http_headers.get_header("Content-Type")
+        return reject(f, "EmptyRecord", f"record {n} has an empty {'text' if converted else 'HTTP payload'}", n)
+    headers = record.rec_headers if converted else record.http_headers
+    content_type = headers.get_header("Content-Type")
     header = Message()
     header["Content-Type"] = content_type
-    encoding = header.get_content_charset()
+    # WET text is UTF-8 by Common Crawl's definition, whatever the header says.
+    encoding = "utf-8" if converted else header.get_content_charset()
     metadata: dict[str, Any] = {
         "url": record.rec_headers.get_header("WARC-Target-URI"),
         "warc_date": record.rec_headers.get_header("WARC-Date"),
         "warc_record_id": record.rec_headers.get_header("WARC-Record-ID"),
         "content_type": content_type,
-        "http_status": record.http_headers.get_statuscode(),
     }
+    if converted:
+        metadata["warc_refers_to"] = record.rec_headers.get_header("WARC-Refers-To")
+        if language := record.rec_headers.get_header("WARC-Identified-Content-Language"):
+            metadata["language"] = language.split(",")[0]
+    else:
+        metadata["http_status"] = record.http_headers.get_statuscode()
     if encoding:
         metadata["encoding"] = encoding
     return RawRecord(
@@ -99,6 +109,8 @@ def _warc_item(
 
 
 def _warc_payload_format(record: ArcWarcRecord) -> str | None:
+    if record.rec_type == "conversion":
+        return "text"
     if record.rec_type != "response" or record.http_headers is None:
         return None
     content_type = record.http_headers.get_header("Content-Type") or ""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ingest.clean.record import clean_text, known_fields, prepare_record, reject_from
 from ingest.clean.rules import Cleaner, CleanResult
 from ingest.config import Config
-from ingest.document import Reject
+from ingest.document import Reject, Skipped
 from ingest.read.files import discover
 from ingest.read.records import read_records
 
@@ -31,6 +31,8 @@ def explain_file(path: str, config: Config) -> Iterator[Explained | Reject]:
         for item in read_records(f, config.read):
             if isinstance(item, Reject):
                 yield item
+                continue
+            if isinstance(item, Skipped):  # not a document: nothing to explain
                 continue
             try:
                 row = prepare_record(item, config)

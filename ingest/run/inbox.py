@@ -12,7 +12,8 @@
    deduplicating against all earlier runs through the index in STATE;
 5. commits: the ledger records the inputs and the partition in one transaction, the
    staging folder is renamed to `OUT/<name>` (its start time, so names sort), and
-   `OUT/manifest.jsonl` is rewritten.
+   `OUT/manifest.jsonl` is rewritten;
+6. with a store to load into, loads the partitions of OUT it has not loaded yet.
 
 A crash before the ledger commit leaves the inputs new: the next run does them again,
 and documents that the crashed run had already put in the index come out as they did
@@ -32,10 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from ingest.config import Config
+from ingest.faults import fault_point
 from ingest.index.ledger import Claim, Ledger
 from ingest.index.lock import StateLock
+from ingest.load.target import load
 from ingest.read.files import InputFile, discover
 from ingest.run.pipeline import Mapper, run, serial_mapper
+from ingest.run.report import skipped_note
 from ingest.write.jsonl import fsync_dir, write_json, write_jsonl
 from ingest.write.partitions import INPUTS_NAME, STAGING_PREFIX, Partition, new_partition, write_manifest
 
@@ -49,10 +53,11 @@ class Outcome:
     partition: str | None = None
     report: dict[str, Any] | None = None
     recovered: list[str] = field(default_factory=list)  # partitions a crashed run had left to publish
+    load: str | None = None  # what loading the output into a store did
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "message": self.message, "partition": self.partition,
-                "report": self.report, "recovered": self.recovered}
+                "report": self.report, "recovered": self.recovered, "load": self.load}
 
 
 def publish(partition: Partition, ledger: Ledger) -> None:
@@ -94,11 +99,13 @@ def check_folders(inbox: Path, out: Path, state: Path) -> None:
 
 
 def ingest_new(inbox: str | Path, out: str | Path, state: str | Path, config: Config,
-               mapper: Mapper = serial_mapper, workers: int = 1) -> Outcome:
+               mapper: Mapper = serial_mapper, workers: int = 1, load_into: str | None = None) -> Outcome:
     """One incremental run: the new files of `inbox` into a new partition of `out`.
 
     Sources are absolute paths, so that the ledger knows a file however the inbox was
-    named on the command line.
+    named on the command line. With `load_into` (`duckdb:PATH`, `iceberg:FOLDER`), the
+    partitions of `out` not loaded yet (this run's, and any an earlier load missed) are
+    loaded once published; a load that fails raises LoadError, the partition published.
     """
     inbox, out, state = Path(os.path.abspath(inbox)), Path(out), Path(state)
     check_folders(inbox, out, state)
@@ -106,7 +113,11 @@ def ingest_new(inbox: str | Path, out: str | Path, state: str | Path, config: Co
     try:
         if not lock.acquire():
             return Outcome("skipped", f"another run (pid {lock.holder()}) holds {lock.path}; its inputs wait for the next run")
-        return _locked_run(inbox, out, state, config, mapper, workers)
+        outcome = _locked_run(inbox, out, state, config, mapper, workers)
+        if load_into is not None:
+            outcome.load = load(out, load_into).message()
+            outcome.message += f"; {outcome.load}"
+        return outcome
     finally:
         lock.close()
 
@@ -123,15 +134,17 @@ def _locked_run(inbox: Path, out: Path, state: Path, config: Config, mapper: Map
             return Outcome("nothing-new", f"nothing new in {inbox} ({known} files ingested before)", recovered=recovered)
         partition = new_partition(out, started)
         report = _run_partition(partition, claims, known, state, config, mapper, workers)
+        fault_point("indexed")
         settled = [c for c in claims if c.unchanged()]  # a file changed meanwhile is new again next run
         ledger.commit(partition.name, report["finished"], settled)
+        fault_point("committed")
         publish(partition, ledger)
         write_manifest(out)
         c = report["counts"]
         return Outcome(
             "ingested",
             f"{len(claims)} new files, {c['inputs']} inputs: {c['documents']} documents, {c['duplicates']} duplicates, "
-            f"{c['rejected']} rejected -> {partition.final}",
+            f"{c['rejected']} rejected{skipped_note(c)} -> {partition.final}",
             partition.name, report, recovered,
         )
     finally:
@@ -145,6 +158,7 @@ def _run_partition(partition: Partition, claims: Sequence[Claim], known: int, st
     staging = partition.staging
     staging.mkdir(parents=True)
     write_jsonl(staging / INPUTS_NAME, (_input_json(c) for c in claims))
+    fault_point("claimed")
     files: list[str | InputFile] = [c.file for c in claims]
     report = run(files, staging, config, mapper=mapper, state_dir=state, workers=workers)
     report["partition"] = {"name": partition.name, "files": len(claims), "files_ingested_before": known}

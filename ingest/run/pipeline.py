@@ -33,6 +33,7 @@ import numpy as np
 from ingest.clean.boilerplate import learn_boilerplate
 from ingest.config import Config
 from ingest.dedup.decisions import NO_CLUSTER
+from ingest.faults import fault_point
 from ingest.index.claim import new_entries, settle
 from ingest.index.location import open_index
 from ingest.index.sqlite_index import StateIndex
@@ -64,6 +65,7 @@ Mapper = Callable[[str, list[tuple]], list]
 
 def run_phase(phase: str, args: tuple) -> Any:
     """One batch of a phase, by the phase's name."""
+    fault_point(phase)
     try:
         # A batch's documents stay alive to its end: collections during it free almost
         # nothing (clean: 3 % of its CPU, in-process alternation over 16 batches; 317
@@ -184,8 +186,9 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
         added_before[dedup.batch_of(doc_id)][doc_id] = when
     parts = mapper("write", [(b, config, workspace, changed[b], added_before[b], sides[b]) for b in range(len(batches))])
     counts = {name: sum(p[name] for p in parts) for name in ("documents", "duplicates")}
-    write_documents(out, workspace, len(batches))
-    counts["rejected"] = write_rejects(out, workspace, len(batches))
+    write_documents(out, workspace, len(batches), config.write.format)
+    counts["rejected"] = write_rejects(out, workspace, len(batches), config.write.format)
+    fault_point("written")
     if state is not None:
         # Only once all three files are in place, in one transaction: a crash before
         # leaves the index as it was.

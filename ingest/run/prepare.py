@@ -16,7 +16,7 @@ import numpy as np
 from ingest.clean.boilerplate import LineTally
 from ingest.clean.record import prepare_record, reject_from
 from ingest.config import Config
-from ingest.document import Reject
+from ingest.document import Reject, Skipped
 from ingest.read.files import InputFile
 from ingest.read.records import read_records
 from ingest.workspace import Workspace
@@ -29,8 +29,8 @@ class PrepareSummary:
     batch: int
     inputs: int = 0
     rejected: int = 0
-    # Records left out on purpose, by kind ("draft": `[metadata] skip_drafts`); counted
-    # in the report, so that inputs == documents + duplicates + rejected + skipped.
+    # Items that are not documents ("wxr:attachment"), and drafts with `[metadata]
+    # skip_drafts` ("draft"), by kind: inputs == documents + duplicates + rejected + skipped.
     skipped: Counter = field(default_factory=Counter)
     bytes_read: int = 0
     seconds: float = 0.0
@@ -52,6 +52,9 @@ def prepare_batch(batch: int, files: Sequence[InputFile], config: Config, worksp
             summary.inputs += 1
             if isinstance(item, Reject):
                 rejects.append(item.to_json())
+                continue
+            if isinstance(item, Skipped):
+                summary.skipped[item.kind] += 1
                 continue
             # Bad input (DecodeError, ExtractError) and a bug on one record alike: the
             # record becomes a reject and the others go on.

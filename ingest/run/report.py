@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ingest import __version__
@@ -12,7 +13,7 @@ from ingest.config import Config
 from ingest.dedup.decisions import DedupResult
 from ingest.run.clean import CleanSummary
 from ingest.run.prepare import PrepareSummary
-from ingest.write.jsonl import dumps
+from ingest.write.jsonl import dumps, write_json
 
 
 def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, int],
@@ -41,10 +42,10 @@ def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, 
             "documents": counts["documents"],
             "duplicates": counts["duplicates"],
             "rejected": counts["rejected"],
-            "skipped": dict(sorted(skipped.items())),
-            "balanced": inputs == counts["documents"] + counts["duplicates"] + counts["rejected"]
-            + sum(skipped.values()),
+            "skipped": sum(skipped.values()),
+            "balanced": inputs == counts["documents"] + counts["duplicates"] + counts["rejected"] + sum(skipped.values()),
         },
+        "skipped_by_kind": dict(sorted(skipped.items())),
         "bytes_read": sum(s.bytes_read for s in prepare),
         "removals": {rule: {"count": removals[rule], "chars": removed_chars[rule]} for rule in sorted(removals)},
         "repairs": dict(sorted(repairs.items())),
@@ -56,6 +57,20 @@ def build_report(*, started: str, finished: str, inputs: int, counts: dict[str, 
             "largest_clusters": result.clusters[:max_clusters],
         },
         "state": state,
+        # Filled by record_api_log when the run reported to a temporary Prefect API.
+        "prefect_api": None,
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "docs_per_second": round(total_docs / wall, 1),
     }
+
+
+def skipped_note(counts: dict[str, Any]) -> str:
+    """", 3 skipped" for a run that skipped items that are no documents; "" otherwise."""
+    return f", {counts['skipped']} skipped" if counts.get("skipped") else ""
+
+
+def record_api_log(out_dir: Path, report: dict[str, Any], log: Path | None, errors: int) -> None:
+    """Add what the run's temporary Prefect API logged to `report` and rewrite
+    `out_dir/report.json`: the API stops after the report is first written."""
+    report["prefect_api"] = {"log": str(log) if log is not None else None, "errors": errors}
+    write_json(out_dir / "report.json", report)

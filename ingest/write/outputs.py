@@ -3,7 +3,8 @@
 Each batch writes its share of both to the workspace, with its dedup decisions and
 passages filled in (`write_batch`, in the workers); the shares are then concatenated
 into the output files (`write_documents`). A line nothing changed is copied as the
-clean phase wrote it.
+clean phase wrote it. With `[write] format = "parquet"` each batch also converts its
+shares to Parquet, and the output files are `documents.parquet` and `duplicates.parquet`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ingest.config import Config
 from ingest.dedup.decisions import NO_CLUSTER, Decision
 from ingest.workspace import Workspace
 from ingest.write.jsonl import atomic_writer, dumps
+from ingest.write.parquet import concatenate, write_part
 
 _ID_PREFIX = '{"id":"'
 
@@ -81,12 +83,19 @@ def write_batch(batch: int, config: Config, workspace: Workspace, decisions: dic
             to_duplicates = keep_apart and decision.duplicate_of is not None
             (dups if to_duplicates else docs).write(dumps(row) + "\n")
             counts["duplicates" if to_duplicates else "documents"] += 1
+    if config.write.format == "parquet":
+        for name in ("documents", "duplicates"):
+            write_part(workspace.part(batch, name), name)
     return counts
 
 
-def write_documents(out_dir: Path, workspace: Workspace, batches: int) -> None:
-    """documents.jsonl and duplicates.jsonl, each written atomically from the batches' parts."""
+def write_documents(out_dir: Path, workspace: Workspace, batches: int, output_format: str = "jsonl") -> None:
+    """documents and duplicates (.jsonl or .parquet), each written atomically from the batches' parts."""
     for name in ("documents", "duplicates"):
+        if output_format == "parquet":
+            parts = (workspace.part(b, name).with_suffix(".parquet") for b in range(batches))
+            concatenate(out_dir / f"{name}.parquet", name, parts)
+            continue
         with atomic_writer(out_dir / f"{name}.jsonl") as out:
             for b in range(batches):
                 with open(workspace.part(b, name), "rb") as part:

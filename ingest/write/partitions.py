@@ -19,6 +19,7 @@ from typing import Any
 from ingest.write.jsonl import read_jsonl, write_jsonl
 
 MANIFEST_NAME = "manifest.jsonl"
+OUTPUT_KINDS = ("documents", "duplicates", "rejects")
 INPUTS_NAME = "inputs.jsonl"
 STAGING_PREFIX = ".partial-"
 # 2026-11-21T05-30-00Z, with ".1", ".2" ... when a run starts in the same second as the last.
@@ -72,9 +73,15 @@ def manifest_entry(folder: Path) -> dict[str, Any]:
         "documents": counts["documents"],
         "duplicates": counts["duplicates"],
         "rejected": counts["rejected"],
-        "skipped": counts.get("skipped", {}),
-        "outputs": [f"{folder.name}/{name}" for name in ("documents.jsonl", "duplicates.jsonl", "rejects.jsonl")],
+        "outputs": [f"{folder.name}/{output_file(folder, kind).name}" for kind in OUTPUT_KINDS],
     }
+
+
+def output_file(folder: Path, kind: str) -> Path:
+    """A run's output of one kind ("documents", "duplicates", "rejects"): .parquet when
+    the run wrote Parquet, else .jsonl."""
+    parquet = folder / f"{kind}.parquet"
+    return parquet if parquet.exists() else folder / f"{kind}.jsonl"
 
 
 def read_manifest(out: str | Path) -> list[dict[str, Any]]:

@@ -3,10 +3,12 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
-from flows.api_server import TemporaryApi, listening_socket
+from flows.api_server import LOG_NAME, ApiLog, TemporaryApi, listening_socket
 from tests.processes import clean_env, ingest
 
 
@@ -17,8 +19,40 @@ def test_temporary_api_answers_and_stops() -> None:
         with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
             assert response.status == 200
     finally:
-        api.stop()
+        api.discard()
     assert api.process.poll() is not None
+    assert not api.log.exists()
+
+
+def test_the_apis_log_is_kept_when_it_holds_anything_and_its_errors_counted(tmp_path: Path) -> None:
+    quiet = TemporaryApi()
+    quiet.wait()
+    (tmp_path / LOG_NAME).write_text("an older run's log\n", encoding="utf-8")
+    assert quiet.keep_log(tmp_path) == ApiLog(None, 0)  # it logged nothing
+    assert not (tmp_path / LOG_NAME).exists() and not quiet.log.exists()
+
+    noisy = TemporaryApi()
+    noisy.wait()
+    with open(noisy.log, "a", encoding="utf-8") as log:  # as the API's process writes it
+        log.write("12:00:00.001 | WARNING | prefect.server - a warning\n"
+                  "12:00:00.002 | ERROR   | prefect.server - Error flushing 1 events\nTraceback (most recent call last):\n"
+                  "ERROR:    Exception in ASGI application\n")
+    kept = noisy.keep_log(tmp_path)
+    assert kept == ApiLog(tmp_path / LOG_NAME, 2)
+    assert "Error flushing 1 events" in kept.path.read_text(encoding="utf-8") and not noisy.log.exists()
+
+
+def test_the_apis_output_goes_to_its_log_and_with_echo_to_stderr_too(tmp_path: Path) -> None:
+    """`ingest run --debug` shows the API's output; without it the terminal sees none."""
+    probe = ("import sys; from pathlib import Path; from flows.api_server import TemporaryApi\n"
+             "api = TemporaryApi(echo=sys.argv[1] == 'echo'); api.wait(); api.stop()\n"
+             "print(api.log.read_text()); api.discard()")
+    env = clean_env(PREFECT_SERVER_LOGGING_LEVEL="INFO")
+    for mode in ("echo", "quiet"):
+        result = subprocess.run([sys.executable, "-c", probe, mode], capture_output=True, text=True, timeout=120, env=env)
+        assert result.returncode == 0, result.stderr
+        assert "Creating TaskRunRecorder consumer" in result.stdout  # the log, printed by the probe
+        assert ("Creating TaskRunRecorder consumer" in result.stderr) == (mode == "echo")
 
 
 def test_the_api_runs_without_automation_triggers() -> None:
@@ -28,7 +62,7 @@ def test_the_api_runs_without_automation_triggers() -> None:
         with urllib.request.urlopen(f"{api.wait()}/admin/settings", timeout=5) as response:
             services = json.load(response)["server"]["services"]
     finally:
-        api.stop()
+        api.discard()
     assert services["triggers"]["enabled"] is False
     assert services["event_persister"]["enabled"] is True  # the run's events are still kept
 

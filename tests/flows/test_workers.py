@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 from flows import workers
 from flows.workers import local_workers, read_ahead, run_batches
+from tests.processes import wait_for
+
+WAIT_SECONDS = 120  # a few batches of the seeds, on a busy machine
 
 
 def _in_workers(expression: str) -> set:
     """What `expression` evaluates to in the local workers (eval is picklable by name)."""
     pool = workers._pool
     assert pool is not None
-    return {pool.submit(eval, expression).result() for _ in range(8)}
+    return {pool.submit(eval, expression).result(timeout=WAIT_SECONDS) for _ in range(8)}
 
 
 def test_local_workers_are_other_processes_without_prefect() -> None:
@@ -59,8 +62,8 @@ def test_batches_run_in_the_workers_and_come_back_in_order(seeds, tmp_path) -> N
 
 
 def _wait_until_idle(ahead) -> None:
-    while ahead._waiting or not all(future.done() for _, future in ahead._started.values()):
-        time.sleep(0.01)
+    wait_for(lambda: not ahead._waiting and all(future.done() for _, future in ahead._started.values()),
+             WAIT_SECONDS, "the read-ahead finishing its batches")
 
 
 def test_batches_read_ahead_are_collected_not_run_again(seeds, tmp_path) -> None:
@@ -111,15 +114,18 @@ def test_read_ahead_keeps_to_its_lanes_and_leaves_unstarted_batches_to_the_tasks
     from ingest.run.pipeline import plan_run
 
     plan = plan_run([str(seeds)], tmp_path / "out", load_config(None), 2)
-    with local_workers(2):
-        busy = [workers._pool.submit(time.sleep, 1.0) for _ in range(2)]  # the lane's batch waits behind these
+    with multiprocessing.Manager() as manager, local_workers(2):
+        release = manager.Event()
+        # Both workers wait for `release`: the lane's batch queues behind them, and stays
+        # unfinished for as long as the test needs it to.
+        busy = [workers._pool.submit(release.wait, WAIT_SECONDS) for _ in range(2)]
         read_ahead(plan, lanes=1)
         ahead = workers._ahead
         first, *rest = plan.prepare_args()
         assert ahead._running == 1 and ("prepare", first[0]) in ahead._started  # started at once, alone
         assert all(ahead.claim("prepare", args) is None for args in rest)  # still waiting: the tasks run them
-        for future in busy:
-            future.result()
+        release.set()
+        assert [future.result(timeout=WAIT_SECONDS) for future in busy] == [True, True]
         collected = run_batches("prepare", plan.prepare_args())
         _wait_until_idle(ahead)
         assert not any(phase == "clean" for phase, _ in ahead._started)  # the flow prepared some: it cleans
@@ -139,22 +145,22 @@ def test_a_run_without_input_collects_nothing_and_does_not_wait(tmp_path) -> Non
         collecting = threading.Thread(target=lambda: collected.append(run_batches("prepare", plan.prepare_args())),
                                       daemon=True)
         collecting.start()
-        collecting.join(timeout=30)
+        collecting.join(timeout=WAIT_SECONDS)
         assert not collecting.is_alive(), "the prepare task waited for a read-ahead that had nothing to read"
     assert collected == [[]]
 
 
 _START_METHOD = """
-import sys, threading, time
+import sys, threading
 import json.tool  # imported here only: a forked worker has it, a spawned one does not
-if sys.argv[1] == "thread":
-    threading.Thread(target=time.sleep, args=(2,), daemon=True).start()
+if sys.argv[1] == "thread":  # alive until the process ends, however long the imports below take
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
 if sys.argv[1] == "prefect":
     import prefect
 from flows import workers
 with workers.local_workers(2):
     pool = workers._pool
-    print(pool._mp_context.get_start_method(), pool.submit(eval, "'json.tool' in __import__('sys').modules").result())
+    print(pool._mp_context.get_start_method(), pool.submit(eval, "'json.tool' in __import__('sys').modules").result(timeout=120))
 """
 
 

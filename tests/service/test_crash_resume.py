@@ -3,6 +3,9 @@ same arguments, and get what one uninterrupted run gives: the same documents,
 duplicates and rejects, no line twice, no partial file, a consistent ledger and index.
 An overlapping run meanwhile skips instead of taking the same inputs.
 
+The run kills itself at each point (INGEST_FAULT, ingest/faults.py): the point is
+reached in every run, however fast or busy the machine.
+
 The uninterrupted run is the library's, in this process: it must give what the Prefect
 flow on a process pool gives, so it is also the reference for the flow."""
 
@@ -14,7 +17,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,20 +26,22 @@ from ingest.index.ledger import DB_NAME as LEDGER_DB
 from ingest.index.sqlite_index import DB_NAME as INDEX_DB
 from ingest.run.inbox import ingest_new
 from ingest.write.partitions import read_manifest
-from tests.processes import PrefectServer
+from ingest.faults import ENV as FAULT
+from tests.processes import PrefectServer, stopped_at_fault
 from tests.schema_check import validate_lines
 
 pytestmark = pytest.mark.server
 
-FILES = 3000  # a few seconds of reading and cleaning on two cores
+FILES = 1500  # several batches a worker
 RUN_SECONDS = 300
-# Where to kill: a glob that shows the run has reached that point.
-KILL_POINTS = {
-    "claimed": ".partial-*",  # inputs claimed; the workers start, batches are read
-    "cleaning": ".partial-*/.ingest-work/cleaned-*.jsonl",
-    "writing": ".partial-*/documents.jsonl",  # outputs written; the index commit follows
-    "committing": ".partial-*/report.json",  # index committed; the ledger commit and rename follow
-}
+# Where to kill (ingest/faults.py), in the order a run reaches them.
+KILL_POINTS = (
+    "claimed",  # inputs claimed, the staging folder made; no batch has run
+    "clean",  # a cleaning batch starts: the batches before it have spilled theirs
+    "written",  # outputs written; the index commit follows
+    "indexed",  # index committed and report.json written; the ledger commit follows
+    "committed",  # ledger committed; the staging folder's rename follows
+)
 OUTPUTS = ("documents.jsonl", "duplicates.jsonl", "rejects.jsonl")
 
 
@@ -70,36 +74,30 @@ def inbox(tmp_path_factory) -> Path:
     return folder
 
 
-def start_update(server: PrefectServer, inbox: Path, out: Path, state: Path, log: Path) -> subprocess.Popen:
+def start_update(server: PrefectServer, inbox: Path, out: Path, state: Path, log: Path,
+                 fault: str | None = None) -> subprocess.Popen:
+    env = server.env(**{FAULT: fault}) if fault else server.env()
     with open(log, "ab") as fh:
+        fh.write(f"--- ingest update, {FAULT}={fault}\n".encode())
         return subprocess.Popen(
             [sys.executable, "-m", "ingest.cli", "update", str(inbox), "--out", str(out), "--state", str(state),
              "--workers", "2"],
-            env=server.env(), stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
         )
-
-
-def wait_until(process: subprocess.Popen, reached, log: Path) -> bool:
-    """Poll until `reached()` (True) or the process ends (False)."""
-    deadline = time.monotonic() + RUN_SECONDS
-    while process.poll() is None:
-        if reached():
-            return True
-        if time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            pytest.fail(f"ingest update did not get there within {RUN_SECONDS} s\n{log.read_text()[-3000:]}")
-        time.sleep(0.01)
-    return False
 
 
 def kill_group(process: subprocess.Popen) -> None:
     """SIGKILL to the command and its worker processes at once, as a crash takes them."""
     os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    process.wait(timeout=RUN_SECONDS)
 
 
-def finish(process: subprocess.Popen, log: Path) -> None:
-    assert process.wait(timeout=RUN_SECONDS) == 0, log.read_text()[-3000:]
+def finish(process: subprocess.Popen, log: Path, status: int = 0) -> None:
+    try:
+        assert process.wait(timeout=RUN_SECONDS) == status, log.read_text()[-3000:]
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+        pytest.fail(f"ingest update did not end within {RUN_SECONDS} s\n{log.read_text()[-3000:]}")
 
 
 def published(out: Path) -> dict[str, list[dict]]:
@@ -146,18 +144,18 @@ def test_killed_runs_resume_to_the_uninterrupted_result(prefect_server: PrefectS
 
     # The same run, killed at each point in turn, then run again to the end.
     out, state = tmp_path / "out", tmp_path / "state"
-    killed_while_running = []
-    for point, pattern in KILL_POINTS.items():
-        process = start_update(prefect_server, inbox, out, state, log)
-        if wait_until(process, lambda pattern=pattern: any(out.glob(pattern)), log):
-            if point == "claimed":  # a run started now overlaps this one: it must skip
-                overlapping = ingest_new(inbox, out, state, load_config())
-                assert overlapping.status == "skipped", overlapping.message
-            kill_group(process)
-            killed_while_running.append(point)
-        else:
-            finish(process, log)
-    assert killed_while_running[:3] == ["claimed", "cleaning", "writing"], killed_while_running
+    # Stopped where it has claimed its inputs, it holds the lock: a run started now
+    # overlaps it and must skip. Then the crash.
+    stopped = tmp_path / "stopped"
+    process = start_update(prefect_server, inbox, out, state, log, f"claimed:stop:{stopped}")
+    stopped_at_fault(stopped, process, RUN_SECONDS, log)
+    overlapping = ingest_new(inbox, out, state, load_config())
+    assert overlapping.status == "skipped", overlapping.message
+    kill_group(process)
+    assert list(out.glob(".partial-*/inputs.jsonl"))
+    for point in KILL_POINTS[1:]:
+        finish(start_update(prefect_server, inbox, out, state, log, f"{point}:kill"), log, -signal.SIGKILL)
+    assert read_manifest(out) == []  # killed before its rename: nothing was published
     finish(start_update(prefect_server, inbox, out, state, log), log)
 
     assert published(out) == expected

@@ -13,7 +13,8 @@ import pytest
 
 from ingest.write.partitions import read_manifest
 from tests.prefect_api import report_markdowns
-from tests.processes import PrefectServer, stop_group, wait_for
+from ingest.faults import ENV as FAULT
+from tests.processes import PrefectServer, continue_process, stop_group, stopped_at_fault, wait_for
 from tests.samples import ARTICLE
 from tests.schema_check import validate_lines
 
@@ -70,6 +71,51 @@ def test_scheduled_runs_ingest_dropped_files_and_link_a_later_copy(prefect_serve
     finally:
         stop_group(serve)
     assert not list(out.glob(".partial-*"))
+
+
+def flow_runs(server: PrefectServer, deployment: str, state_type: str) -> list[dict]:
+    """The flow runs of deployment `ingest-inbox/<deployment>` in a state of that type."""
+    response = httpx.get(f"{server.api_url}/deployments/name/ingest-inbox/{deployment}", timeout=30)
+    response.raise_for_status()
+    response = httpx.post(f"{server.api_url}/flow_runs/filter", timeout=30, json={"flow_runs": {
+        "deployment_id": {"any_": [response.json()["id"]]}, "state": {"type": {"any_": [state_type]}}}})
+    response.raise_for_status()
+    return response.json()
+
+
+def test_a_run_that_comes_due_while_the_last_one_runs_is_cancelled(prefect_server: PrefectServer,
+                                                                   tmp_path: Path) -> None:
+    inbox, out, state, fired = tmp_path / "inbox", tmp_path / "out", tmp_path / "state", tmp_path / "fired"
+    inbox.mkdir()
+    drop(inbox, "ferry.txt", "Ferry timetable approved\n\n" + ARTICLE)
+    name = f"test-{tmp_path.name}"
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as fh:
+        # The first run's worker stops itself at its clean batch: the run stays running
+        # for as long as the test needs, while runs come due every two seconds.
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "ingest.cli", "serve", str(inbox), "--out", str(out), "--state", str(state),
+             "--interval", "2", "--workers", "1", "--name", name],
+            env=prefect_server.env(PREFECT_RUNNER_POLL_FREQUENCY="1", **{FAULT: f"clean:stop:{fired}"}),
+            stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    worker = None
+    try:
+        worker = stopped_at_fault(fired, serve, RUN_SECONDS, log)
+        wait_for(lambda: len(flow_runs(prefect_server, name, "CANCELLED")) >= 2, RUN_SECONDS,
+                 "two runs cancelled while the first runs", log)
+        assert len(flow_runs(prefect_server, name, "RUNNING")) == 1  # the stopped one, and none beside it
+        assert flow_runs(prefect_server, name, "PENDING") == []  # nothing queued behind it
+        assert read_manifest(out) == []
+        continue_process(worker)
+        worker = None
+        wait_for_partition(out, 1, serve, log)
+    finally:
+        if worker is not None:
+            continue_process(worker)
+        stop_group(serve)
+    (entry,) = read_manifest(out)
+    assert entry["documents"] == 1
 
 
 def test_prefect_yaml_registers_the_scheduled_deployment(prefect_server: PrefectServer, tmp_path: Path) -> None:

@@ -3,8 +3,6 @@ idempotent, and tidy output."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,35 +10,38 @@ from hypothesis import strategies as st
 from ingest.clean.record import clean_text
 from ingest.clean.repair import repair_text
 from ingest.clean.rules import Cleaner
-from ingest.config import CleanConfig, load_config
+from ingest.config import CleanConfig, Rule, load_config
+from tests.ingest.clean.cost import GROWTH, MAX_RATIO, Scalable, growth
 
 CONFIG = load_config()
 CLEANER = Cleaner(CONFIG.clean)
 
 # Strings built to make a backtracking engine try exponentially many ways to match:
-# long runs of what a pattern's repeated parts accept, ending in what makes it fail.
-ADVERSARIAL = [
-    "a" * 20000,
-    " " * 20000 + "x",
-    "\t \t" * 5000 + "!",
-    "a " * 10000 + ".",
-    ("word " * 29 + "\n") * 300,
-    "[ad_" * 5000,
-    "[ad_1" * 5000,
-    "(credit:" + "x" * 20000,
-    "(" * 10000 + "credit:" + ")" * 10000,
-    "date " * 5000 + "2024-04-14",
-    " date 2024-04-14" * 3000,
-    "AFP , " * 4000 + "Sunday",
-    "CNN " * 5000 + "—",
-    "A" * 20000 + " —x",
-    "READ" * 5000 + ":",
-    "Source link " * 3000,
-    "Short link:" + "h" * 20000,
-    "x" * 20000 + " contributed to this repor",
-    "This article has been updated" + " x" * 10000 + "\n" * 5,
-    "\n" * 20000,
-    "—\n" * 10000,
+# long runs of what a pattern's repeated parts accept, ending in what makes it fail;
+# as functions of their scale (cost.py), to measure how the work grows with the run.
+ADVERSARIAL: list[Scalable] = [
+    lambda s: "a" * 20000 * s,
+    lambda s: " " * 20000 * s + "x",
+    lambda s: "\t \t" * 5000 * s + "!",
+    lambda s: "a " * 10000 * s + ".",
+    lambda s: ("word " * 29 + "\n") * 300 * s,
+    lambda s: ("word " * 29 * s + "\n") * 300,
+    lambda s: "[ad_" * 5000 * s,
+    lambda s: "[ad_1" * 5000 * s,
+    lambda s: "(credit:" + "x" * 20000 * s,
+    lambda s: "(" * 10000 * s + "credit:" + ")" * 10000 * s,
+    lambda s: "date " * 5000 * s + "2024-04-14",
+    lambda s: " date 2024-04-14" * 3000 * s,
+    lambda s: "AFP , " * 4000 * s + "Sunday",
+    lambda s: "CNN " * 5000 * s + "—",
+    lambda s: "A" * 20000 * s + " —x",
+    lambda s: "READ" * 5000 * s + ":",
+    lambda s: "Source link " * 3000 * s,
+    lambda s: "Short link:" + "h" * 20000 * s,
+    lambda s: "x" * 20000 * s + " contributed to this repor",
+    lambda s: "This article has been updated" + " x" * 10000 * s + "\n" * 5,
+    lambda s: "\n" * 20000 * s,
+    lambda s: "—\n" * 10000 * s,
 ]
 
 
@@ -48,11 +49,15 @@ ADVERSARIAL = [
 def test_default_rule_survives_adversarial_input(rule: str) -> None:
     only = Cleaner(CleanConfig(rules=[r for r in CONFIG.clean.rules if r.name == rule]))
     for text in ADVERSARIAL:
-        started = time.perf_counter()
-        only.clean(text)
-        elapsed = time.perf_counter() - started
-        # Linear-time matching takes milliseconds here; backtracking takes minutes.
-        assert elapsed < 2.0, f"rule {rule} took {elapsed:.1f}s on {text[:30]!r}..."
+        ratio = growth(only.clean, text)
+        assert ratio < MAX_RATIO, f"rule {rule}: {GROWTH} times the input costs {ratio:.0f} times the CPU on {text(1)[:30]!r}..."
+
+
+def test_the_growth_measure_tells_a_backtracking_rule() -> None:
+    """A pattern whose failing match is retried from every position of a run: quadratic."""
+    backtracking = Cleaner(CleanConfig(rules=[Rule(name="runs", kind="inline", pattern=r"[a ]+b[0-9]")]))
+    assert growth(backtracking.clean, lambda s: "a " * 2000 * s + "bx") > MAX_RATIO
+    assert growth(CLEANER.clean, lambda s: "a " * 2000 * s + "bx") < MAX_RATIO
 
 
 def full_clean(text: str, known: frozenset[str] = frozenset()):

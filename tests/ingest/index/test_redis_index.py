@@ -32,6 +32,7 @@ from tests.redis_server import (
 from tests.samples import ARTICLE
 
 ADDED = "2026-01-02T03:04:05Z"
+SPAWN_SECONDS = 300  # a spawned process importing the pipeline and running, on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +160,21 @@ def test_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:
         assert PASSWORD not in str(err.value)
 
 
+def test_tls_with_client_certificates(tmp_path: Path, seeds: Path) -> None:
+    """The README's `ssl_certfile`/`ssl_keyfile`: a server that requires a client certificate."""
+    config = load_config()
+    with redis_server(tmp_path / "mtls", tls=True, client_certificates=True) as tls:
+        report = run([str(seeds)], tmp_path / "out", config, state_dir=tls.url)
+        assert report["state"]["documents"] == report["counts"]["inputs"] == 5
+        assert tls.client().dbsize() > 0
+        without_certificate = tls.url.split("&ssl_certfile=")[0]
+        with pytest.raises(StateError) as err:
+            open_index(without_certificate, config.dedup)
+        message = str(err.value)
+        assert message.startswith(f"{redact(without_certificate)}: cannot open the index"), message
+        assert PASSWORD not in message and "\n" not in message
+
+
 def test_run_with_redis_equals_a_local_run_and_links_later_copies(url: str, tmp_path: Path) -> None:
     dump = near_duplicate_dump(tmp_path / "dump", stories=120, files=6)
     config = load_config()
@@ -186,7 +202,7 @@ def _decide_then_claim(url: str, doc_id: str, text: str, barrier, results) -> No
     dedup = Deduplicator(config)
     dedup.add(sketch(doc_id, text, None, ADDED, doc_id, config, MinHasher(config.num_perm, config.seed)))
     result = dedup.run(index)  # neither run has indexed anything yet: both keep their copy
-    barrier.wait()
+    barrier.wait(timeout=SPAWN_SECONDS)
     result = claim_run(index, dedup, result, lambda: [{"id": doc_id, "text": text}])
     results.put((doc_id, result.decisions[doc_id].duplicate_of, index.conflicts))
     index.close()
@@ -200,9 +216,9 @@ def test_two_runs_deciding_at_once_keep_exactly_one_copy(url: str) -> None:
             for doc_id, text in copies.items()]
     for p in runs:
         p.start()
-    outcomes = sorted(results.get(timeout=60) for _ in runs)
+    outcomes = sorted(results.get(timeout=SPAWN_SECONDS) for _ in runs)
     for p in runs:
-        p.join(timeout=30)
+        p.join(timeout=SPAWN_SECONDS)
     kept = [doc_id for doc_id, duplicate_of, _ in outcomes if duplicate_of is None]
     assert len(kept) == 1
     assert [duplicate_of for _, duplicate_of, _ in outcomes if duplicate_of is not None] == kept
@@ -214,7 +230,7 @@ def test_two_runs_deciding_at_once_keep_exactly_one_copy(url: str) -> None:
 
 
 def _ingest(url: str, dump: str, out: str, barrier) -> None:
-    barrier.wait()
+    barrier.wait(timeout=SPAWN_SECONDS)
     run([dump], out, load_config(), state_dir=url)
 
 
@@ -229,7 +245,7 @@ def test_two_whole_runs_started_together_keep_exactly_one_copy(url: str, tmp_pat
     for p in runs:
         p.start()
     for p in runs:
-        p.join(timeout=120)
+        p.join(timeout=SPAWN_SECONDS)
         assert p.exitcode == 0
     kept = [row for name in "ab" for row in output_rows(tmp_path / f"out-{name}", "documents.jsonl")]
     copies = [row for name in "ab" for row in output_rows(tmp_path / f"out-{name}", "duplicates.jsonl")]

@@ -218,7 +218,7 @@ def test_jsonl_html_field_missing_text_and_non_objects(tmp_path: Path) -> None:
     assert [(r.error, r.reason) for r in items[2:]] == [
         ("MissingText", 'x.ndjson#3: line 3 has no string "text" or "html" field'),
         ("MissingText", 'x.ndjson#4: line 4 has no string "text" or "html" field'),
-        ("EmptyRecord", 'x.ndjson#5: line 5 has an empty "text"/"html" field'),
+        ("EmptyRecord", 'x.ndjson#5: line 5 has an empty "text" field'),
         ("MalformedJSON", "x.ndjson#6: line 6 is a JSON array, not an object"),
         ("MalformedJSON", "x.ndjson#7: line 7 is not valid UTF-8 (invalid continuation byte at byte 14)"),
     ]
@@ -370,7 +370,7 @@ def test_binary_files_are_rejected(tmp_path: Path) -> None:
         assert isinstance(reject, Reject)
         assert (reject.error, reject.reason) == (
             "BinaryFile",
-            f"{name}: binary file (not text, HTML, Markdown, JSONL or WARC)",
+            f"{name}: binary file (not text, HTML, Markdown, JSONL, WARC or Parquet)",
         )
 
 

@@ -179,6 +179,6 @@ def test_a_waiting_run_gets_the_lock_when_the_holder_releases_it(tmp_path: Path)
     thread.start()
     assert not got.wait(0.3)  # still held
     holder.close()
-    assert got.wait(5)
-    thread.join()
+    assert got.wait(60)
+    thread.join(timeout=60)
     waiter.close()

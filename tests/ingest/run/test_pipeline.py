@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from ingest.index.sqlite_index import StateIndex
 from ingest.read.files import InputFile
 from ingest.run.batches import plan_batches
 from ingest.run.pipeline import run
-from tests.samples import ARTICLE, html_page, warc_bytes
+from tests.samples import ARTICLE, REAL_ATOM, html_page, warc_bytes, wxr_bytes, wxr_item
 from tests.schema_check import validate_lines
 
 
@@ -32,7 +33,7 @@ def dump(tmp_path: Path) -> Path:
     feed = [
         json.dumps({"text": "The museum reopens on Saturday after a two-year renovation of its east wing.", "title": "Museum reopens", "date": "2024-05-04", "tags": ["culture"]}),
         "{not json",
-        json.dumps({"body": "no text field here"}),
+        json.dumps({"note": "no text field here"}),
         json.dumps({"html": "<p>The library extends its opening hours to nine in the evening from June onwards.</p>"}),
     ]
     (d / "feed.jsonl").write_text("\n".join(feed) + "\n", encoding="utf-8")
@@ -77,7 +78,7 @@ def test_drafts_are_marked_and_kept_by_default(tmp_path: Path) -> None:
     docs = {Path(d["source"]).name: d for d in validate_lines(tmp_path / "out" / "documents.jsonl", "document")}
     assert {name: d["metadata"]["draft"] for name, d in docs.items()} == {"ferry.md": False, "tides.md": True,
                                                                           "quay.md": True}
-    assert report["counts"]["skipped"] == {}
+    assert report["counts"]["skipped"] == 0
 
 
 def test_skipped_drafts_are_counted(tmp_path: Path) -> None:
@@ -87,7 +88,7 @@ def test_skipped_drafts_are_counted(tmp_path: Path) -> None:
     docs = validate_lines(tmp_path / "out" / "documents.jsonl", "document")
     assert [Path(d["source"]).name for d in docs] == ["ferry.md"]
     counts = report["counts"]
-    assert counts["skipped"] == {"draft": 2}
+    assert counts["skipped"] == 2 and report["skipped_by_kind"] == {"draft": 2}
     assert counts["inputs"] == 3 and counts["documents"] == 1 and counts["rejected"] == 0
     assert counts["balanced"]
 
@@ -231,3 +232,31 @@ def test_batches_respect_the_file_and_byte_limits() -> None:
 
 def test_no_input_no_batches() -> None:
     assert plan_batches([], load_config(None).run, 2) == []
+
+
+def test_exports_feeds_and_tables_each_record_accounted_for(tmp_path: Path) -> None:
+    d = tmp_path / "dump"
+    d.mkdir()
+    (d / "export.xml").write_bytes(wxr_bytes(
+        wxr_item("Ferry timetable approved", ARTICLE, link="https://harbour.example/ferry/"),
+        wxr_item("logo", "", post_type="attachment"),
+        wxr_item("Home", "", post_type="nav_menu_item"),
+        wxr_item("Empty post", ""),
+    ))
+    shutil.copy(REAL_ATOM, d / "feed.xml")
+    (d / "rows.csv").write_text("title,text,date\nMuseum reopens,The museum reopens on Saturday after a renovation.,2024-05-04\n"
+                                "No text,,2024-05-05\n", encoding="utf-8")
+    out = tmp_path / "out"
+    report = run([str(d)], out, load_config())
+
+    counts = report["counts"]
+    assert (counts["inputs"], counts["skipped"], counts["rejected"]) == (4 + 10 + 2, 2, 2)
+    assert counts["documents"] + counts["duplicates"] + counts["rejected"] + counts["skipped"] == counts["inputs"]
+    assert counts["balanced"]
+    assert report["skipped_by_kind"] == {"wxr:attachment": 1, "wxr:nav_menu_item": 1}
+    docs = {doc["source"].rsplit("/", 1)[-1]: doc for doc in validate_lines(out / "documents.jsonl", "document")}
+    post = docs["export.xml#1"]
+    assert (post["text"], post["created"], post["metadata"]["title"]) == (
+        ARTICLE, "2016-01-10T23:49:44+00:00", "Ferry timetable approved")
+    assert docs["feed.xml#1"]["created"] == "2021-08-06T00:00:00+02:00"
+    assert docs["rows.csv#1"]["created"] == "2024-05-04"

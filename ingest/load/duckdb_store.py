@@ -1,0 +1,121 @@
+"""Loads into a DuckDB file, exactly once per partition: each in one transaction.
+
+Tables: `documents` and `duplicates` (the stable schema of `ingest/write/parquet.py`,
+the partition's name first), `passages` (one row per link), `rejects`, and `loads`
+(one row per loaded partition: its name, its output folder, the SHA-256 of each of its
+files, its row counts, when). A partition's rows and its `loads` row are committed in
+one transaction, so a load killed at any moment leaves each partition wholly loaded or
+not at all; a rerun skips what `loads` lists and refuses, before loading anything, a
+partition whose files' hashes differ from those recorded.
+
+DuckDB lets one process at a time open a file for writing: loads by ingest take turns
+on a lock file beside it (`PATH.load-lock`); another program holding the file (a DuckDB
+shell, a notebook) makes the load fail with one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ingest.index.lock import StateLock
+from ingest.load.common import LoadError, LoadSummary, kill_point
+from ingest.load.outputs import ROW_TABLES, OutputPartition
+
+LOCK_SUFFIX = ".load-lock"
+_LOADS = """CREATE TABLE IF NOT EXISTS loads (
+    partition VARCHAR PRIMARY KEY, output VARCHAR NOT NULL, files JSON NOT NULL,
+    documents BIGINT NOT NULL, duplicates BIGINT NOT NULL, passages BIGINT NOT NULL, rejects BIGINT NOT NULL,
+    loaded_at TIMESTAMPTZ NOT NULL)"""
+
+
+def load_duckdb(path: Path, partitions: Sequence[OutputPartition], waiting: Callable[[str], None]) -> LoadSummary:
+    """Load the partitions not loaded before into the DuckDB file at `path` (created
+    when missing). `waiting` is told, in one line, when another load holds the file."""
+    path = path.resolve()
+    try:
+        lock = StateLock(path.parent, path.name + LOCK_SUFFIX)
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot lock the store ({exc.strerror or exc})") from exc
+    try:
+        if not lock.acquire():
+            waiting(f"waiting for {lock.path} (another load, pid {lock.holder()})")
+            lock.wait()
+        con = _connect(path)
+        try:
+            return _load(con, path, partitions)
+        finally:
+            con.close()
+    finally:
+        lock.close()
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        con = duckdb.connect(str(path))
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        if "lock" in first.lower():
+            raise LoadError(f"{path}: the store is locked by another process ({first})") from exc
+        raise LoadError(f"{path}: cannot open the store for writing ({first})") from exc
+    try:
+        _create_tables(con)
+    except duckdb.Error as exc:
+        con.close()
+        raise LoadError(f"{path}: cannot create the tables ({str(exc).splitlines()[0]})") from exc
+    return con
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_LOADS)
+    for table, schema in ROW_TABLES.items():
+        con.register("empty", schema.empty_table())
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT ''::VARCHAR AS partition, * FROM empty WITH NO DATA")
+        con.unregister("empty")
+
+
+def _load(con: duckdb.DuckDBPyConnection, path: Path, partitions: Sequence[OutputPartition]) -> LoadSummary:
+    summary = LoadSummary(f"duckdb:{path}")
+    loaded = {name: json.loads(files) for name, files in con.execute("SELECT partition, files FROM loads").fetchall()}
+    for partition in partitions:  # every partition checked before any is loaded
+        if partition.name in loaded and loaded[partition.name] != partition.hashes:
+            raise partition.changed(loaded[partition.name], f"duckdb:{path}")
+    for partition in partitions:
+        if partition.name in loaded:
+            summary.skipped.append(partition.name)
+            continue
+        _load_partition(con, partition, summary)
+        summary.loaded.append(partition.name)
+        kill_point("after-commit")
+    return summary
+
+
+def _load_partition(con: duckdb.DuckDBPyConnection, partition: OutputPartition, summary: LoadSummary) -> None:
+    tables: dict[str, pa.Table] = {kind: partition.table(kind) for kind in ("documents", "duplicates", "rejects")}
+    tables["passages"] = partition.passage_links(tables["documents"])
+    con.begin()
+    try:
+        for table, rows in tables.items():
+            con.register("incoming", rows)
+            con.execute(f"INSERT INTO {table} BY NAME SELECT ? AS partition, * FROM incoming", [partition.name])
+            con.unregister("incoming")
+        kill_point("before-commit")
+        con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [partition.name, str(partition.output), json.dumps(partition.hashes, sort_keys=True),
+                     *(tables[k].num_rows for k in ("documents", "duplicates", "passages", "rejects")),
+                     dt.datetime.now(dt.UTC)])
+        con.commit()
+    except duckdb.Error as exc:
+        con.rollback()
+        raise LoadError(f"partition {partition.name} of {partition.output}: not loaded "
+                        f"({str(exc).splitlines()[0]})") from exc
+    except BaseException:
+        con.rollback()
+        raise
+    for table, rows in tables.items():
+        summary.add_rows(table, rows.num_rows)

@@ -1,0 +1,166 @@
+"""Loads into Iceberg tables of a SQL catalog, exactly once per partition and table.
+
+`iceberg:FOLDER` is pyiceberg's SQL catalog in `FOLDER/catalog.sqlite` with the tables'
+files under `FOLDER/warehouse/`; Spark and Trino read the same tables through a JDBC
+catalog on that SQLite file. The namespace `ingest` holds `documents`, `duplicates`,
+`passages`, `rejects` and `loads`, as in DuckDB, each partitioned by the `partition` column.
+
+Iceberg commits one table at a time, so the rule is kept per table: each append
+carries the partition's name and its files' hashes in its snapshot's properties
+(`ingest.partition`, `ingest.files`), and a table whose snapshots already name the
+partition is not appended to again. The `loads` row comes last: a partition listed
+there is complete. A load killed between two tables leaves the partition in some
+tables and not yet in the others; the next load appends it to the others only.
+Commits are compare-and-swap on the catalog's pointer to the table's metadata: of two
+loads appending to one table at once, one commit fails, and that load reads the table
+again, finds the partition there, and goes on (pyiceberg's own retry, which would append
+the rows again, is switched off in the tables' properties).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.table import Table
+from sqlalchemy.exc import OperationalError
+
+from ingest.load.common import LoadError, LoadSummary, kill_point
+from ingest.load.outputs import ROW_TABLES, OutputPartition
+
+NAMESPACE = "ingest"
+PARTITION_PROPERTY = "ingest.partition"
+FILES_PROPERTY = "ingest.files"
+LOADS = pa.schema([("partition", pa.string()), ("output", pa.string()), ("files", pa.string()),
+                   ("documents", pa.int64()), ("duplicates", pa.int64()), ("passages", pa.int64()),
+                   ("rejects", pa.int64()), ("loaded_at", pa.string())])
+# Commits that lose a race (or meet SQLite's lock) are tried again this many times.
+_ATTEMPTS = 20
+# pyiceberg (0.12) retries an append that lost a race by rebuilding it on the winner's
+# snapshot: the rows would go in twice when the winner had appended the same partition.
+# The retry is this module's, after looking at the table's snapshots again.
+_TABLE_PROPERTIES = {"commit.retry.num-retries": "0"}
+
+
+def catalog(folder: Path) -> SqlCatalog:
+    folder = folder.resolve()
+    (folder / "warehouse").mkdir(parents=True, exist_ok=True)
+    return SqlCatalog(NAMESPACE, uri=f"sqlite:///{folder / 'catalog.sqlite'}",
+                      warehouse=(folder / "warehouse").as_uri())
+
+
+def load_iceberg(folder: Path, partitions: Sequence[OutputPartition]) -> LoadSummary:
+    """Load the partitions not loaded before into the Iceberg catalog in `folder`."""
+    store = f"iceberg:{folder.resolve()}"
+    try:
+        tables = _retried(lambda: _open_tables(folder), store)
+        summary = LoadSummary(store)
+        complete = {row["partition"]: json.loads(row["files"]) for row in tables["loads"].scan().to_arrow().to_pylist()}
+        for partition in partitions:  # every partition checked before any is loaded
+            recorded = complete.get(partition.name) or _recorded_in_snapshots(tables, partition.name)
+            if recorded is not None and recorded != partition.hashes:
+                raise partition.changed(recorded, store)
+        for partition in partitions:
+            if partition.name in complete:
+                summary.skipped.append(partition.name)
+                continue
+            _load_partition(tables, partition, summary, store)
+            summary.loaded.append(partition.name)
+            kill_point("after-commit")
+        return summary
+    except (OSError, OperationalError) as exc:
+        raise LoadError(f"{store}: cannot write the store ({exc.__class__.__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
+
+
+def _open_tables(folder: Path) -> dict[str, Table]:
+    cat = catalog(folder)
+    cat.create_namespace_if_not_exists(NAMESPACE)
+    tables = {}
+    for name, schema in {**ROW_TABLES, "loads": LOADS}.items():
+        identifier = f"{NAMESPACE}.{name}"
+        try:
+            tables[name] = cat.load_table(identifier)
+        except NoSuchTableError:
+            full = schema if name == "loads" else pa.schema([pa.field("partition", pa.string()), *schema])
+            try:
+                with cat.create_table_transaction(identifier, schema=full, properties=_TABLE_PROPERTIES) as create:
+                    if name != "loads":
+                        with create.update_spec() as spec:
+                            spec.add_identity("partition")
+            except TableAlreadyExistsError:  # created meanwhile by a load beside this one
+                pass
+            tables[name] = cat.load_table(identifier)
+        if any(tables[name].properties.get(k) != v for k, v in _TABLE_PROPERTIES.items()):  # made elsewhere
+            with tables[name].transaction() as change:
+                change.set_properties(_TABLE_PROPERTIES)
+    return tables
+
+
+def _recorded_in_snapshots(tables: dict[str, Table], name: str) -> dict[str, str] | None:
+    """The file hashes a snapshot of any table recorded for the partition, if one did."""
+    for table in tables.values():
+        if (found := _snapshot_files(table, name)) is not None:
+            return found
+    return None
+
+
+def _snapshot_files(table: Table, name: str) -> dict[str, str] | None:
+    for snapshot in table.snapshots():
+        properties = snapshot.summary.additional_properties if snapshot.summary else {}
+        if properties.get(PARTITION_PROPERTY) == name:
+            return json.loads(properties.get(FILES_PROPERTY, "{}"))
+    return None
+
+
+def _load_partition(tables: dict[str, Table], partition: OutputPartition, summary: LoadSummary, store: str) -> None:
+    rows: dict[str, pa.Table] = {kind: partition.table(kind) for kind in ("documents", "duplicates", "rejects")}
+    rows["passages"] = partition.passage_links(rows["documents"])
+    counts = {k: rows[k].num_rows for k in ("documents", "duplicates", "passages", "rejects")}
+    properties = {PARTITION_PROPERTY: partition.name, FILES_PROPERTY: json.dumps(partition.hashes, sort_keys=True)}
+    for name in ("documents", "duplicates", "passages", "rejects"):
+        data = rows[name].add_column(0, "partition", pa.array([partition.name] * rows[name].num_rows, pa.string()))
+        if _append_once(tables, name, data, properties, store):
+            summary.add_rows(name, data.num_rows)
+        kill_point("between-tables")
+    loads_row = pa.Table.from_pylist([{"partition": partition.name, "output": str(partition.output),
+                                       "files": properties[FILES_PROPERTY], **counts,
+                                       "loaded_at": dt.datetime.now(dt.UTC).isoformat()}], schema=LOADS)
+    _append_once(tables, "loads", loads_row, properties, store)
+
+
+def _append_once(tables: dict[str, Table], name: str, data: pa.Table, properties: dict[str, str], store: str) -> bool:
+    """Append unless a snapshot of the table names the partition; True when appended now."""
+
+    def attempt() -> bool:
+        table = tables[name]
+        if _snapshot_files(table, properties[PARTITION_PROPERTY]) is not None:
+            return False
+        try:
+            table.append(data, snapshot_properties=properties)
+        except CommitFailedException:
+            tables[name] = table.refresh()  # another load committed first: look again
+            raise
+        return True
+
+    return _retried(attempt, store)
+
+
+def _retried(step: Callable[[], Any], store: str) -> Any:
+    for n in range(_ATTEMPTS):
+        try:
+            return step()
+        except (CommitFailedException, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and "locked" not in str(exc):
+                raise
+            if n == _ATTEMPTS - 1:
+                raise LoadError(f"{store}: the catalog stayed busy ({exc.__class__.__name__}); try again") from exc
+            time.sleep(0.05 * (n + 1))
+    raise AssertionError("unreachable")

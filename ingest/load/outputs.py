@@ -1,0 +1,148 @@
+"""What a load reads: the partitions of an output folder, their files' hashes, their rows.
+
+An output folder is either a plain `ingest run` output (documents, duplicates, rejects
+and report.json: one partition, named by the folder's name and the run's start time,
+`out@2026-11-21T05-30-00Z`) or an inbox's output (`ingest update`, `serve`), whose `manifest.jsonl`
+lists the complete partitions. Either may be JSON lines or Parquet. Rows are read as
+Arrow tables of the stable schema of `ingest/write/parquet.py`, whatever the format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.load.common import LoadError
+from ingest.write.parquet import DOCUMENT, REJECT, read_table, to_table
+from ingest.write.partitions import MANIFEST_NAME, OUTPUT_KINDS, output_file, partition_name
+
+# One row per passage link: a span of a document, the span of the other document that
+# reuses it, and the share of the span's words found there.
+PASSAGE_LINKS = pa.schema([("document", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
+                           ("other", pa.string()), ("other_start", pa.int64()), ("other_end", pa.int64()),
+                           ("similarity", pa.float64())])
+# The tables of rows in a store, with their Arrow schema (a store adds `partition` first).
+ROW_TABLES = {"documents": DOCUMENT, "duplicates": DOCUMENT, "passages": PASSAGE_LINKS, "rejects": REJECT}
+
+
+@dataclass(frozen=True)
+class OutputPartition:
+    output: Path
+    name: str
+    files: dict[str, Path]  # kind ("documents", "duplicates", "rejects") -> file
+
+    @cached_property
+    def hashes(self) -> dict[str, str]:
+        """File name -> SHA-256 of its bytes: what a later load compares with."""
+        found = {}
+        for path in self.files.values():
+            try:
+                with open(path, "rb") as fh:
+                    found[path.name] = hashlib.file_digest(fh, "sha256").hexdigest()
+            except OSError as exc:
+                raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        return found
+
+    def changed(self, recorded: dict[str, str], store: str) -> LoadError:
+        """The refusal of this partition when its files' hashes differ from those recorded at its load."""
+        names = sorted(n for n in set(recorded) | set(self.hashes) if recorded.get(n) != self.hashes.get(n))
+        return LoadError(f"partition {self.name} of {self.output} changed since it was loaded into {store} "
+                         f"({', '.join(names)}): refused; load it into a new store, or delete its rows there first")
+
+    def table(self, kind: str) -> pa.Table:
+        """The rows of one kind as a table of the stable schema."""
+        path = self.files[kind]
+        if path.suffix == ".parquet":
+            try:
+                return read_table(path, kind)
+            except (OSError, pa.ArrowException) as exc:
+                raise LoadError(f"{path}: not a readable Parquet file of ingest's schema ({exc})") from exc
+        try:
+            return to_table(kind, _json_lines(path))
+        except (KeyError, TypeError, AttributeError, pa.ArrowException) as exc:
+            raise LoadError(f"{path}: a line is not an ingest {kind} record ({exc.__class__.__name__}: {exc})") from exc
+
+    def passage_links(self, documents: pa.Table) -> pa.Table:
+        """Every passage link of these documents, one row each (`PASSAGE_LINKS`)."""
+        passages = documents.column("passages")
+        owner = pc.take(documents.column("id"), pc.list_parent_indices(passages))
+        spans = pc.list_flatten(passages)
+        links = pc.struct_field(spans, "duplicates")
+        link_owner = pc.take(owner, pc.list_parent_indices(links))
+        link_span = pc.take(spans, pc.list_parent_indices(links))
+        flat = pc.list_flatten(links)
+        return pa.Table.from_arrays(
+            [link_owner, pc.struct_field(link_span, "start"), pc.struct_field(link_span, "end"),
+             pc.struct_field(flat, "id"), pc.struct_field(flat, "start"), pc.struct_field(flat, "end"),
+             pc.struct_field(flat, "similarity")], schema=PASSAGE_LINKS)
+
+
+def _json_lines(path: Path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except ValueError as exc:
+                        raise LoadError(f"{path} line {n}: not valid JSON ({exc})") from exc
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+
+
+def partitions_of(output: str | Path) -> list[OutputPartition]:
+    """The complete partitions of an output folder, oldest first; LoadError when it is
+    not an output or names a file that is missing."""
+    out = Path(output).resolve()
+    if not out.is_dir():
+        raise LoadError(f"{out}: not a folder")
+    if (out / MANIFEST_NAME).exists():
+        return _manifest_partitions(out)
+    if (out / "report.json").is_file() and output_file(out, "documents").is_file():
+        return [_plain_partition(out)]
+    raise LoadError(f"{out} is not an ingest output: it has no {MANIFEST_NAME}, nor report.json "
+                    "with documents.jsonl or documents.parquet")
+
+
+def _plain_partition(out: Path) -> OutputPartition:
+    try:
+        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+        started = dt.datetime.fromisoformat(report["started"].replace("Z", "+00:00"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise LoadError(f"{out / 'report.json'}: not a run's report (no start time: {exc})") from exc
+    files = {kind: output_file(out, kind) for kind in OUTPUT_KINDS}
+    for path in files.values():
+        if not path.is_file():
+            raise LoadError(f"{out}: {path.name} is missing")
+    # Named by the folder and the run's start, so that runs into two folders in one
+    # second are two partitions, and a folder moved elsewhere is still the same one.
+    return OutputPartition(out, f"{out.name}@{partition_name(started)}", files)
+
+
+def _manifest_partitions(out: Path) -> list[OutputPartition]:
+    manifest = out / MANIFEST_NAME
+    found = []
+    for n, entry in enumerate(_json_lines(manifest), 1):
+        try:
+            name, outputs = entry["partition"], entry["outputs"]
+        except (KeyError, TypeError) as exc:
+            raise LoadError(f"{manifest} line {n}: not a manifest entry (no {exc})") from exc
+        files = {}
+        for relative in outputs:
+            path = out / relative
+            if not path.is_file():
+                raise LoadError(f"{manifest} line {n}: partition {name} names {relative}, which is missing")
+            files[path.name.split(".")[0]] = path
+        if set(files) != set(OUTPUT_KINDS):
+            raise LoadError(f"{manifest} line {n}: partition {name} lists {sorted(files)}, not {list(OUTPUT_KINDS)}")
+        found.append(OutputPartition(out, name, files))
+    return found

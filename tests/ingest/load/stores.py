@@ -1,0 +1,109 @@
+"""What the loader tests share: inbox outputs of several partitions, the `ingest load`
+command in a real process, and the row counts a store should hold."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import duckdb
+
+from ingest.config import load_config
+from ingest.run.inbox import ingest_new
+from ingest.write.jsonl import read_jsonl
+from ingest.write.parquet import read_table, rows_of
+from ingest.write.partitions import output_file, read_manifest
+from tests.processes import INGEST, clean_env
+from tests.samples import ARTICLE, article
+
+OTHER = ("A storm closed the airport for six hours on Sunday, stranding hundreds of travellers in the terminal "
+         "while airlines waited for the gusts to drop below the limit set by the regulator.")
+QUOTE_START = 40  # the words of article(1) that article(2)'s story quotes
+
+
+def quoting_story() -> str:
+    """A distinct story that reuses a passage of article(1): a passage link each way."""
+    quoted = " ".join(article(1).split()[QUOTE_START:QUOTE_START + 30])
+    return article(2) + "\n\n" + f"As the first report put it: {quoted}."
+
+
+# Files dropped into the inbox before each run: one partition a run. The second brings
+# a duplicate of the first's, a reused passage (found within a run), a malformed line
+# and new source fields.
+DROPS = [
+    {"ferry.txt": ARTICLE, "storm.txt": OTHER,
+     "feed.jsonl": json.dumps({"text": article(3), "section": "world"}) + "\n"},
+    {"ferry-copy.txt": "A second site's copy\n\n" + ARTICLE, "first.txt": article(1), "second.txt": quoting_story(),
+     "wire.jsonl": json.dumps({"text": article(4), "desk": "sport", "tags": ["cup", "final"]}) + "\n{oops\n"},
+    {"late.txt": article(5)},
+]
+
+
+def inbox_output(root: Path, fmt: str = "jsonl", drops: list[dict[str, str]] = DROPS) -> Path:
+    """An inbox's output folder (OUT) with one partition per drop, written in `fmt`."""
+    inbox, out, state = root / "inbox", root / "out", root / "state"
+    inbox.mkdir(parents=True)
+    config = load_config().with_format(fmt)
+    for files in drops:
+        for name, text in files.items():
+            (inbox / name).write_text(text, encoding="utf-8")
+        assert ingest_new(inbox, out, state, config).status == "ingested"
+    return out
+
+
+def output_rows(out: Path, kind: str) -> list[dict]:
+    """The rows of one kind of every partition in OUT's manifest, JSON lines or Parquet."""
+    found = []
+    for entry in read_manifest(out):
+        path = output_file(out / entry["partition"], kind)
+        found += list(rows_of(kind, read_table(path, kind)) if path.suffix == ".parquet" else read_jsonl(path))
+    return found
+
+
+def expected_counts(out: Path) -> dict[str, int]:
+    """The rows of every partition in OUT's manifest, by table."""
+    counts = {"documents": 0, "duplicates": 0, "passages": 0, "rejects": 0, "loads": 0}
+    for entry in read_manifest(out):
+        path = output_file(out / entry["partition"], "documents")
+        docs = list(rows_of("documents", read_table(path, "documents")) if path.suffix == ".parquet"
+                    else read_jsonl(path))
+        counts["documents"] += len(docs)
+        counts["duplicates"] += entry["duplicates"]
+        counts["rejects"] += entry["rejected"]
+        counts["passages"] += sum(len(p["duplicates"]) for d in docs for p in d["passages"])
+        counts["loads"] += 1
+    return counts
+
+
+def duckdb_counts(path: Path) -> dict[str, int]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("documents", "duplicates", "passages", "rejects", "loads")}
+
+
+def load(out: Path, target: str, prefix: tuple[str, ...] = (), **env: str) -> subprocess.CompletedProcess:
+    """`ingest load OUT --into TARGET` in its own process."""
+    return subprocess.run([*prefix, *INGEST, "load", str(out), "--into", target], capture_output=True, text=True,
+                          timeout=300, env=clean_env(**env))
+
+
+def popen_load(out: Path, target: str, **env: str) -> subprocess.Popen:
+    return subprocess.Popen([*INGEST, "load", str(out), "--into", target], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=clean_env(**env))
+
+
+def one_line_error(result: subprocess.CompletedProcess, phrase: str) -> None:
+    """Exit status 1 and one line on stderr that says `phrase`."""
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ingest: error: "), result.stderr
+    assert phrase in lines[0], lines[0]
+
+
+def iceberg_counts(folder: Path) -> dict[str, int]:
+    from ingest.load.iceberg_store import NAMESPACE, catalog
+
+    cat = catalog(folder)
+    return {t: cat.load_table(f"{NAMESPACE}.{t}").scan().to_arrow().num_rows
+            for t in ("documents", "duplicates", "passages", "rejects", "loads")}
