@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sys
 import tomllib
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ingest.runners import RUNNERS
 
 RULE_KINDS = ("line", "prefix", "inline", "header", "trailer")
-MOVE_TARGETS = ("created", "title", "author", "url", "dateline")
+MOVE_TARGETS = ("created", "title", "author", "url", "dateline", "credit")
 
 
 class ConfigError(Exception):
@@ -81,7 +82,7 @@ class Rule(_Strict):
     kind: Literal["line", "prefix", "inline", "header", "trailer"]
     pattern: str
     action: Literal["drop", "move"] = "drop"
-    to: Literal["created", "title", "author", "url", "dateline"] | None = None
+    to: Literal["created", "title", "author", "url", "dateline", "credit"] | None = None
     ignore_case: bool = False
     enabled: bool = True
     description: str = ""
@@ -107,14 +108,49 @@ class Rule(_Strict):
         return re.compile(self.pattern, re.IGNORECASE if self.ignore_case else 0)
 
 
-class MetadataConfig(_Strict):
-    """See [metadata] in config/default.toml: source fields for each standard field."""
+class ConventionSet(_Strict):
+    """One convention's source field names for each standard field ([metadata.sets.NAME])."""
 
     title: list[str] = []
+    date: list[str] = []
+    modified: list[str] = []
     url: list[str] = []
+    canonical: list[str] = []
     author: list[str] = []
     language: list[str] = []
-    created: list[str] = []
+    summary: list[str] = []
+    categories: list[str] = []
+    tags: list[str] = []
+    draft: list[str] = []
+    published: list[str] = []
+    status: list[str] = []
+
+
+CONVENTION_FIELDS = tuple(ConventionSet.model_fields)
+
+
+class MetadataConfig(_Strict):
+    """See [metadata] in config/default.toml: named convention sets, consulted in order."""
+
+    conventions: list[str] = []
+    skip_drafts: bool = False
+    draft_statuses: list[str] = ["draft", "pending", "auto-draft"]
+    sets: dict[str, ConventionSet] = {}
+
+    @model_validator(mode="after")
+    def _conventions_defined(self) -> MetadataConfig:
+        unknown = [name for name in self.conventions if name not in self.sets]
+        if unknown:
+            raise ValueError(f"conventions lists undefined sets: {', '.join(unknown)} "
+                             f"(defined: {', '.join(self.sets) or 'none'})")
+        return self
+
+    @cached_property
+    def keys(self) -> dict[str, tuple[str, ...]]:
+        """For each standard field, the source fields of every listed set, in order, once each."""
+        return {name: tuple(dict.fromkeys(key for convention in self.conventions
+                                          for key in getattr(self.sets[convention], name)))
+                for name in CONVENTION_FIELDS}
 
 
 class BoilerplateConfig(_Strict):

@@ -5,8 +5,8 @@ repair.py        repair of the text: mojibake, entities, controls, normalisation
 html.py          main text and metadata of HTML pages (trafilatura)
 markdown.py      main text of Markdown files
 fragment.py      main text of HTML post content (feed entries, WordPress items)
-front_matter.py  YAML and TOML front matter
-metadata.py      standard metadata (title, url, author, language, created) by `[metadata]`
+front_matter.py  front matter: YAML, TOML, JSON, Pelican header lines
+metadata.py      standard metadata by the convention sets of `[metadata]`, values normalised
 dates.py         dates in any common form, as ISO 8601
 layout.py        the layout the rules see: one paragraph per line
 rules.py         the named artefact rules, with the audit trail (`Cleaner`)

@@ -186,14 +186,15 @@ def _page_metadata(document: Any, tree: HtmlElement, url: str | None) -> dict[st
         "title": document.title,
         "author": document.author,
         # The caller's URL is where the record came from; the page's canonical link
-        # (trafilatura's choice) only when the caller has none.
+        # (trafilatura's choice) only when the caller has none, and beside it always.
         "url": url or document.url,
+        "canonical_url": document.url,
         "language": document.language or _declared_language(tree),
         "sitename": document.sitename,
         "description": document.description,
         "categories": document.categories,
         "tags": document.tags,
-        "created": document.date,  # ISO 8601 date, found by htmldate
+        "date": document.date,  # ISO 8601 date, found by htmldate
     }
     return {key: value for key, value in fields.items() if value}
 

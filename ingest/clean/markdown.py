@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ingest.clean.front_matter import split_front_matter
 from ingest.clean.html import (
@@ -25,9 +25,6 @@ from ingest.clean.html import (
     _words,
 )
 from ingest.config import HtmlConfig
-
-if TYPE_CHECKING:
-    pass
 
 
 # An HTML fragment (a Markdown body) is all post content, no page chrome: trafilatura may
@@ -47,29 +44,42 @@ def extract_markdown(text: str, config: HtmlConfig) -> Extracted:
     # The time limit covers the Markdown rules too: hostile lines make regexes slow.
     with _time_limit(config.timeout_seconds):
         front, body = split_front_matter(text)
-        if _HTML_BLOCK.search(body):
-            paragraphs = _fragment_paragraphs(body, config)
-        else:
+        if not _HTML_BLOCK.search(body):
             paragraphs = _markdown_paragraphs(body)
+        elif _MARKDOWN_SYNTAX.search(body):
+            # Markdown with raw HTML blocks in it (a <figure> in a Hugo post): rendered
+            # as the site generator would, then read as the HTML it makes.
+            paragraphs = _fragment_paragraphs(_render_markdown(body), config)
+        else:
+            paragraphs = _fragment_paragraphs(body, config)  # an HTML body (WordPress)
     if not paragraphs:
         raise ExtractError("no text found in Markdown")
     return Extracted(text="\n\n".join(paragraphs), metadata=_front_matter_metadata(front))
 
 
+# Markdown's own block and link syntax, which an HTML body (a WordPress export) lacks.
+_MARKDOWN_SYNTAX = re.compile(
+    r"^[ \t]{0,3}(?:#{1,6}[ \t]+\S|`{3,}|~{3,}|[-*+][ \t]+\S|\[\^[^\]]+\]:)|\]\([^)\s]+(?:[ \t]+\"[^\"]*\")?\)",
+    re.MULTILINE,
+)
+
+
+def _render_markdown(body: str) -> str:
+    """HTML of a Markdown body (Python-Markdown with its "extra" syntax: tables, fenced
+    code, attribute lists, Markdown inside HTML blocks); template tags and footnote
+    marks out first, footnotes rendered in place as paragraphs, as `_markdown_paragraphs`
+    leaves them."""
+    import markdown  # only for the few bodies that mix Markdown and HTML
+
+    body = _FOOTNOTE_MARK.sub("", _TEMPLATE_TAG.sub(" ", body))
+    body = _FOOTNOTE_DEFINITION.sub("", body)
+    extensions = ["abbr", "attr_list", "def_list", "fenced_code", "tables", "md_in_html"]
+    return markdown.markdown(body, extensions=extensions)
+
+
 def _front_matter_metadata(front: dict[str, Any]) -> dict[str, Any]:
-    """Every front-matter key as is, plus the pipeline's names for the known ones."""
-    metadata = {key: value for key, value in front.items() if value is not None}
-    created = front.get("date", front.get("created"))
-    if created not in (None, ""):
-        metadata["created"] = str(created)
-    url = front.get("url") or front.get("permalink")
-    if url:
-        metadata["url"] = url
-    for key in ("categories", "tags"):
-        # Jekyll and Hugo accept one bare value as well as a list.
-        if isinstance(metadata.get(key), (str, int, float)):
-            metadata[key] = [metadata[key]]
-    return metadata
+    """Every front-matter key as is; the convention sets (`[metadata]`) name the standard ones."""
+    return {key: value for key, value in front.items() if value is not None}
 
 
 def _fragment_paragraphs(fragment: str, config: HtmlConfig) -> list[str]:
@@ -105,24 +115,38 @@ _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _RULE = re.compile(r"^[ \t]{0,3}([-*_=])(?:[ \t]*\1){2,}[ \t]*$")  # thematic break, setext underline
 _TABLE_RULE = re.compile(r"^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$")
-_LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]]+\]:[ \t]*\S+")
+_LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]^][^\]]*\]:[ \t]*\S+")
+_FOOTNOTE = re.compile(r"^[ \t]{0,3}\[\^[^\]]+\]:[ \t]*")  # its text is content: a paragraph of its own
+_FOOTNOTE_DEFINITION = re.compile(_FOOTNOTE.pattern, re.MULTILINE)
+_HEADING_ATTRIBUTES = re.compile(r"[ \t]*\{[#.][^{}]*\}[ \t]*$")  # "## Title {#id}" (kramdown, Hugo)
 _QUOTE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?)+")
 _BULLET = re.compile(r"^[ \t]*[-*+][ \t]+")
-_NUMBERED = re.compile(r"^[ \t]*\d{1,9}[.)][ \t]+")  # the number stays: it is content
+# The number stays: it is content. Readers see the items numbered on from the first
+# item's number, whatever the later items say ("1." on every item is common).
+_NUMBERED = re.compile(r"^([ \t]*)(\d{1,9})([.)][ \t]+)")
 _TABLE_ROW = re.compile(r"^[ \t]*\|")
 
 
 def _markdown_paragraphs(body: str) -> list[str]:
     """The words of a Markdown body, one paragraph per block, syntax stripped."""
     paragraphs: list[str] = []
+    notes: list[str] = []  # footnotes: at the end, where a rendered page shows them
     current: list[str] = []
     fence: str | None = None
+    in_note = False
 
     def close() -> None:
+        # Inline syntax is stripped from the whole paragraph: a link's text or an
+        # emphasis may run over a line break ("[our\nforum][3]").
+        nonlocal in_note
         if current:
-            paragraphs.append(" ".join(current) if fence is None else "\n".join(current))
+            text = _strip_inline(" ".join(current), labels) if fence is None else "\n".join(current)
+            (notes if in_note else paragraphs).append(text)
             current.clear()
+        in_note = False
 
+    numbers: dict[int, int] = {}  # an open ordered list's last number, by indentation
+    labels = _link_labels(body)
     for line in body.splitlines():
         if fence is not None:  # inside a code block: lines kept as they are
             if line.strip().startswith(fence):
@@ -141,15 +165,29 @@ def _markdown_paragraphs(body: str) -> list[str]:
             continue
         if heading := _ATX_HEADING.match(line):
             close()
-            current.append(_strip_inline(heading.group(1) or ""))
+            numbers.clear()
+            current.append(_HEADING_ATTRIBUTES.sub("", heading.group(1) or ""))
             close()
             continue
-        if _BULLET.match(line) or _NUMBERED.match(line) or _TABLE_ROW.match(line):
+        if footnote := _FOOTNOTE.match(line):
+            close()
+            in_note = True
+            line = line[footnote.end():]
+        elif numbered := _NUMBERED.match(line):
+            close()  # each item is its own paragraph
+            indent = len(numbered.group(1).expandtabs(4))
+            for deeper in [w for w in numbers if w > indent]:
+                del numbers[deeper]
+            numbers[indent] = numbers[indent] + 1 if indent in numbers else int(numbered.group(2))
+            line = f"{numbers[indent]}{numbered.group(3)}{line[numbered.end():]}"
+        elif _BULLET.match(line) or _TABLE_ROW.match(line):
             close()  # each item or row is its own paragraph
             line = _BULLET.sub("", line)
-        current.append(_strip_inline(line.strip()))
+        elif not current and line[:1] not in (" ", "\t"):
+            numbers.clear()  # a paragraph of its own, not in a list: the list is over
+        current.append(line.strip())
     close()
-    return [p for p in (para.strip() for para in paragraphs) if p]
+    return [p for p in (para.strip() for para in paragraphs + notes) if p]
 
 
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # backslash before ASCII punctuation
@@ -158,9 +196,18 @@ _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # backslash before ASCII punctuat
 _PARK = {code: 0xF0000 + code for code in range(0x21, 0x7F) if not chr(code).isalnum()}
 _UNPARK = {parked: code for code, parked in _PARK.items()}
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+# Site generators' template tags: Liquid's {% tag %} and {{ value }} (Jekyll), Hugo's
+# shortcodes {{< name >}} and {{% name %}}. The generator replaces them with a link
+# target, a value or markup when it builds the page; they are not the post's words.
+_TEMPLATE_TAG = re.compile(r"\{\{[<%][^{}]{0,2000}[>%]\}\}|\{%[^{}]{0,2000}%\}|\{\{[^{}]{0,2000}\}\}")
+_FOOTNOTE_MARK = re.compile(r"\[\^[^\]\s]{1,100}\]")  # "claim[^a]": a link to a note, not a word
 _IMAGE = re.compile(r"!\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^()]*\))*\)")
 _REFERENCE_LINK = re.compile(r"!?\[([^\]]+)\]\[[^\]]*\]")
+# "[Go 言語]" alone is a link when the body defines the label ("[Go 言語]: https://..."),
+# else text in brackets.
+_SHORTCUT_LINK = re.compile(r"(?<![\]\\])!?\[([^\[\]]{1,200})\](?![(\[:])")
+_LINK_LABEL = re.compile(r"^[ \t]{0,3}\[([^\]^][^\]]*)\]:[ \t]*\S+", re.MULTILINE)
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
 _INLINE_TAG = re.compile(
     r"</?(?:a|abbr|b|br|cite|code|del|em|i|img|ins|kbd|mark|q|s|small|span|strong|sub|sup|u)\b[^>]*>",
@@ -174,14 +221,26 @@ _EMPHASIS = re.compile(
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 
 
-def _strip_inline(text: str) -> str:
+def _link_labels(body: str) -> frozenset[str]:
+    return frozenset(_label_key(m.group(1)) for m in _LINK_LABEL.finditer(body))
+
+
+def _label_key(label: str) -> str:
+    return " ".join(label.split()).casefold()  # labels match without regard to case and spacing
+
+
+def _strip_inline(text: str, labels: frozenset[str] = frozenset()) -> str:
     """Inline Markdown syntax out, its words in: link text, image alt text, emphasised text."""
     # Code first: backslashes in code are literal, not escapes.
     text = _CODE_SPAN.sub(lambda m: m.group(2).strip().translate(_PARK), text)
     text = _ESCAPED.sub(lambda m: m.group(1).translate(_PARK), text)
+    text = _TEMPLATE_TAG.sub(" ", text)  # after code: a tag shown as code stays
+    text = _FOOTNOTE_MARK.sub("", text)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _REFERENCE_LINK.sub(r"\1", text)
+    if labels:
+        text = _SHORTCUT_LINK.sub(lambda m: m.group(1) if _label_key(m.group(1)) in labels else m.group(0), text)
     text = _AUTOLINK.sub(r"\1", text)
     text = _INLINE_TAG.sub("", text)
     text = _STRONG.sub(r"\2", text)

@@ -19,7 +19,7 @@ from ingest.clean.fragment import extract_fragment
 from ingest.clean.html import extract_html
 from ingest.clean.layout import normalise_layout
 from ingest.clean.markdown import extract_markdown
-from ingest.clean.metadata import created_date, first_value, merge_missing, standard_metadata
+from ingest.clean.metadata import created_date, merge_missing, page_url, standard_metadata
 from ingest.clean.repair import repair_text
 from ingest.clean.rules import Cleaner, CleanResult
 from ingest.config import Config
@@ -38,7 +38,7 @@ def prepare_record(record: RawRecord, config: Config) -> dict[str, Any]:
         text = record.data
     metadata: dict[str, Any] = dict(record.metadata)
     if record.format == "html":
-        extracted = extract_html(text, config.html, url=first_value(metadata, config.metadata.url))
+        extracted = extract_html(text, config.html, url=page_url(metadata, config.metadata))
         text = extracted.text
         merge_missing(metadata, extracted.metadata)
     elif record.format == "html-fragment":

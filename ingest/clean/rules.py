@@ -45,7 +45,7 @@ class Removal:
 class CleanResult:
     text: str
     removals: list[Removal]
-    # Values taken out of the text by "move" rules: created, title, author, url, dateline.
+    # Values taken out of the text by "move" rules: created, title, author, url, dateline, credit.
     fields: dict[str, str] = field(default_factory=dict)
     source_text: str = ""  # what the rules saw: the input with its layout normalised
 
@@ -269,6 +269,9 @@ class Cleaner:
         value = " ".join((value or "").split())
         if value and rule.to not in fields:
             fields[rule.to] = value
+        elif value and rule.to == "credit":
+            # Trailers are taken from the end up: an earlier credit line goes first.
+            fields[rule.to] = f"{value}; {fields[rule.to]}"
         return True
 
 

@@ -29,7 +29,9 @@ class PrepareSummary:
     batch: int
     inputs: int = 0
     rejected: int = 0
-    skipped: Counter = field(default_factory=Counter)  # items that are not documents, by kind
+    # Items that are not documents ("wxr:attachment"), and drafts with `[metadata]
+    # skip_drafts` ("draft"), by kind: inputs == documents + duplicates + rejected + skipped.
+    skipped: Counter = field(default_factory=Counter)
     bytes_read: int = 0
     seconds: float = 0.0
     # Per source group: how many documents, and in how many documents each line appears
@@ -60,6 +62,9 @@ def prepare_batch(batch: int, files: Sequence[InputFile], config: Config, worksp
                 row = prepare_record(item, config)
             except Exception as exc:
                 rejects.append(reject_from(item, exc).to_json())
+                continue
+            if config.metadata.skip_drafts and row["metadata"].get("draft"):
+                summary.skipped["draft"] += 1
                 continue
             prepared_rows.append(row)
             lines.add(row["group"], row["text"])

@@ -101,8 +101,9 @@ def test_news_page_metadata():
     metadata = extract_html(NEWS_PAGE, CONFIG).metadata
     assert metadata["title"] == "Harbour ferry returns after winter repairs"
     assert metadata["author"] == "Mara Quillfeather"
-    assert metadata["created"] == "2023-03-09"
+    assert metadata["date"] == "2023-03-09"
     assert metadata["url"] == "https://courier.example/news/harbour-ferry-returns"  # canonical link
+    assert metadata["canonical_url"] == "https://courier.example/news/harbour-ferry-returns"
     assert metadata["language"] == "en-GB"
     assert metadata["sitename"] == "The Coastal Courier"
     assert all(value for value in metadata.values())  # unknown keys are left out
@@ -112,6 +113,7 @@ def test_news_page_metadata():
 def test_callers_url_wins_over_canonical():
     result = extract_html(NEWS_PAGE, CONFIG, url="https://courier.example/print/123")
     assert result.metadata["url"] == "https://courier.example/print/123"
+    assert result.metadata["canonical_url"] == "https://courier.example/news/harbour-ferry-returns"
 
 
 def test_comments_kept_when_configured():
@@ -237,6 +239,38 @@ def test_toml_front_matter():
     assert body == "High water at noon.\n"
 
 
+def test_json_front_matter():
+    post = '{\n  "title": "Tide tables",\n  "date": "2023-03-09T07:15:00Z",\n  "draft": true\n}\nHigh water at noon.\n'
+    front, body = split_front_matter(post)
+    assert front == {"title": "Tide tables", "date": "2023-03-09T07:15:00Z", "draft": True}
+    assert body == "High water at noon.\n"
+
+
+def test_invalid_json_front_matter_names_the_line():
+    with pytest.raises(ExtractError, match=r"^invalid JSON front matter: Expecting ',' delimiter at line 3 column 3$"):
+        split_front_matter('{\n  "title": "Tide tables"\n  "date": "2023-03-09"\n}\nBody.\n')
+
+
+def test_pelican_header_lines():
+    post = "Title: Tide tables\nDate: 2010-12-02 10:14\nTags: tides; harbour\nSummary:\n    High water\n    at noon.\n\nBody.\n"
+    front, body = split_front_matter(post)
+    assert front == {"title": "Tide tables", "date": "2010-12-02 10:14", "tags": ["tides", "harbour"],
+                     "summary": "High water at noon."}
+    assert body == "\nBody.\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Note: the ferry is late.\nIt sails at noon.\n",  # a "Key:" line, then prose
+        "Date: 2010-12-02\n\nNo title among the header lines.\n",
+        "{% include header.html %}\nBody.\n",  # Liquid, not JSON
+    ],
+)
+def test_no_pelican_or_json_header(text):
+    assert split_front_matter(text) == ({}, text)
+
+
 def test_invalid_yaml_names_the_problem():
     with pytest.raises(ExtractError, match=r"^invalid YAML front matter: while parsing a flow sequence at line 3, expected .+ at line 4$"):
         split_front_matter("---\ntitle: ok\ntags: [ferry, harbour\n---\nBody.\n")
@@ -276,11 +310,11 @@ def test_markdown_metadata_from_front_matter():
     result = extract_markdown(YAML_POST, CONFIG)
     assert result.text == "Body starts here."
     metadata = result.metadata
-    assert metadata["created"] == "2023-03-09T07:15:00+00:00"
-    assert metadata["url"] == "/2023/03/ferry/"
-    assert metadata["tags"] == ["ferry"]
-    assert metadata["categories"] == ["news", "transport"]
-    assert metadata["subtitle"] == "It's green again"  # other keys as they are
+    # The keys as the front matter has them; the convention sets name the standard ones.
+    assert metadata["date"] == "2023-03-09T07:15:00+00:00"
+    assert metadata["permalink"] == "/2023/03/ferry/"
+    assert metadata["tags"] == "ferry"
+    assert metadata["subtitle"] == "It's green again"
     assert metadata["draft"] is False
 
 
@@ -319,6 +353,34 @@ def test_markdown_body_keeps_words_drops_syntax():
         "Quoted skipper",
         "Escaped *stars* and & entity, see https://ferry.example.",
         "code *kept* as is",
+    ]
+
+
+def test_markdown_body_as_readers_see_it():
+    body = (
+        "## Key fixes {#fixes}\n"
+        "\n"
+        "1. Only warn about\n"
+        "1. Exclude very specific `{% raw %}` tags\n"
+        "1. Allow [our\n"
+        "forum][3] to help\n"
+        "\n"
+        "See [the changelog]({% link _docs/history.md %}) and {{< ref \"notes.md\" >}} for more.\n"
+        "Footnoted claim[^a].\n"
+        "\n"
+        "[^a]: The footnote's own words.\n"
+        "[3]: https://talk.example/\n"
+        "\n"
+        "3. A new list starts at its own number\n"
+    )
+    assert extract_markdown(body, CONFIG).text.split("\n\n") == [
+        "Key fixes",  # kramdown/Hugo heading attributes are not words
+        "1. Only warn about",
+        "2. Exclude very specific {% raw %} tags",  # numbered on, as rendered; a tag shown as code stays
+        "3. Allow our forum to help",  # a link over a line break
+        "See the changelog and for more. Footnoted claim.",  # template tags and footnote marks are not words
+        "3. A new list starts at its own number",
+        "The footnote's own words.",  # at the end, as the page shows it
     ]
 
 
@@ -408,3 +470,23 @@ def test_reference_output_scores_as_published(corpora):
     assert summary["f1"] == pytest.approx(0.958, abs=0.0015)
     assert summary["precision"] == pytest.approx(0.938, abs=0.0015)
     assert summary["recall"] == pytest.approx(0.978, abs=0.0015)
+
+
+def test_markdown_with_html_blocks_is_rendered_first():
+    body = (
+        "## Ferry back {#back}\n\n"
+        "The **green** ferry is back, says [the council](https://council.example/).[^n]\n\n"
+        '<figure><img src="ferry.jpg" alt=""><figcaption>The ferry at the north jetty.</figcaption></figure>\n\n'
+        "- fares unchanged\n- sailings every twenty minutes\n\n"
+        "[^n]: The council's own words.\n"
+    )
+    text = extract_markdown("---\ntitle: Ferry\n---\n" + body, CONFIG).text
+    assert "**" not in text and "](" not in text and "[^n]" not in text and "{#back}" not in text
+    for words in ("Ferry back", "The green ferry is back, says the council.", "The ferry at the north jetty.",
+                  "sailings every twenty minutes", "The council's own words."):
+        assert words in text
+
+
+def test_shortcut_reference_links_lose_their_brackets_when_defined():
+    body = "はじめて [Go 言語]に接する人なら [the  guide] first, [not a link] either.\n\n[go 言語]: https://go.dev/\n[The Guide]: https://go.dev/tour\n"
+    assert extract_markdown(body, CONFIG).text == "はじめて Go 言語に接する人なら the guide first, [not a link] either."

@@ -36,6 +36,8 @@ def assert_accounted(original: str, result) -> None:
     "text, rule",
     [
         ("[ad_1]\nThe minister spoke on Sunday.", "ad-slot"),
+        ("The minister spoke on Sunday.\n\n\u00a9 Reuters", "copyright-line"),
+        ("The minister spoke on Sunday.\n\nCopyright 2024 The Associated Press. All rights reserved.", "copyright-line"),
         ("The minister spoke.[ad_12]\nThen he left.", "ad-slot"),
         ("The minister spoke on Sunday.\n\nSource link", "source-link"),
         ("The minister spoke on Sunday.\nSource", "source-link"),
@@ -74,6 +76,22 @@ def test_move_rules_fill_fields(cleaner: Cleaner) -> None:
     assert result.fields == {"title": "Minister resigns over row", "created": "Sunday 14 Apr 2024",
                              "url": "https://ex.org/a"}
     assert result.text == "The minister spoke."
+
+
+def test_agency_credit_lines_move_to_credit(cleaner: Cleaner) -> None:
+    text = ("The probe launches in 2026, the agency said.\n\n(Additional reporting by Jane Roe in Paris)\n\n"
+            "(Reporting by Will Dunham; Editing by Tom Brown)")
+    result = cleaner.clean(text)
+    assert result.text == "The probe launches in 2026, the agency said."
+    assert rules_fired(result) == ["agency-credit", "agency-credit"]
+    assert result.fields == {"credit": "Additional reporting by Jane Roe in Paris; "
+                                       "Reporting by Will Dunham; Editing by Tom Brown"}
+    assert_accounted(text, result)
+
+
+def test_credit_at_the_start_of_the_text_stays(cleaner: Cleaner) -> None:
+    text = "(Reporting by Will Dunham)\n\nThe probe launches in 2026, the agency said."
+    assert cleaner.clean(text).text == normalise_layout(text)
 
 
 def test_date_header_moves_to_created(cleaner: Cleaner) -> None:
@@ -384,3 +402,16 @@ def test_wire_signoff_survives_adversarial_input(text: Scalable) -> None:
     config = load_config().clean
     only = Cleaner(CleanConfig(rules=[r for r in config.rules if r.name == "wire-signoff"]))
     assert growth(only.clean, text) < MAX_RATIO
+
+
+def test_agency_credit_on_a_real_wire_story(cleaner: Cleaner, corpora) -> None:
+    """The credit line of a Reuters story in the article-extraction benchmark's ground truth."""
+    import json
+
+    truth = json.loads((corpora / "article-extraction-benchmark" / "ground-truth.json").read_text(encoding="utf-8"))
+    story = next(page["articleBody"] for page in truth.values() if "(Reporting by Will Dunham;" in page["articleBody"])
+    assert story.rstrip().endswith("\u00a9 Reuters")  # under the credit line
+    result = cleaner.clean(story.replace("\n", "\n\n"))
+    assert result.fields["credit"] == "Reporting by Will Dunham; Editing by Tom Brown"
+    assert [r.rule for r in result.removals][-2:] == ["agency-credit", "copyright-line"]
+    assert result.text.endswith('"It will be really exciting."')

@@ -61,6 +61,38 @@ def test_every_record_ends_in_exactly_one_output(dump: Path, tmp_path: Path) -> 
     assert all(r["reason"].startswith(str(dump)) for r in rejects)
 
 
+def _posts(tmp_path: Path) -> Path:
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    (posts / "ferry.md").write_text("---\ntitle: Ferry back\ndraft: false\n---\n" + ARTICLE, encoding="utf-8")
+    (posts / "tides.md").write_text("+++\ntitle = \"Tides\"\ndraft = true\n+++\nHigh water at noon on the quay, "
+                                    "said the harbour master, who has kept the tables for thirty years.\n",
+                                    encoding="utf-8")
+    (posts / "quay.md").write_text("Title: Quay\nStatus: draft\n\nThe quay is closed for repairs until the end "
+                                   "of the month, the council said on Monday.\n", encoding="utf-8")
+    return posts
+
+
+def test_drafts_are_marked_and_kept_by_default(tmp_path: Path) -> None:
+    report = run([str(_posts(tmp_path))], tmp_path / "out", load_config())
+    docs = {Path(d["source"]).name: d for d in validate_lines(tmp_path / "out" / "documents.jsonl", "document")}
+    assert {name: d["metadata"]["draft"] for name, d in docs.items()} == {"ferry.md": False, "tides.md": True,
+                                                                          "quay.md": True}
+    assert report["counts"]["skipped"] == 0
+
+
+def test_skipped_drafts_are_counted(tmp_path: Path) -> None:
+    config_path = tmp_path / "skip.toml"
+    config_path.write_text("[metadata]\nskip_drafts = true\n", encoding="utf-8")
+    report = run([str(_posts(tmp_path))], tmp_path / "out", load_config(config_path))
+    docs = validate_lines(tmp_path / "out" / "documents.jsonl", "document")
+    assert [Path(d["source"]).name for d in docs] == ["ferry.md"]
+    counts = report["counts"]
+    assert counts["skipped"] == 2 and report["skipped_by_kind"] == {"draft": 2}
+    assert counts["inputs"] == 3 and counts["documents"] == 1 and counts["rejected"] == 0
+    assert counts["balanced"]
+
+
 def test_formats_keep_their_metadata(dump: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     run([str(dump)], out, load_config())
