@@ -35,6 +35,16 @@ def line_key(line: str) -> str:
     return " ".join(line.casefold().split())
 
 
+def line_keys(normalised: str) -> list[str]:
+    """`line_key` of each line of a text that `normalise_layout` returned, in one call.
+
+    Its lines have no white space but single spaces, none at their edges, and case
+    folding maps each character on its own, never to white space (checked over all of
+    Unicode by a test): folding the whole text gives every line's key at once.
+    """
+    return normalised.casefold().split("\n")
+
+
 def is_hard_wrapped(lines: list[str]) -> bool:
     """True for text wrapped at a fixed width (newswire, e-mail): lines end mid-sentence."""
     return _wrapped_from(lines) is not None
