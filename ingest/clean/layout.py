@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import re
 
-# Replacing its matches with " " collapses every run of white space but line breaks
-# into one space (as r"[^\S\n]+" would), matching only the runs that change: two or
-# more characters, or one other than " " (the look-behind sees the character just
-# matched), not every single space between two words.
-_SPACE_FIX = re.compile(r"[^\S\n](?:[^\S\n]+|(?<! ))")
 _ODD_SPACE = re.compile(r"[^\S\n ]")  # white space other than " " and "\n"
 _ASCII_ODD_SPACE = "\t\r\x0b\x0c\x1c\x1d\x1e\x1f"  # the ASCII ones
 
@@ -156,16 +151,13 @@ def normalise_layout(text: str) -> str:
     # Without a lone line break, no two non-blank lines follow each other, and joining
     # wrapped lines has nothing to join.
     wrapped_from = _wrapped_from(raw_lines) if "\n" in text.replace("\n\n", "") else None
-    wrapped = wrapped_from is not None
-    if "  " in text or _has_odd_space(text):
-        text = _SPACE_FIX.sub(" ", text)
-    lines = text.split("\n")
-    if not wrapped:  # every non-empty line is a paragraph
-        return "\n\n".join([line for line in map(str.strip, lines) if line])
+    # " ".join(raw.split()): the line stripped, each run of white space in it one space.
+    if wrapped_from is None:  # every non-empty line is a paragraph
+        return "\n\n".join([line for line in (" ".join(raw.split()) for raw in raw_lines) if line])
     paragraphs: list[str] = []
     current: list[str] = []
-    for i, (raw, line) in enumerate(zip(raw_lines, lines)):
-        line = line.strip()
+    for i, raw in enumerate(raw_lines):
+        line = " ".join(raw.split())
         starts_paragraph = not line or raw[:1] in (" ", "\t") or i <= wrapped_from
         if starts_paragraph and current:
             paragraphs.append(" ".join(current))
