@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -25,7 +24,8 @@ def dumps(obj: Any) -> str:
     orjson writes a document's line in 2 instead of 13 us; json writes what orjson
     refuses (integers beyond 64 bits, lone surrogates, numpy scalars) as before.
     orjson writes NaN as null (json wrote NaN, which is not JSON) and small floats
-    without an exponent (0.00001, not 1e-05). `loads` reads them back.
+    without an exponent (0.00001, not 1e-05). Lines are read with json, which keeps
+    integers beyond 64 bits exact (orjson would read them as floats).
     """
     try:
         return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
@@ -91,25 +91,8 @@ def write_json(path: str | Path, obj: Any) -> None:
         fh.write("\n")
 
 
-# Nineteen digits in a row: perhaps an integer beyond 64 bits, which orjson would read
-# as a float (json keeps it exact).
-_LONG_DIGITS = re.compile(r"\d{19}")
-
-
-def loads(line: str) -> Any:
-    """One JSON line, read as json reads it: by orjson (a 1 KB document in 3 instead of
-    12 us) unless the line may hold what orjson reads otherwise (an integer beyond 64
-    bits) or refuses (NaN, Infinity, lone surrogates), which json reads."""
-    if _LONG_DIGITS.search(line) is None:
-        try:
-            return orjson.loads(line)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(line)
-
-
 def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
-                yield loads(line)
+                yield json.loads(line)

@@ -20,7 +20,7 @@ import numpy as np
 from ingest.config import Config
 from ingest.dedup.decisions import NO_CLUSTER, Decision
 from ingest.workspace import Workspace
-from ingest.write.jsonl import atomic_writer, dumps, loads
+from ingest.write.jsonl import atomic_writer, dumps
 
 _ID_PREFIX = '{"id":"'
 
@@ -73,7 +73,7 @@ def write_batch(batch: int, config: Config, workspace: Workspace, decisions: dic
                 docs.write(line)
                 counts["documents"] += 1
                 continue
-            row = loads(line)
+            row = json.loads(line)
             if doc_id in added_before:
                 row["added"] = added_before[doc_id]  # a rerun: the same line as before
             row["dedup"] = decision.to_json()
