@@ -139,6 +139,10 @@ def is_normalised(text: str) -> bool:
     )
 
 
+def _collapsed(line: str) -> str:
+    return " ".join(line.split())
+
+
 def normalise_layout(text: str) -> str:
     """Paragraphs separated by one blank line; spaces collapsed; no edge whitespace.
 
@@ -151,13 +155,15 @@ def normalise_layout(text: str) -> str:
     # Without a lone line break, no two non-blank lines follow each other, and joining
     # wrapped lines has nothing to join.
     wrapped_from = _wrapped_from(raw_lines) if "\n" in text.replace("\n\n", "") else None
-    # " ".join(raw.split()): the line stripped, each run of white space in it one space.
+    # A line stripped, and each run of white space in it made one space when it has any
+    # but single spaces (splitting a line into its words costs more than stripping it).
+    tidy = _collapsed if "  " in text or _has_odd_space(text) else str.strip
     if wrapped_from is None:  # every non-empty line is a paragraph
-        return "\n\n".join([line for line in (" ".join(raw.split()) for raw in raw_lines) if line])
+        return "\n\n".join([line for line in map(tidy, raw_lines) if line])
     paragraphs: list[str] = []
     current: list[str] = []
     for i, raw in enumerate(raw_lines):
-        line = " ".join(raw.split())
+        line = tidy(raw)
         starts_paragraph = not line or raw[:1] in (" ", "\t") or i <= wrapped_from
         if starts_paragraph and current:
             paragraphs.append(" ".join(current))
