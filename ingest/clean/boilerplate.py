@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import xxhash
 
-from ingest.clean.layout import line_key
+from ingest.clean.layout import line_keys
 from ingest.config import BoilerplateConfig, Config
 from ingest.document import RawRecord
 
@@ -34,8 +34,9 @@ def source_group(record: RawRecord, metadata: dict[str, Any]) -> str:
     return os.path.dirname(record.path)
 
 
-def line_hash(key: str) -> int:
-    return xxhash.xxh3_64_intdigest(key.encode())
+def line_hashes(keys: list[str]) -> list[int]:
+    """A 64-bit hash of each line key, without a Python call per key."""
+    return list(map(xxhash.xxh3_64_intdigest, map(str.encode, keys)))
 
 
 class LineTally:
@@ -49,10 +50,11 @@ class LineTally:
         self._lines: dict[str, list[int]] = defaultdict(list)  # each line once per document
 
     def add(self, group: str, text: str) -> None:
+        """Count the lines of one document's `text`, as `normalise_layout` returned it."""
         self.group_docs[group] += 1
         if self._config.enabled:
-            keys = {line_key(line) for line in text.split("\n")}
-            self._lines[group].extend(line_hash(k) for k in keys if k and len(k) <= self._config.max_line_chars)
+            most = self._config.max_line_chars
+            self._lines[group].extend(line_hashes([k for k in set(line_keys(text)) if k and len(k) <= most]))
 
     def line_docs(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {group: np.unique(np.array(hashes, dtype=np.uint64), return_counts=True)
@@ -86,13 +88,23 @@ def learn_boilerplate(summaries: Iterable[CountedLines], config: Config) -> set[
     return learned
 
 
-def boilerplate_lines(text: str, group: str, boilerplate: set[tuple[str, int]], max_chars: int) -> set[str]:
-    """The line keys of this text that were learned as its group's boilerplate."""
-    if not boilerplate:
-        return set()
-    found = set()
-    for line in text.split("\n"):
-        key = line_key(line)
-        if key and len(key) <= max_chars and (group, line_hash(key)) in boilerplate:
-            found.add(key)
-    return found
+class LearnedLines:
+    """The learned boilerplate (`learn_boilerplate`'s pairs), looked up by group."""
+
+    def __init__(self, boilerplate: set[tuple[str, int]]) -> None:
+        self._by_group: dict[str, set[int]] = defaultdict(set)
+        for group, h in boilerplate:
+            self._by_group[group].add(h)
+
+    def of(self, text: str, group: str, max_chars: int) -> set[str]:
+        """The line keys of `text` (as `normalise_layout` returned it) that were learned
+        as its group's boilerplate. Lines are hashed all at once and looked up with
+        one set intersection; keys are made again only for the lines it found."""
+        learned = self._by_group.get(group)
+        if not learned:
+            return set()
+        keys = line_keys(text)
+        hashes = line_hashes(keys)
+        if learned.isdisjoint(hashes):
+            return set()
+        return {k for k, h in zip(keys, hashes) if h in learned and k and len(k) <= max_chars}

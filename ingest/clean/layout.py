@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import re
 
-# Replacing its matches with " " collapses every run of white space but line breaks
-# into one space (as r"[^\S\n]+" would), matching only the runs that change: two or
-# more characters, or one other than " " (the look-behind sees the character just
-# matched), not every single space between two words.
-_SPACE_FIX = re.compile(r"[^\S\n](?:[^\S\n]+|(?<! ))")
 _ODD_SPACE = re.compile(r"[^\S\n ]")  # white space other than " " and "\n"
 _ASCII_ODD_SPACE = "\t\r\x0b\x0c\x1c\x1d\x1e\x1f"  # the ASCII ones
 
@@ -33,6 +28,16 @@ def _has_odd_space(text: str) -> bool:
 def line_key(line: str) -> str:
     """A line folded for comparison: case and whitespace do not matter."""
     return " ".join(line.casefold().split())
+
+
+def line_keys(normalised: str) -> list[str]:
+    """`line_key` of each line of a text that `normalise_layout` returned, in one call.
+
+    Its lines have no white space but single spaces, none at their edges, and case
+    folding maps each character on its own, never to white space (checked over all of
+    Unicode by a test): folding the whole text gives every line's key at once.
+    """
+    return normalised.casefold().split("\n")
 
 
 def is_hard_wrapped(lines: list[str]) -> bool:
@@ -134,6 +139,10 @@ def is_normalised(text: str) -> bool:
     )
 
 
+def _collapsed(line: str) -> str:
+    return " ".join(line.split())
+
+
 def normalise_layout(text: str) -> str:
     """Paragraphs separated by one blank line; spaces collapsed; no edge whitespace.
 
@@ -146,16 +155,15 @@ def normalise_layout(text: str) -> str:
     # Without a lone line break, no two non-blank lines follow each other, and joining
     # wrapped lines has nothing to join.
     wrapped_from = _wrapped_from(raw_lines) if "\n" in text.replace("\n\n", "") else None
-    wrapped = wrapped_from is not None
-    if "  " in text or _has_odd_space(text):
-        text = _SPACE_FIX.sub(" ", text)
-    lines = text.split("\n")
-    if not wrapped:  # every non-empty line is a paragraph
-        return "\n\n".join([line for line in map(str.strip, lines) if line])
+    # A line stripped, and each run of white space in it made one space when it has any
+    # but single spaces (splitting a line into its words costs more than stripping it).
+    tidy = _collapsed if "  " in text or _has_odd_space(text) else str.strip
+    if wrapped_from is None:  # every non-empty line is a paragraph
+        return "\n\n".join([line for line in map(tidy, raw_lines) if line])
     paragraphs: list[str] = []
     current: list[str] = []
-    for i, (raw, line) in enumerate(zip(raw_lines, lines)):
-        line = line.strip()
+    for i, raw in enumerate(raw_lines):
+        line = tidy(raw)
         starts_paragraph = not line or raw[:1] in (" ", "\t") or i <= wrapped_from
         if starts_paragraph and current:
             paragraphs.append(" ".join(current))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ingest.clean.boilerplate import boilerplate_lines, source_group
+from ingest.clean.boilerplate import LearnedLines, source_group
 from ingest.clean.dates import iso_date
 from ingest.clean.decode import decode_bytes
 from ingest.clean.fragment import extract_fragment
@@ -75,11 +75,12 @@ def reject_from(record: RawRecord, exc: Exception) -> Reject:
 
 
 def clean_text(text: str, cleaner: Cleaner, config: Config, known: Iterable[str] = (),
-               boilerplate: Iterable[str] = ()) -> tuple[CleanResult, list[dict]]:
+               boilerplate: Iterable[str] = (), normalised: bool = False) -> tuple[CleanResult, list[dict]]:
     """Artefact rules, then encoding repair once more: a cut can join characters into
     something that reads as mojibake ("Â[ad_1] 0" -> "Â 0"), and a rerun over the
-    output must not find anything left to do."""
-    result = cleaner.clean(text, known=set(known), boilerplate=set(boilerplate))
+    output must not find anything left to do. `normalised`: `text` is what
+    `normalise_layout` returned (a prepared record's), as `Cleaner.clean` takes it."""
+    result = cleaner.clean(text, known=set(known), boilerplate=set(boilerplate), normalised=normalised)
     repaired, repairs = repair_text(result.text, config.decode)
     if repaired != result.text:
         result = CleanResult(normalise_layout(repaired), result.removals, result.fields)
@@ -91,13 +92,13 @@ def known_fields(metadata: dict[str, Any]) -> set[str]:
     return {k for k in ("title", "author", "url") if metadata.get(k)}
 
 
-def clean_record(row: dict[str, Any], cleaner: Cleaner, config: Config, boilerplate: set[tuple[str, int]],
+def clean_record(row: dict[str, Any], cleaner: Cleaner, config: Config, boilerplate: LearnedLines,
                  added: str) -> Document | Reject:
     """A prepared record (`prepare_record`) cleaned into its document, with the audit trail;
     its reject when cleaning leaves no text. `boilerplate`: the run's learned lines."""
-    lines = boilerplate_lines(row["text"], row["group"], boilerplate, config.clean.boilerplate.max_line_chars)
+    lines = boilerplate.of(row["text"], row["group"], config.clean.boilerplate.max_line_chars)
     metadata = row["metadata"]
-    result, late_repairs = clean_text(row["text"], cleaner, config, known_fields(metadata), lines)
+    result, late_repairs = clean_text(row["text"], cleaner, config, known_fields(metadata), lines, normalised=True)
     removed = [r.to_json() for r in result.removals]
     if not result.text:
         rules = ", ".join(sorted({r.rule for r in result.removals})) or "whitespace"

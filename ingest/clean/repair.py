@@ -93,6 +93,8 @@ def repair_text(text: str, config: DecodeConfig) -> tuple[str, list[dict]]:
 def _repair(text: str, config: DecodeConfig, precheck: bool) -> tuple[str, list[dict]]:
     """`precheck=False` runs every step on every text (ftfy on every line): the
     reference that the checks must not change."""
+    if precheck and _plain_ascii(text):
+        return text, []
     counts: Counts = {}
     steps = _steps(config.keep_typographic, config.normalization, precheck)
     for _ in range(_MAX_PASSES):
@@ -127,6 +129,15 @@ def _steps(keep_typographic: bool, normalization: str, precheck: bool) -> tuple[
 
 def _always(text: str) -> bool:
     return True
+
+
+def _plain_ascii(text: str) -> bool:
+    """ASCII without "&", controls or line breaks but "\\n": every step's check says
+    it needs nothing (ASCII is normalised in every form), found in one scan."""
+    if not text.isascii() or "&" in text:
+        return False
+    data = text.encode("ascii")
+    return len(data.translate(None, _ASCII_CONTROL_BYTES)) == len(data)
 
 
 def _count(counts: Counts, rule: str, n: int) -> None:

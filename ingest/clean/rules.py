@@ -98,6 +98,8 @@ class Cleaner:
         # (including cuts already blanked out) do not count. Line rules come first.
         self._whole_line = [self._line_rule(r, r"[^\S\n]*$") for r in self._by_kind["line"]]
         self._whole_line += [self._line_rule(r, "") for r in self._by_kind["prefix"]]
+        self._headers = [(r, self._compiled[r.name]) for r in self._by_kind["header"]]
+        self._trailers = [(r, self._compiled[r.name]) for r in self._by_kind["trailer"]]
 
     def _line_rule(self, rule: Rule, tail: str) -> tuple:
         compiled = self._compiled[rule.name]
@@ -110,6 +112,7 @@ class Cleaner:
         text: str,
         known: Collection[str] = (),
         boilerplate: Collection[str] = (),
+        normalised: bool = False,
     ) -> CleanResult:
         """Clean `text`.
 
@@ -120,8 +123,11 @@ class Cleaner:
         `known` names the fields the document already has from its metadata (a "move"
         to `title` does not fire then: a short first paragraph under a known title is
         a lead, not a headline).  `boilerplate` holds learned line keys (`line_key`).
+        `normalised`: `text` is what `normalise_layout` returned (a prepared record's
+        text), which it returns unchanged: not checked again.
         """
-        text = normalise_layout(text)
+        if not normalised:
+            text = normalise_layout(text)
         coverage = _Coverage()
         removals: list[Removal] = []
         fields: dict[str, str] = {}
@@ -215,12 +221,12 @@ class Cleaner:
     def _header_rules(self, view: str, remove, fields, known) -> None:
         pos = 0
         while True:
-            while pos < len(view) and view[pos].isspace():
-                pos += 1
-            if pos >= len(view):
+            start = _NON_SPACE.search(view, pos)  # past white space and blanked cuts
+            if start is None:
                 return
-            for rule in self._by_kind["header"]:
-                m = self._compiled[rule.name].match(view, pos)
+            pos = start.start()
+            for rule, rx in self._headers:
+                m = rx.match(view, pos)
                 # A header heads something: it never takes the whole rest of the text.
                 if m is None or m.end() == pos or not _NON_SPACE.search(view, m.end()):
                     continue
@@ -241,15 +247,14 @@ class Cleaner:
     def _trailer_rules(self, view: str, remove, fields, known) -> None:
         end = len(view)
         while True:
-            while end > 0 and view[end - 1].isspace():
-                end -= 1
+            end = len(view[:end].rstrip())  # before white space and blanked cuts
             if end <= 0:
                 return
             line_start = view.rfind("\n", 0, end) + 1
             while line_start < end and view[line_start] in " \t":
                 line_start += 1
-            for rule in self._by_kind["trailer"]:
-                m = self._compiled[rule.name].fullmatch(view, line_start, end)
+            for rule, rx in self._trailers:
+                m = rx.fullmatch(view, line_start, end)
                 if m is None or not self._take(rule, m, fields, known):
                     continue
                 remove(line_start, end, rule.name, rule.to)

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ingest.clean.boilerplate import LearnedLines
 from ingest.clean.record import clean_record
 from ingest.clean.rules import Cleaner
 from ingest.config import Config
@@ -40,6 +41,7 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
                 added: str) -> CleanSummary:
     started = time.perf_counter()
     cleaner = Cleaner(config.clean)
+    learned = LearnedLines(boilerplate)
     hasher = MinHasher(config.dedup.num_perm, config.dedup.seed)
     summary = CleanSummary(batch, [])
     passages = config.dedup.passages if config.dedup.passages.enabled else None
@@ -49,7 +51,7 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
     documents: list[dict] = []
     rejects: list[dict] = []
     for row in read_jsonl(workspace.prepared(batch)):
-        doc = clean_record(row, cleaner, config, boilerplate, added)
+        doc = clean_record(row, cleaner, config, learned, added)
         if isinstance(doc, Reject):
             rejects.append(doc.to_json())
             continue
