@@ -2,8 +2,8 @@
 
 The same banding as datasketch's `MinHashLSH` (a test checks that both propose the same
 pairs), done on sorted numpy arrays. Candidates are only candidates: every one is
-verified on the exact shingle sets (`ingest/dedup/clusters.py`), so an LSH false
-positive never reaches the output.
+verified on the two texts' words (`ingest/dedup/verify.py`), so an LSH false positive
+never reaches the output.
 """
 
 from __future__ import annotations
@@ -27,16 +27,32 @@ def lsh_pairs(signatures: np.ndarray, bands: int, rows: int) -> list[tuple[int, 
     dict-of-sets buckets cost about 10 KB a document in memory (measured), these about
     8 bytes a band, and the result does not depend on insertion order.
     """
-    n = len(signatures)
-    codes: list[np.ndarray] = []
+    return pairs_sharing_keys(band_keys(signatures, bands, rows))
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Each document's bucket in each band: a (documents, bands) uint64 array, the rows
+    of a band hashed together."""
+    keys = np.empty((len(signatures), bands), dtype=np.uint64)
     for band in range(bands):
         block = signatures[:, band * rows : (band + 1) * rows].astype(np.uint64)
-        keys = block[:, 0].copy()
+        key = block[:, 0].copy()
         with np.errstate(over="ignore"):
             for r in range(1, rows):
-                keys = keys * NGRAM_MULTIPLIER + block[:, r]
-        order = np.argsort(keys, kind="stable")
-        starts, sizes = runs_of(keys[order])
+                key = key * NGRAM_MULTIPLIER + block[:, r]
+        keys[:, band] = key
+    return keys
+
+
+def pairs_sharing_keys(keys: np.ndarray) -> list[tuple[int, int]]:
+    """Index pairs (a < b) of documents with the same key in at least one band
+    (column) of `keys`, as `band_keys` makes them."""
+    n = len(keys)
+    codes: list[np.ndarray] = []
+    for band in range(keys.shape[1]):
+        column = keys[:, band]
+        order = np.argsort(column, kind="stable")
+        starts, sizes = runs_of(column[order])
         for members, first, second in same_size_buckets(order, starts, sizes, _MAX_BUCKET_PAIRS):
             codes.append(_pair_codes(members[:, first].ravel(), members[:, second].ravel(), n))
         for start, size in zip(starts[sizes > _MAX_BUCKET_PAIRS].tolist(), sizes[sizes > _MAX_BUCKET_PAIRS].tolist()):

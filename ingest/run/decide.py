@@ -1,7 +1,7 @@
 """The central dedup step, in the flow's process: the run's sketches read back, clustered.
 
 The workers spilled each cleaned batch's sketches (`ingest/run/spill.py`); here they
-are read back without their shingle sets, which are read only for candidate pairs, and
+are read back without their word marks, which are read only for candidate pairs, and
 the run's near-duplicate clusters are decided, against the index of earlier runs when
 there is one.
 """
@@ -21,7 +21,7 @@ from ingest.run.spill import SpilledWords
 
 def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: SpilledWords, added: str,
                 state: PriorIndex | None = None) -> tuple[Deduplicator, DedupResult]:
-    dedup = Deduplicator(config.dedup, shingles_of=lambda s: words.shingles(s.batch, s.row))
+    dedup = Deduplicator(config.dedup, marks_of=lambda s: words.marks(s.batch, s.row))
     for summary in summaries:
         for s in load_sketches(words, summary, added):
             dedup.add(s)
@@ -30,7 +30,7 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: Spille
 
 def load_sketches(words: SpilledWords, summary: CleanSummary, added: str) -> Iterator[Sketch]:
     """The sketches of a cleaned batch, over its spilled arrays (views, not copies),
-    without their shingle sets: `deduplicate` reads those of candidate pairs only."""
+    without their word marks: `deduplicate` reads those of candidate pairs only."""
     b = summary.batch
     offsets, tokens = words.array(b, "offsets").tolist(), words.array(b, "tokens")
     signatures = words.signatures(b)

@@ -1,0 +1,64 @@
+"""Which words of a text are figures or names: what two notices of one template differ in.
+
+A figure is a word with a digit in it ("4.20", "1987", "2-1" gives "2" and "1"). A name
+is a capitalised word inside a sentence: not the first word of the text, of a
+paragraph or of a sentence (after `.`, `!`, `?` or `:`, opening quotes skipped), and not
+on a headline line (a one-line paragraph not ending a sentence, whose words are
+capitalised for style). Verification (`ingest/dedup/verify.py`) refuses a pair whose
+aligned texts put different figures or names in one place.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+FIGURE = np.uint8(1)
+NAME = np.uint8(2)
+NO_MARKS = np.empty(0, dtype=np.uint8)
+
+_BMP = "".join(map(chr, range(0x10000)))
+_BMP_DIGIT = np.array([c.isdigit() for c in _BMP], dtype=bool)
+_BMP_UPPER = np.array([c.isupper() or c.istitle() for c in _BMP], dtype=bool)
+# Characters looked through when finding what precedes a word: spaces, quotes, brackets.
+_BMP_SKIPPED = np.array([c.isspace() or c in "\"'“”‘’«»([{<" for c in _BMP], dtype=bool)
+_SENTENCE_END = np.zeros(0x10000, dtype=bool)
+_SENTENCE_END[[ord(c) for c in ".!?:"]] = True
+_NEWLINE = np.uint32(ord("\n"))
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def word_marks(text: str, spans: np.ndarray) -> np.ndarray:
+    """One uint8 per word of `spans` (rows of start, end in `text`): FIGURE, NAME or 0."""
+    if len(spans) == 0:
+        return NO_MARKS
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    bmp = np.where(codes > 0xFFFF, 0, codes)  # astral characters: neither digit, capital nor space
+    starts, ends = spans[:, 0].astype(np.int64), spans[:, 1].astype(np.int64)
+    digits = np.concatenate(([0], np.cumsum(_BMP_DIGIT[bmp])))
+    figure = digits[ends] > digits[starts]
+    # The last character before each word that is not a space, quote or bracket.
+    positions = np.where(_BMP_SKIPPED[bmp], -1, np.arange(len(codes)))
+    last_seen = np.maximum.accumulate(positions)
+    before = np.where(starts > 0, last_seen[np.maximum(starts - 1, 0)], -1)
+    newlines = np.concatenate(([0], np.cumsum(codes == _NEWLINE)))
+    opens_sentence = ((before < 0) | _SENTENCE_END[bmp[np.maximum(before, 0)]]
+                      | (newlines[starts] - newlines[np.maximum(before, 0)] >= 2))
+    name = _BMP_UPPER[bmp[starts]] & ~opens_sentence & ~_on_headlines(text, starts)
+    return np.where(figure, FIGURE, np.where(name, NAME, 0)).astype(np.uint8)
+
+
+def _on_headlines(text: str, starts: np.ndarray) -> np.ndarray:
+    """Whether each word starting at `starts` is on a headline line."""
+    inside = np.zeros(len(starts), dtype=bool)
+    position = 0
+    for paragraph in _PARAGRAPH_BREAK.split(text):
+        line = paragraph.strip()
+        if line and "\n" not in line and line[-1] not in ".!?\"'”":
+            first = position + paragraph.index(line)
+            inside[np.searchsorted(starts, first) : np.searchsorted(starts, first + len(line))] = True
+        position += len(paragraph)
+        match = _PARAGRAPH_BREAK.match(text, position)
+        position = match.end() if match else position
+    return inside
