@@ -68,7 +68,7 @@ from throughput_corpus import (  # noqa: E402
 )
 
 from ingest.clean.layout import normalise_layout  # noqa: E402
-from ingest.config import DedupConfig  # noqa: E402
+from ingest.config import DedupConfig, load_config  # noqa: E402
 from ingest.dedup.clusters import Deduplicator  # noqa: E402
 from ingest.dedup.lsh import lsh_pairs  # noqa: E402
 from ingest.dedup.minhash import MinHasher, sketch  # noqa: E402
@@ -266,6 +266,7 @@ def decisions(texts: dict[str, str], copies, negatives, config: DedupConfig) -> 
         "pairs_outside_a_family": len(wrong),
         "precision": round(1 - len(wrong) / len(reported), 5) if reported else None,
         "wrong_examples": wrong[:10],
+        "wrong_origin_pairs": sorted({tuple(sorted((family.get(a, a).split("~")[0], family.get(b, b).split("~")[0]))) for a, b in wrong}),
     }
 
 
@@ -274,7 +275,7 @@ def main() -> None:
     parser.add_argument("--originals", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--schemes", action="store_true", help="candidate recall of each LSH scheme")
-    parser.add_argument("--config", default="{}", help="DedupConfig fields as JSON, over the defaults")
+    parser.add_argument("--config", default="{}", help="[dedup] options as JSON, over config/default.toml's")
     args = parser.parse_args()
     texts, copies, negatives = build(args.seed, args.originals)
     print(json.dumps({"documents": len(texts), "copies": len(copies), "negatives": Counter(k for k, _, _ in negatives)}))
@@ -282,7 +283,7 @@ def main() -> None:
         for row in candidate_recall(texts, copies, negatives):
             print(json.dumps(row))
     else:
-        print(json.dumps(decisions(texts, copies, negatives, DedupConfig(**json.loads(args.config))), indent=1))
+        print(json.dumps(decisions(texts, copies, negatives, DedupConfig.model_validate(load_config().dedup.model_dump() | json.loads(args.config))), indent=1))
 
 
 if __name__ == "__main__":

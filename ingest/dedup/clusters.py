@@ -90,7 +90,7 @@ class Deduplicator:
 
     def run(self, state: PriorIndex | None = None) -> DedupResult:
         known = state.known(self._sketches) if state is not None else {}
-        prior = PriorDocuments(state)
+        prior = PriorDocuments(state, self.config.figure_words)
         pairs, stats = self._verified_pairs(set(known), prior)
         decisions, clusters, cluster_of = self._cluster(pairs, known, prior)
         for doc_id, doc in known.items():

@@ -1,6 +1,7 @@
 """Which words of a text are figures or names: what two notices of one template differ in.
 
-A figure is a word with a digit in it ("4.20", "1987", "2-1" gives "2" and "1"). A name
+A figure is a word with a digit in it ("4.20", "1987", "2-1" gives "2" and "1"), or one
+of `[dedup] figure_words` ("two billion dlrs" against "one billion dlrs"). A name
 is a capitalised word inside a sentence: not the first word of the text, of a
 paragraph or of a sentence (after `.`, `!`, `?` or `:`, opening quotes skipped), and not
 on a headline line (a one-line paragraph not ending a sentence, whose words are
@@ -10,9 +11,13 @@ aligned texts put different figures or names in one place.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 
 import numpy as np
+
+from ingest.dedup.shingles import word_hashes
 
 FIGURE = np.uint8(1)
 NAME = np.uint8(2)
@@ -29,15 +34,21 @@ _NEWLINE = np.uint32(ord("\n"))
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
-def word_marks(text: str, spans: np.ndarray) -> np.ndarray:
-    """One uint8 per word of `spans` (rows of start, end in `text`): FIGURE, NAME or 0."""
+@functools.lru_cache(maxsize=8)
+def _figure_hashes(words: tuple[str, ...]) -> np.ndarray:
+    return np.unique(word_hashes(list(words)))
+
+
+def word_marks(text: str, spans: np.ndarray, tokens: np.ndarray, figure_words: Sequence[str]) -> np.ndarray:
+    """One uint8 per word of `spans` (rows of start, end in `text`; `tokens` their
+    `token_hashes`): FIGURE, NAME or 0."""
     if len(spans) == 0:
         return NO_MARKS
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     bmp = np.where(codes > 0xFFFF, 0, codes)  # astral characters: neither digit, capital nor space
     starts, ends = spans[:, 0].astype(np.int64), spans[:, 1].astype(np.int64)
     digits = np.concatenate(([0], np.cumsum(_BMP_DIGIT[bmp])))
-    figure = digits[ends] > digits[starts]
+    figure = (digits[ends] > digits[starts]) | np.isin(tokens, _figure_hashes(tuple(figure_words)))
     # The last character before each word that is not a space, quote or bracket.
     positions = np.where(_BMP_SKIPPED[bmp], -1, np.arange(len(codes)))
     last_seen = np.maximum.accumulate(positions)

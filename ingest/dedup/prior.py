@@ -53,8 +53,9 @@ class PriorIndex(Protocol):
 class PriorDocuments:
     """Documents of earlier runs met as candidates, with their words loaded once."""
 
-    def __init__(self, state: PriorIndex | None) -> None:
+    def __init__(self, state: PriorIndex | None, figure_words: Sequence[str] = ()) -> None:
         self._state = state
+        self._figure_words = figure_words
         self.active = state is not None
         self._words: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.seen: dict[str, IndexedDocument] = {}
@@ -99,7 +100,7 @@ class PriorDocuments:
         if doc_id not in self._words:
             text = self._state.text(doc_id)
             tokens, spans = hashes_and_spans(text)
-            self._words[doc_id] = tokens, word_marks(text, spans)
+            self._words[doc_id] = tokens, word_marks(text, spans, tokens, self._figure_words)
         return self._words[doc_id]
 
     def has_duplicates(self, doc_id: str) -> bool:

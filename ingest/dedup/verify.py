@@ -2,18 +2,18 @@
 
 The LSH only proposes candidates; this decides them, exactly, on the two word sequences:
 
-- the words are aligned (longest common subsequences of the word hashes, by rapidfuzz's Indel):
-  runs of at least `moved_run_words` first, in or out of order (a sentence or a
-  paragraph moved), then what is left on both sides, in order, word by word;
+- the words are aligned (longest common subsequences of the word hashes, rapidfuzz's
+  Indel): runs of at least `moved_run_words` first, in or out of order (a sentence
+  or a paragraph moved), then what is left on both sides, in order, word by word;
 - similarity = 2 * aligned / (words of a + words of b): the share of words an editor
   left in place (a word changed every twenty words: 0.97; a notice of one template
-  with other figures: near 1 too, hence the next point);
+  with other figures: near 1 too, hence the last point);
 - containment = aligned / words of the shorter text: 1.0 for a trimmed copy;
-- a conflict is a short substitution (words deleted and inserted in one place, at most
-  `max_substitution_words` on each side)
-  that puts a figure or a name where the other text has a figure or a name
-  (`ingest/dedup/marks.py`): "net up 4.20 billion" against "net up 3.95 billion", or
-  "Arsenal" against "Chelsea". One conflict makes the texts different notices.
+- a conflict is a substitution (words deleted and inserted in one place, at most
+  `max_substitution_words` on each side) where each side carries a figure or a name
+  (`ingest/dedup/marks.py`) that the other does not: "net up 4.20 billion" against
+  "net up 3.95 billion", "Arsenal" against "Chelsea". One conflict makes the texts
+  different notices.
 
 `kind_of` turns that into the decision: "duplicate" when the similarity reaches
 `duplicate_similarity`, "contained" when the containment reaches `contained_share`
@@ -65,23 +65,45 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
     Runs of at least `moved_run_words` are aligned first, in as many rounds as find
     more (a moved sentence is such a run, out of order); then the words left on each
     side, in their order, are aligned word by word (the words between an editor's
-    changes), and the substitutions of that last round are checked for conflicts.
+    changes). Substitutions are checked for conflicts in the first alignment, of
+    the two whole texts in order.
     Aligning every word at once would let the common words of a moved sentence
     ("the", "said") pair up in place and break the sentence into pieces too short to
     find.
     """
     rest_a, rest_b = np.arange(len(tokens_a)), np.arange(len(tokens_b))
     aligned = 0
-    for _ in range(_REALIGNMENTS):
-        found, rest_a, rest_b, _ops = _align(tokens_a, tokens_b, rest_a, rest_b, config.moved_run_words)
+    in_order: list[tuple] = []  # the first round's alignment: both texts whole, in order
+    for round_ in range(_REALIGNMENTS):
+        found, rest_a, rest_b, ops = _align(tokens_a, tokens_b, rest_a, rest_b, config.moved_run_words)
+        in_order = ops if round_ == 0 else in_order
         aligned += found
         if found == 0:
             break
-    found, _, _, ops = _align(tokens_a, tokens_b, rest_a, rest_b, 1)
-    conflicts = sum(1 for a0, a1, b0, b1 in _substitutions(ops)
+    found, rest_a, rest_b, _ops = _align(tokens_a, tokens_b, rest_a, rest_b, 1)
+    aligned += found
+    # Substitutions are read where both texts are whole and in order (in what is left
+    # after the runs, the changes of different places stand side by side), of the
+    # words no round aligned: a figure of a moved sentence is found where it went.
+    left_a = np.zeros(len(tokens_a), dtype=bool)
+    left_b = np.zeros(len(tokens_b), dtype=bool)
+    left_a[rest_a] = left_b[rest_b] = True
+    conflicts = sum(1 for a0, a1, b0, b1 in _substitutions(in_order)
                     if max(a1 - a0, b1 - b0) <= config.max_substitution_words
-                    and marks_a[rest_a[a0:a1]].any() and marks_b[rest_b[b0:b1]].any())
-    return Comparison(len(tokens_a), len(tokens_b), aligned + found, conflicts)
+                    and _replaced(_marked(tokens_a[a0:a1], marks_a[a0:a1] * left_a[a0:a1]),
+                                  _marked(tokens_b[b0:b1], marks_b[b0:b1] * left_b[b0:b1])))
+    return Comparison(len(tokens_a), len(tokens_b), aligned, conflicts)
+
+
+def _marked(tokens: np.ndarray, marks: np.ndarray) -> set[int]:
+    """The figures and names among these words."""
+    return set(tokens[marks > 0].tolist())
+
+
+def _replaced(a: set[int], b: set[int]) -> bool:
+    """Whether each side has a figure or name the other has not: one replaced by another
+    (a name only added, beside the other's, is an editor's addition)."""
+    return bool(a - b) and bool(b - a)
 
 
 def _substitutions(ops: list[tuple]) -> list[tuple[int, int, int, int]]:
