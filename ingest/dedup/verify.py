@@ -71,6 +71,11 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
     ("the", "said") pair up in place and break the sentence into pieces too short to
     find.
     """
+    if (len(tokens_a), tokens_a.tobytes()) > (len(tokens_b), tokens_b.tobytes()):
+        # One order for the pair: an alignment may choose among equally long ones by
+        # which text is first, and the decision must not depend on the input's order.
+        c = compare(tokens_b, marks_b, tokens_a, marks_a, config)
+        return Comparison(c.words_b, c.words_a, c.aligned, c.conflicts)
     rest_a, rest_b = np.arange(len(tokens_a)), np.arange(len(tokens_b))
     aligned = 0
     in_order: list[tuple] = []  # the first round's alignment: both texts whole, in order
