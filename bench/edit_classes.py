@@ -75,7 +75,6 @@ from ingest.dedup.minhash import MinHasher, sketch  # noqa: E402
 from ingest.dedup.passages import find_passages  # noqa: E402
 from ingest.dedup.shingles import hashes_and_spans, shingle_set  # noqa: E402
 from ingest.dedup.verify import compare  # noqa: E402
-from ingest.dedup.marks import word_marks  # noqa: E402
 
 _FIGURE = re.compile(r"\d+")
 _NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]+")

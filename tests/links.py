@@ -20,8 +20,8 @@ def exact_jaccard(a: str, b: str, n: int = 5) -> float:
 def comparison(a: str, b: str, config: DedupConfig = DEFAULTS) -> Comparison:
     """The verification's comparison of two texts."""
     (tokens_a, spans_a), (tokens_b, spans_b) = hashes_and_spans(a), hashes_and_spans(b)
-    return compare(tokens_a, word_marks(a, spans_a, tokens_a, config.figure_words),
-                   tokens_b, word_marks(b, spans_b, tokens_b, config.figure_words), config)
+    return compare(tokens_a, word_marks(a, spans_a, tokens_a, config.figure_words, config.not_names),
+                   tokens_b, word_marks(b, spans_b, tokens_b, config.figure_words, config.not_names), config)
 
 
 def link(kept: str, doc: str, parent: str, texts: dict[str, str], config: DedupConfig = DEFAULTS) -> Decision:

@@ -22,7 +22,7 @@ from ingest.dedup.keep import keep_order_key, prior_keep_key
 from ingest.dedup.lsh import band_key, band_keys, pairs_sharing_keys
 from ingest.dedup.minhash import Sketch
 from ingest.dedup.prior import IndexedDocument, PriorDocuments, PriorIndex
-from ingest.dedup.verify import Comparison, compare, kind_of
+from ingest.dedup.verify import Comparison, compare, kind_of, may_be_one_story
 
 Words = tuple[np.ndarray, np.ndarray]  # a document's word hashes and their marks
 
@@ -90,7 +90,7 @@ class Deduplicator:
 
     def run(self, state: PriorIndex | None = None) -> DedupResult:
         known = state.known(self._sketches) if state is not None else {}
-        prior = PriorDocuments(state, self.config.figure_words)
+        prior = PriorDocuments(state, (self.config.figure_words, self.config.not_names))
         pairs, stats = self._verified_pairs(set(known), prior)
         decisions, clusters, cluster_of = self._cluster(pairs, known, prior)
         for doc_id, doc in known.items():
@@ -127,8 +127,11 @@ class Deduplicator:
         stats = {"lsh_candidates": 0, "lsh_false_positives": 0, "refused_for_figures_or_names": 0}
 
         def check(a: str, b: str, words_a: Words, words_b: Words) -> None:
-            c = self._compare(words_a, words_b)
             stats["lsh_candidates"] += 1
+            if not may_be_one_story(words_a[0], words_b[0], self.config):
+                stats["lsh_false_positives"] += 1
+                return
+            c = self._compare(words_a, words_b)
             if kind_of(c, self.config) is not None:
                 pairs[(a, b)] = c
             else:

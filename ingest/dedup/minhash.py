@@ -67,7 +67,7 @@ def sketch(doc_id: str, text: str, created: str | None, added: str, source: str,
     `config.shingle_size` and the words' `word_marks`, when the caller has them already."""
     if tokens is None or marks is None:
         tokens, spans = hashes_and_spans(text)
-        marks = word_marks(text, spans, tokens, config.figure_words)
+        marks = word_marks(text, spans, tokens, config.figure_words, config.not_names)
     shingles = np.unique(ngrams) if ngrams is not None else shingle_set(tokens, config.shingle_size)
     return Sketch(doc_id, len(text), created, added, source, tokens, hasher.signature(shingles),
                   shingles=shingles, marks=marks)

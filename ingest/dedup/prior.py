@@ -53,9 +53,10 @@ class PriorIndex(Protocol):
 class PriorDocuments:
     """Documents of earlier runs met as candidates, with their words loaded once."""
 
-    def __init__(self, state: PriorIndex | None, figure_words: Sequence[str] = ()) -> None:
+    def __init__(self, state: PriorIndex | None, marked_words: tuple[Sequence[str], Sequence[str]] = ((), ())) -> None:
+        """`marked_words`: `word_marks`'s figure words and words that are never names."""
         self._state = state
-        self._figure_words = figure_words
+        self._marked_words = marked_words
         self.active = state is not None
         self._words: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.seen: dict[str, IndexedDocument] = {}
@@ -100,7 +101,7 @@ class PriorDocuments:
         if doc_id not in self._words:
             text = self._state.text(doc_id)
             tokens, spans = hashes_and_spans(text)
-            self._words[doc_id] = tokens, word_marks(text, spans, tokens, self._figure_words)
+            self._words[doc_id] = tokens, word_marks(text, spans, tokens, *self._marked_words)
         return self._words[doc_id]
 
     def has_duplicates(self, doc_id: str) -> bool:

@@ -63,7 +63,8 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
         tokens, spans = hashes_and_spans(doc.text)
         ngrams = ngram_hashes(tokens, config.dedup.shingle_size)
         s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, tokens, ngrams,
-                   word_marks(doc.text, spans, tokens, config.dedup.figure_words))
+                   word_marks(doc.text, spans, tokens, config.dedup.figure_words,
+                              config.dedup.not_names))
         words.add(s, spans, passages, ngrams if same_grams and len(tokens) >= passages.ngram else None)
         summary.documents.append((doc.id, len(doc.text), doc.created, doc.source))
     write_jsonl(workspace.cleaned(batch), documents)

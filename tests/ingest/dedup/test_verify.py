@@ -163,13 +163,16 @@ def test_follow_up_quoting_the_first_story_stays_apart_and_is_a_passage() -> Non
 
 
 def test_marks_figures_and_names_inside_sentences() -> None:
-    text = "Flooded Homes\n\nThe Agency said on Tuesday that 40 homes in Frankwell were empty. Engineers left."
+    text = ("Flooded Homes\n\nThe Agency said on Tuesday that 40 homes in the Frankwell district were empty. "
+            "Engineers left. Severn Trent said two pumps ran all night.")
     tokens, spans = hashes_and_spans(text)
     marks = dict(zip((text[s:e] for s, e in spans.tolist()), word_marks(text, spans, tokens, ["two"]).tolist()))
     assert marks["Agency"] == NAME and marks["Tuesday"] == NAME and marks["Frankwell"] == NAME
-    assert marks["40"] == FIGURE
-    # A headline's capitals, a sentence's first word: not names.
+    assert marks["40"] == marks["two"] == FIGURE
+    # A headline's capitals, a sentence's first word: not names ("The" is written "the").
     assert marks["Flooded"] == marks["Homes"] == marks["The"] == marks["Engineers"] == 0
+    # ... unless the text never writes it in lower case and a name follows it.
+    assert marks["Severn"] == NAME
 
 
 # ---------------------------------------------------------------------- order
