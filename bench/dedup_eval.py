@@ -161,6 +161,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--corpora", type=Path, default=default_corpora())
     parser.add_argument("--corpus", type=Path, help="a corpus built already (else built under bench/results)")
+    parser.add_argument("--config", default="{}", help="[dedup] options as JSON, over config/default.toml's")
     parser.add_argument("--sweep", action="store_true", help="compare the settings in SWEEP")
     args = parser.parse_args()
     corpus = args.corpus or REPO / "bench" / "results" / f"corpus-{args.docs}-s{args.seed}"
@@ -168,7 +169,8 @@ def main() -> None:
         build_corpus(args.corpora, args.docs, args.seed, corpus)
     docs = load_corpus(corpus)
     passages_off = PassageConfig(enabled=False)
-    defaults = load_config().dedup.model_copy(update={"passages": passages_off})
+    defaults = DedupConfig.model_validate(load_config().dedup.model_dump() | json.loads(args.config)
+                                          | {"passages": passages_off.model_dump()})
     if args.sweep:
         configs = [defaults.model_copy(update={"shingle_size": n, "bands": b, "rows": r}) for n, b, r in SWEEP]
     else:
