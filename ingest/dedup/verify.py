@@ -12,8 +12,10 @@ The LSH only proposes candidates; this decides them, exactly, on the two word se
 - a conflict is a substitution (words deleted and inserted in one place, at most
   `max_substitution_words` on each side) where each side carries a figure or a name
   (`ingest/dedup/marks.py`) that the other does not: "net up 4.20 billion" against
-  "net up 3.95 billion", "Arsenal" against "Chelsea". One conflict makes the texts
-  different notices.
+  "net up 3.95 billion", "Arsenal" against "Chelsea"; or, the alignment telling a
+  replaced figure as a deletion in one place and an insertion in another, when the
+  marked words left unaligned on each side (at most `max_substitution_words`) include
+  ones the other text lacks. One conflict makes the texts different notices.
 
 `kind_of` turns that into the decision: "duplicate" when the similarity reaches
 `duplicate_similarity`, "contained" when the containment reaches `contained_share`
@@ -85,8 +87,9 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
         aligned += found
         if found == 0:
             break
-    found, rest_a, rest_b, _ops = _align(tokens_a, tokens_b, rest_a, rest_b, 1)
-    aligned += found
+    # The words left, in order: their longest common subsequence (no operations needed).
+    left_over = Indel.distance(tokens_a[rest_a].tolist(), tokens_b[rest_b].tolist())
+    aligned += (len(rest_a) + len(rest_b) - left_over) // 2
     # Substitutions are read where both texts are whole and in order (in what is left
     # after the runs, the changes of different places stand side by side), of the
     # words no round aligned: a figure of a moved sentence is found where it went.
@@ -97,6 +100,13 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
                     if max(a1 - a0, b1 - b0) <= config.max_substitution_words
                     and _replaced(_marked(tokens_a[a0:a1], marks_a[a0:a1] * left_a[a0:a1]),
                                   _marked(tokens_b[b0:b1], marks_b[b0:b1] * left_b[b0:b1])))
+    # A replaced figure that the alignment tells as a deletion here and an insertion
+    # there ("Pay June 1 Record May 15" / "Pay May 15 Record April 10"): the few marked
+    # words no round aligned, on each side, include ones the other text lacks.
+    lost_a = set(tokens_a[left_a & (marks_a > 0)].tolist()) - set(tokens_b.tolist())
+    lost_b = set(tokens_b[left_b & (marks_b > 0)].tolist()) - set(tokens_a.tolist())
+    if not conflicts and lost_a and lost_b and max(len(lost_a), len(lost_b)) <= config.max_substitution_words:
+        conflicts = 1
     return Comparison(len(tokens_a), len(tokens_b), aligned, conflicts)
 
 
@@ -150,10 +160,8 @@ def may_be_one_story(tokens_a: np.ndarray, tokens_b: np.ndarray, config: DedupCo
     words_a, words_b = len(tokens_a), len(tokens_b)
     if words_a == 0 or words_b == 0:
         return True
-    values_a, counts_a = np.unique(tokens_a, return_counts=True)
-    values_b, counts_b = np.unique(tokens_b, return_counts=True)
-    _, in_a, in_b = np.intersect1d(values_a, values_b, assume_unique=True, return_indices=True)
-    shared = int(np.minimum(counts_a[in_a], counts_b[in_b]).sum())
+    # The longest common subsequence of the sorted words is their multiset intersection.
+    shared = (words_a + words_b - Indel.distance(np.sort(tokens_a).tolist(), np.sort(tokens_b).tolist())) // 2
     return (2 * shared >= config.duplicate_similarity * (words_a + words_b)
             or (shared >= config.contained_share * min(words_a, words_b)
                 and min(words_a, words_b) >= config.contained_min_words))
