@@ -195,13 +195,3 @@ def test_a_pairs_decision_does_not_depend_on_input_order(seed: int, share: float
     assert decide(texts) == decide(dict(reversed(texts.items())))
     assert np.isclose(forward.similarity, 2 * forward.aligned / (forward.words_a + forward.words_b))
 
-
-def test_figures_the_alignment_tells_as_moved_are_still_replaced() -> None:
-    # The longest alignment pairs "May 15" across the two: June 1 looks deleted, April 10
-    # inserted, and no substitution holds a figure on both sides.
-    a = "Qtrly div eight cts vs eight cts prior\n    Pay June 1\n    Record May 15\n"
-    b = "Qtrly div eight cts vs eight cts prior\n    Pay May 15\n    Record April 10\n"
-    assert comparison(a, b).conflicts == 1
-    assert_apart(a, b)
-    assert_apart("Mthly div 7.3 cts vs 7.3 cts last month\n    Payable July 14\n    Record July 1\n",
-                 "Mthly div 3.6 cts vs 3.6 cts last month\n    Payable July 14\n    Record July 1\n")
