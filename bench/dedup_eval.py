@@ -2,6 +2,7 @@
 
     python bench/dedup_eval.py --docs 20000                # the configured defaults
     python bench/dedup_eval.py --docs 20000 --sweep        # the settings compared
+    python bench/dedup_eval.py --corpus /work/bench-corpus/corpus-20000-s1   # a corpus built already
 
 The corpus is bench/throughput_corpus.py's (Reuters-21578 and BBC News read in place,
 plus derived copies of known origin with their true word-5-gram Jaccard). The detector
@@ -9,23 +10,21 @@ is the library's own `Deduplicator` on the layout-normalised text, without Prefe
 the figures are about dedup alone.
 
 Measured:
-- recall per true-Jaccard band: derived copies (`exact`, `near`) found in the same
-  cluster as their origin;
-- precision: reported pairs (duplicate, kept) whose true Jaccard (the corpus's own
-  measure) is at least 0.5;
-- LSH recall: of the pairs whose exact shingle Jaccard reaches the threshold, the share
-  the LSH proposes as candidates. The pairs come from the known (copy, origin) pairs and
-  from a brute-force search over a random sample of the corpus (`--sample`), so pairs
-  nobody labelled count too;
-- candidates per document and LSH false positives (candidates refused by the exact
-  check): the cost side of the bands/rows choice.
+- recall per true-Jaccard band and per kind of edit (the truth's `edit`): derived
+  copies (`exact`, `near`) found in the same cluster as their origin;
+- precision: reported pairs (duplicate, duplicate_of) of one family (a copy and its
+  origin, or two copies of one origin), or whose true Jaccard (the corpus's own
+  measure) is at least 0.5 (the corpus's originals have duplicates of their own);
+- LSH recall: of the known (copy, origin) pairs that the verification accepts, the
+  share the LSH proposes as candidates;
+- candidates per document and LSH false positives (candidates refused by the
+  verification): the cost side of the bands/rows choice.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from collections import defaultdict
@@ -38,21 +37,16 @@ sys.path.insert(0, str(REPO / "bench"))
 from throughput_corpus import band_of, build_corpus, default_corpora, text_jaccard  # noqa: E402
 
 from ingest.clean.layout import normalise_layout
-from ingest.config import DedupConfig, PassageConfig  # noqa: E402
+from ingest.config import DedupConfig, PassageConfig, load_config  # noqa: E402
 from ingest.dedup.clusters import Deduplicator
-from ingest.dedup.minhash import MinHasher, sketch
-from ingest.dedup.shingles import jaccard
+from ingest.dedup.minhash import MinHasher, sketch  # noqa: E402
+from ingest.dedup.verify import compare, kind_of
 
-BANDS = [(0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0), (1.0, 1.0)]
 SWEEP = [
-    # shingle size, threshold, bands, rows
-    (5, 0.7, 16, 8),
-    (5, 0.7, 32, 4),
-    (5, 0.6, 20, 6),
-    (5, 0.6, 32, 4),
-    (4, 0.6, 32, 4),
-    (3, 0.6, 32, 4),
-    (5, 0.5, 32, 4),
+    # shingle size, bands, rows
+    (5, 32, 4),
+    (5, 42, 3),
+    (5, 64, 2),
 ]
 
 
@@ -85,8 +79,6 @@ def recall_by_band(docs: list[dict], clusters: dict[str, str]) -> dict[str, tupl
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for d in docs:
         if d["kind"] in ("exact", "near") and d["origin"] and d["true_jaccard"] is not None:
-            if d["true_jaccard"] < 0.5:
-                continue
             lo, hi = band_of(d["true_jaccard"]) if d["true_jaccard"] < 1.0 else (1.0, 1.0)
             key = f"{lo:.1f}-{hi:.1f}" if (lo, hi) != (1.0, 1.0) else "exact"
             counts[key][1] += 1
@@ -94,59 +86,55 @@ def recall_by_band(docs: list[dict], clusters: dict[str, str]) -> dict[str, tupl
     return {k: tuple(v) for k, v in sorted(counts.items())}
 
 
-def precision(result, by_id: dict[str, dict]) -> tuple[int, int]:
+def recall_by_edit(docs: list[dict], clusters: dict[str, str]) -> dict[str, tuple[int, int]]:
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for d in docs:
+        if d["kind"] in ("exact", "near") and d["origin"]:
+            key = d["edit"] if d["kind"] == "near" else "exact copy"
+            counts[key][1] += 1
+            counts[key][0] += clusters[d["id"]] == clusters[d["origin"]]
+    return {k: tuple(v) for k, v in sorted(counts.items())}
+
+
+def precision(result, by_id: dict[str, dict]) -> tuple[int, int, list]:
     pairs = [(doc_id, d.duplicate_of) for doc_id, d in result.decisions.items() if d.duplicate_of]
-    correct = sum(text_jaccard(by_id[a]["text"], by_id[b]["text"]) >= 0.5 for a, b in pairs)
-    return correct, len(pairs)
+
+    def family(doc_id: str) -> str:
+        return by_id[doc_id]["origin"] or doc_id
+
+    wrong = [(a, b) for a, b in pairs if family(a) != family(b)
+             and text_jaccard(by_id[a]["text"], by_id[b]["text"]) < 0.5]
+    return len(pairs) - len(wrong), len(pairs), wrong
 
 
-def brute_force_pairs(dedup: Deduplicator, ids: list[str], threshold: float) -> set[tuple[str, str]]:
-    """All pairs of `ids` with exact shingle Jaccard >= threshold (via shared shingles)."""
-    shingles_of = {doc_id: dedup.shingles(doc_id) for doc_id in ids}
-    postings: dict[int, list[str]] = defaultdict(list)
-    for doc_id in ids:
-        for h in shingles_of[doc_id].tolist():
-            postings[h].append(doc_id)
-    shared: dict[tuple[str, str], int] = defaultdict(int)
-    for docs in postings.values():
-        if 1 < len(docs) <= 200:
-            for i, a in enumerate(docs):
-                for b in docs[i + 1 :]:
-                    shared[(min(a, b), max(a, b))] += 1
-    found = set()
-    for (a, b), n in shared.items():
-        sa, sb = shingles_of[a], shingles_of[b]
-        if n >= threshold * max(len(sa), len(sb)) and jaccard(sa, sb) >= threshold:
-            found.add((a, b))
-    return found
-
-
-def lsh_recall(dedup: Deduplicator, sketches: dict, docs: list[dict], config: DedupConfig,
-               sample: int, seed: int) -> tuple[int, int]:
+def lsh_recall(dedup: Deduplicator, sketches: dict, docs: list[dict], config: DedupConfig) -> tuple[int, int]:
     truth = set()
     for d in docs:
         if d["origin"] and d["origin"] in sketches:
             a, b = sorted((d["id"], d["origin"]))
-            if jaccard(dedup.shingles(a), dedup.shingles(b)) >= config.threshold:
+            (tokens_a, marks_a), (tokens_b, marks_b) = dedup.words(a), dedup.words(b)
+            if kind_of(compare(tokens_a, marks_a, tokens_b, marks_b, config), config) is not None:
                 truth.add((a, b))
-    ids = random.Random(seed).sample(sorted(sketches), min(sample, len(sketches)))
-    truth |= brute_force_pairs(dedup, ids, config.threshold)
     proposed = set(dedup.candidate_pairs(sorted(sketches)))  # what the run's LSH proposes
     return len(truth & proposed), len(truth)
 
 
-def evaluate(docs: list[dict], config: DedupConfig, sample: int, seed: int) -> dict:
+def evaluate(docs: list[dict], config: DedupConfig) -> dict:
     by_id = {d["id"]: d for d in docs}
     dedup, result, sketches, seconds = detect(docs, config)
-    hit, total = lsh_recall(dedup, sketches, docs, config, sample, seed)
-    correct, reported = precision(result, by_id)
+    hit, total = lsh_recall(dedup, sketches, docs, config)
+    correct, reported, wrong = precision(result, by_id)
+    clusters = cluster_of(result)
     return {
-        "setting": f"n={config.shingle_size} t={config.threshold} b={config.bands} r={config.rows}",
-        "recall": recall_by_band(docs, cluster_of(result)),
+        "setting": f"n={config.shingle_size} b={config.bands} r={config.rows}",
+        "recall": recall_by_band(docs, clusters),
+        "recall_by_edit": recall_by_edit(docs, clusters),
         "precision": (correct, reported),
+        "wrong_pairs": wrong[:20],
         "lsh_recall": (hit, total),
         "candidates_per_doc": round(result.stats["lsh_candidates"] / len(docs), 3),
         "lsh_false_positives": result.stats["lsh_false_positives"],
+        "stats": result.stats,
         "dedup_seconds": round(seconds, 2),
     }
 
@@ -172,27 +160,32 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--corpora", type=Path, default=default_corpora())
-    parser.add_argument("--sample", type=int, default=3000, help="documents searched by brute force")
+    parser.add_argument("--corpus", type=Path, help="a corpus built already (else built under bench/results)")
+    parser.add_argument("--config", default="{}", help="[dedup] options as JSON, over config/default.toml's")
     parser.add_argument("--sweep", action="store_true", help="compare the settings in SWEEP")
     args = parser.parse_args()
-    corpus = REPO / "bench" / "results" / f"corpus-{args.docs}-s{args.seed}"
+    corpus = args.corpus or REPO / "bench" / "results" / f"corpus-{args.docs}-s{args.seed}"
     if not (corpus / "manifest.json").exists():
         build_corpus(args.corpora, args.docs, args.seed, corpus)
     docs = load_corpus(corpus)
     passages_off = PassageConfig(enabled=False)
+    defaults = DedupConfig.model_validate(load_config().dedup.model_dump() | json.loads(args.config)
+                                          | {"passages": passages_off.model_dump()})
     if args.sweep:
-        configs = [DedupConfig(shingle_size=n, threshold=t, bands=b, rows=r, passages=passages_off)
-                   for n, t, b, r in SWEEP]
+        configs = [defaults.model_copy(update={"shingle_size": n, "bands": b, "rows": r}) for n, b, r in SWEEP]
     else:
-        from ingest.config import load_config
-
-        configs = [load_config().dedup.model_copy(update={"passages": passages_off})]
+        configs = [defaults]
     rows = []
     for config in configs:
-        rows.append(evaluate(docs, config, args.sample, args.seed))
+        rows.append(evaluate(docs, config))
         print(json.dumps(rows[-1]), file=sys.stderr)
     print(f"corpus: {corpus} ({len(docs)} documents)\n")
     print(table(rows))
+    for r in rows:
+        print(f"\n{r['setting']}, recall by kind of edit:\n")
+        print("| edit | found |\n|---|---|")
+        for edit, pair in r["recall_by_edit"].items():
+            print(f"| {edit} | {fraction(pair)} |")
 
 
 if __name__ == "__main__":

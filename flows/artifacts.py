@@ -54,4 +54,4 @@ def _clusters(report: dict[str, Any]) -> list[str]:
     rows = [[c["kept"], len(c["members"]), min((m["similarity"] for m in c["members"]), default="")]
             for c in dedup["largest_clusters"][:_MAX_CLUSTERS]]
     head = [f"## Largest duplicate clusters ({dedup['clusters']} in all)", ""]
-    return head + (_table(["kept document", "duplicates", "weakest link (Jaccard)"], rows) if rows else ["none", ""])
+    return head + (_table(["kept document", "duplicates", "weakest link (similarity)"], rows) if rows else ["none", ""])

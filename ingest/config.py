@@ -190,9 +190,15 @@ class DedupConfig(_Strict):
     mode: Literal["keep", "label"] = "keep"
     shingle_size: int = Field(5, ge=1)
     num_perm: int = Field(128, ge=16)
-    bands: int = Field(32, ge=1)
-    rows: int = Field(4, ge=1)
-    threshold: float = Field(0.6, gt=0, le=1)
+    bands: int = Field(64, ge=1)
+    rows: int = Field(2, ge=1)
+    duplicate_similarity: float = Field(0.8, gt=0, le=1)
+    contained_share: float = Field(0.9, gt=0, le=1)
+    contained_min_words: int = Field(20, ge=1)
+    max_substitution_words: int = Field(6, ge=1)
+    moved_run_words: int = Field(4, ge=2)
+    figure_words: list[str] = Field(default_factory=list)
+    not_names: list[str] = Field(default_factory=list)
     seed: int = 1
     keep_policy: list[Literal["created", "added", "longest", "shortest", "source"]] = [
         "created",

@@ -83,7 +83,8 @@ class Document:
     # {"removed": [{rule, text, start, end, line}], "repairs": [{rule, count}]}
     cleaning: dict[str, Any] = field(default_factory=lambda: {"removed": [], "repairs": []})
     dedup: dict[str, Any] = field(
-        default_factory=lambda: {"cluster_id": None, "duplicate_of": None, "similarity": None}
+        default_factory=lambda: {"cluster_id": None, "duplicate_of": None, "kind": None, "similarity": None,
+                                 "containment": None, "contained_in": None}
     )
     passages: list[dict[str, Any]] = field(default_factory=list)
 

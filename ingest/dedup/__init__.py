@@ -1,10 +1,12 @@
-"""Stage 3, near-duplicates: MinHash and LSH candidates, verified, clustered; reused passages.
+"""Stage 3, near-duplicates: MinHash and LSH candidates, verified on their words, clustered; reused passages.
 
 shingles.py   words, n-gram hashes and shingle sets, and their Jaccard
 minhash.py    MinHash signatures, and a document's `Sketch`
 lsh.py        LSH banding: candidate pairs, band keys for an index
 spilled_lsh.py  the LSH banding out of core: the same pairs, spilled by ranges to disk
 part_files.py   arrays spilled to one file per part, read back part by part
+marks.py      which words are figures and names
+verify.py     whether two texts are one story: aligned words, containment, figures and names
 clusters.py   candidates verified, clustered, one kept, every copy linked (`Deduplicator`)
 keep.py       the keep policy: which document of a cluster is kept
 decisions.py  what dedup decides: a `Decision` per document, the run's `DedupResult`

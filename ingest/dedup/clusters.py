@@ -1,8 +1,9 @@
 """Near-duplicate clusters: candidates verified, clustered, one kept, every copy linked.
 
 Candidate pairs come from LSH (`ingest/dedup/lsh.py`) among the run's documents and
-from the index among earlier runs' documents; every one is verified on the exact
-shingle sets before it counts. Verified pairs are clustered with union-find; one
+from the index among earlier runs' documents; every one is verified on the two word
+sequences (`ingest/dedup/verify.py`: aligned words, containment, figures and names)
+before it counts. Verified pairs are clustered with union-find; one
 document per cluster is kept by the keep policy (`ingest/dedup/keep.py`), and every
 other one is linked to a document it was verified against: the kept one when the two
 are similar, else the nearest copy on a path of verified pairs towards it.
@@ -10,7 +11,6 @@ are similar, else the nearest copy on a path of verified pairs towards it.
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -22,11 +22,11 @@ from ingest.dedup.decisions import NO_CLUSTER, Decision, DedupResult
 from ingest.dedup.keep import keep_order_key, prior_keep_key
 from ingest.dedup.lsh import band_key, band_keys, lsh_pairs
 from ingest.dedup.minhash import Sketch
-from ingest.dedup.prior import IndexedDocument, PriorDocuments, PriorIndex, known_decision
-from ingest.dedup.shingles import jaccard, jaccards
+from ingest.dedup.prior import IndexedDocument, PriorDocuments, PriorIndex
 from ingest.dedup.spilled_lsh import spilled_lsh_pairs
+from ingest.dedup.verify import Comparison, compare, kind_of, may_be_one_story
 
-
+Words = tuple[np.ndarray, np.ndarray]  # a document's word hashes and their marks
 # Signatures stacked at a time when the LSH spills (`Deduplicator._keys_by_band`): 8 MiB.
 _SIGNATURES_AT_ONCE = 16_384
 
@@ -59,15 +59,15 @@ class Deduplicator:
     document already indexed (a rerun of the same input) keeps the decision it had.
     """
 
-    def __init__(self, config: DedupConfig, shingles_of: Callable[[Sketch], np.ndarray] | None = None,
+    def __init__(self, config: DedupConfig, marks_of: Callable[[Sketch], np.ndarray] | None = None,
                  signature_of: Callable[[Sketch], np.ndarray] | None = None, spill_to: Path | None = None) -> None:
-        """`shingles_of`: a document's shingle set, read when a pair is verified (by
-        default the sketch's own, `Sketch.shingles`); `signature_of`: its MinHash
-        signature (by default `Sketch.signature`); `spill_to`: a folder where the LSH
-        spills its candidates (`spilled_lsh.py`), None to find them in memory."""
+        """`marks_of`: a document's `word_marks`, read when a pair is verified (by default
+        the sketch's own, `Sketch.marks`); `signature_of`: its MinHash signature (by
+        default `Sketch.signature`); `spill_to`: a folder where the LSH spills its
+        candidates (`spilled_lsh.py`), None to find them in memory."""
         self.config = config
         self._sketches: dict[str, Sketch] = {}
-        self._shingles_of = shingles_of or (lambda s: s.shingles)
+        self._marks_of = marks_of or (lambda s: s.marks)
         self._signature_of = signature_of or (lambda s: s.signature)
         self._spill_to = spill_to
 
@@ -82,8 +82,9 @@ class Deduplicator:
     def batch_of(self, doc_id: str) -> int:
         return self._sketches[doc_id].batch
 
-    def shingles(self, doc_id: str) -> np.ndarray:
-        return self._shingles_of(self._sketches[doc_id])
+    def words(self, doc_id: str) -> Words:
+        s = self._sketches[doc_id]
+        return s.tokens, self._marks_of(s)
 
     def candidate_pairs(self, ids: list[str]) -> Iterator[tuple[str, str]]:
         """Pairs of `ids` that share an LSH bucket in at least one band, sorted by their
@@ -125,18 +126,30 @@ class Deduplicator:
 
     def run(self, state: PriorIndex | None = None) -> DedupResult:
         known = state.known(self._sketches) if state is not None else {}
-        prior = PriorDocuments(state, self.config.shingle_size)
+        prior = PriorDocuments(state, (self.config.figure_words, self.config.not_names))
         pairs, stats = self._verified_pairs(set(known), prior)
         decisions, clusters, cluster_of = self._cluster(pairs, known, prior)
         for doc_id, doc in known.items():
-            decisions[doc_id] = known_decision(doc, state)
+            decisions[doc_id] = self._known_decision(doc, prior)
             cluster_of[doc_id] = doc.kept_id
         stats["already_indexed"] = len(known)
         return DedupResult(decisions, clusters, stats, {k: d.added for k, d in known.items()}, cluster_of)
 
+    def _known_decision(self, doc: IndexedDocument, prior: PriorDocuments) -> Decision:
+        """The decision a document indexed already was given: a rerun reports it again,
+        its pair verified again from the indexed texts (verification is a function of the
+        two texts alone)."""
+        if doc.kept_id == doc.id:
+            return Decision(doc.id if prior.has_duplicates(doc.id) else None, None, None)
+        return _decision(doc.id, doc.duplicate_of, doc.kept_id,
+                         self._compare(prior.words(doc.id), prior.words(doc.duplicate_of)), self.config)
+
+    def _compare(self, a: Words, b: Words) -> Comparison:
+        return compare(a[0], a[1], b[0], b[1], self.config)
+
     def index_entry(self, doc_id: str, text: str, decision: Decision) -> tuple[IndexedDocument, str, list[int]]:
         """What the state keeps of one new document of this run: the whole decision, so
-        that a rerun of the same input reports it again (`known_decision`)."""
+        that a rerun of the same input reports it again (`_known_decision`)."""
         s = self._sketches[doc_id]
         kept_id = doc_id if decision.duplicate_of is None else decision.cluster_id
         record = IndexedDocument(doc_id, kept_id, decision.similarity, s.created, s.added, s.length, s.source,
@@ -144,32 +157,35 @@ class Deduplicator:
         return record, text, self.state_keys(s)
 
     def _verified_pairs(self, known: set[str], prior: PriorDocuments):
-        pairs: dict[tuple[str, str], float] = {}
-        candidates = rejected = 0
+        """Candidate pairs, each verified: {(a, b): their `Comparison`}, for the pairs that
+        are one story, and the counts of what was compared and refused."""
+        pairs: dict[tuple[str, str], Comparison] = {}
+        stats = {"lsh_candidates": 0, "lsh_false_positives": 0, "refused_for_figures_or_names": 0}
+
+        def check(a: str, b: str, words_a: Words, words_b: Words) -> None:
+            stats["lsh_candidates"] += 1
+            if not may_be_one_story(words_a[0], words_b[0], self.config):
+                stats["lsh_false_positives"] += 1
+                return
+            c = self._compare(words_a, words_b)
+            if kind_of(c, self.config) is not None:
+                pairs[(a, b)] = c
+            else:
+                stats["lsh_false_positives"] += 1
+                stats["refused_for_figures_or_names"] += c.conflicts > 0
+
         new_ids = sorted(set(self._sketches) - known)
-        # Pairs come sorted by their first document: each one is checked against all
-        # its partners at once.
-        for a, group in itertools.groupby(self.candidate_pairs(new_ids), key=lambda pair: pair[0]):
-            partners = [b for _, b in group]
-            for b, sim in zip(partners, jaccards(self.shingles(a), [self.shingles(b) for b in partners])):
-                candidates += 1
-                if sim >= self.config.threshold:
-                    pairs[(a, b)] = sim
-                else:
-                    rejected += 1
+        for a, b in self.candidate_pairs(new_ids):
+            check(a, b, self.words(a), self.words(b))
         for doc_id in new_ids if prior.active else ():
             for doc in prior.candidates(self.state_keys(self._sketches[doc_id])):
-                if doc.id == doc_id:
-                    continue
-                candidates += 1
-                sim = jaccard(self.shingles(doc_id), prior.shingles(doc.id))
-                if sim >= self.config.threshold:
-                    pairs[(doc_id, doc.id)] = sim
-                else:
-                    rejected += 1
-        return pairs, {"lsh_candidates": candidates, "lsh_false_positives": rejected, "verified_pairs": len(pairs)}
+                if doc.id != doc_id:
+                    check(doc_id, doc.id, self.words(doc_id), prior.words(doc.id))
+        stats["verified_pairs"] = len(pairs)
+        stats["contained_pairs"] = sum(kind_of(c, self.config) == "contained" for c in pairs.values())
+        return pairs, stats
 
-    def _cluster(self, pairs: dict[tuple[str, str], float], known: dict, prior: PriorDocuments):
+    def _cluster(self, pairs: dict[tuple[str, str], Comparison], known: dict, prior: PriorDocuments):
         """Clusters are the connected components of the verified pairs; each keeps one
         document, and each other new member is linked to a document it was verified
         against, on a shortest path of verified pairs to the kept one (`_links`)."""
@@ -185,8 +201,8 @@ class Deduplicator:
             if (doc_id not in self._sketches or doc_id in known) and uf.find(doc_id) in groups:
                 groups[uf.find(doc_id)].append(doc_id)
         edges: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
-        for (a, b), sim in pairs.items():
-            edges[uf.find(a)].append((a, b, sim))
+        for (a, b), c in pairs.items():
+            edges[uf.find(a)].append((a, b, c.similarity))
         decisions: dict[str, Decision] = {}
         clusters: list[dict] = []
         cluster_of: dict[str, str] = {}
@@ -207,30 +223,31 @@ class Deduplicator:
                 # document stays kept, and new copies join it. The links they were
                 # indexed with (verified pairs then) lead from them to their kept one.
                 kept = min((prior.kept(d) for d in earlier), key=lambda d: prior_keep_key(d, policy))
-                shingles_of_kept = prior.shingles
+                words_of_kept = prior.words
                 for a, b, sim in prior.links(earlier):
                     graph[a].setdefault(b, sim)
                     graph[b].setdefault(a, sim)
             else:
                 kept = self._sketches[ordered.pop(0)]
-                shingles_of_kept = self.shingles
+                words_of_kept = self.words
                 decisions[kept.id] = Decision(kept.id, None, None)
-            # Similar to the kept document itself: linked to it, even if the LSH did
+            # One story with the kept document itself: linked to it, even if the LSH did
             # not propose the pair (those it did are verified already).
-            unpaired = [m for m in ordered if m not in graph[kept.id]]
-            direct = dict(zip(unpaired, jaccards(shingles_of_kept(kept.id), [self.shingles(m) for m in unpaired])
-                              if unpaired else []))
-            for member, sim in direct.items():
-                if sim >= self.config.threshold:
-                    graph[member][kept.id] = graph[kept.id][member] = sim
+            for member in ordered:
+                if member not in graph[kept.id]:
+                    c = self._compare(self.words(member), words_of_kept(kept.id))
+                    if kind_of(c, self.config) is not None:
+                        pairs[(member, kept.id)] = c
+                        graph[member][kept.id] = graph[kept.id][member] = c.similarity
             links = self._links(kept.id, graph)
             cluster = {"cluster_id": kept.id, "kept": kept.id, "members": []}
             for member in ordered:
                 # Always reached, unless the index lost a link: then the kept one, as before.
-                parent, sim = links[member] if member in links else (kept.id, direct[member])
-                sim = round(sim, 4)
-                decisions[member] = Decision(kept.id, parent, sim)
-                cluster["members"].append({"id": member, "duplicate_of": parent, "similarity": sim})
+                parent = links[member] if member in links else kept.id
+                c = _oriented(pairs, member, parent) or self._compare(self.words(member), words_of_kept(kept.id))
+                decisions[member] = decision = _decision(member, parent, kept.id, c, self.config)
+                cluster["members"].append({"id": member} | {k: v for k, v in decision.to_json().items()
+                                                           if k != "cluster_id"})
             for member in new:
                 cluster_of[member] = kept.id
             clusters.append(cluster)
@@ -238,21 +255,35 @@ class Deduplicator:
         return decisions, clusters, cluster_of
 
     @staticmethod
-    def _links(kept: str, graph: dict[str, dict[str, float]]) -> dict[str, tuple[str, float]]:
-        """Document -> (the neighbour it is linked to, their similarity), over the
-        verified pairs in `graph`, by breadth-first search from the kept document.
+    def _links(kept: str, graph: dict[str, dict[str, float]]) -> dict[str, str]:
+        """Document -> the neighbour it is linked to, over the verified pairs in `graph`
+        (their similarities), by breadth-first search from the kept document.
 
         A document's neighbour is one step nearer the kept document (so the kept one
         itself for those similar to it), the most similar of those, the smaller id on a
         tie: the links depend on the pairs alone, never on the order of the input.
         """
-        links: dict[str, tuple[str, float]] = {}
+        links: dict[str, str] = {}
         reached, layer = {kept}, {kept}
         while layer:
             following = {other for doc in layer for other in graph[doc] if other not in reached}
             for doc in following:
-                parent = min((p for p in graph[doc] if p in layer), key=lambda p: (-graph[doc][p], p))
-                links[doc] = (parent, graph[doc][parent])
+                links[doc] = min((p for p in graph[doc] if p in layer), key=lambda p: (-graph[doc][p], p))
             reached |= following
             layer = following
         return links
+
+
+def _oriented(pairs: dict[tuple[str, str], Comparison], a: str, b: str) -> Comparison | None:
+    """The comparison of a verified pair, with `a` as its first text."""
+    if (a, b) in pairs:
+        return pairs[(a, b)]
+    c = pairs.get((b, a))
+    return None if c is None else Comparison(c.words_b, c.words_a, c.aligned, c.conflicts)
+
+
+def _decision(doc_id: str, parent: str, kept_id: str, c: Comparison, config: DedupConfig) -> Decision:
+    """The decision of a copy verified against `parent` (`c`: the copy first)."""
+    kind = kind_of(c, config) or "duplicate"  # a lost index link, linked to the kept one as before
+    contained_in = (doc_id if c.a_contains_b() else parent) if kind == "contained" else None
+    return Decision(kept_id, parent, round(c.similarity, 4), kind, round(c.containment, 4), contained_in)

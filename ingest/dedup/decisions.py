@@ -12,15 +12,23 @@ class Decision:
     cluster_id: the cluster's kept document (for the kept one too), None without
     duplicates. duplicate_of: the document this one was verified against: the kept one
     when the two are similar, else the nearest copy on a path of verified pairs to it;
-    None when kept. similarity: exact shingle Jaccard with duplicate_of (>= threshold).
+    None when kept. The rest describe that pair (`ingest/dedup/verify.py`), None when
+    kept: kind "duplicate" (similar throughout) or "contained" (one is the other
+    trimmed or extended); similarity, the share of their words aligned; containment,
+    the share of the shorter one's words aligned; contained_in, for a contained pair,
+    the longer of the two (duplicate_of for a trimmed copy, this one for an extended one).
     """
 
     cluster_id: str | None
     duplicate_of: str | None
     similarity: float | None
+    kind: str | None = None
+    containment: float | None = None
+    contained_in: str | None = None
 
     def to_json(self) -> dict:
-        return {"cluster_id": self.cluster_id, "duplicate_of": self.duplicate_of, "similarity": self.similarity}
+        return {"cluster_id": self.cluster_id, "duplicate_of": self.duplicate_of, "kind": self.kind,
+                "similarity": self.similarity, "containment": self.containment, "contained_in": self.contained_in}
 
 
 # The decision of a document in no duplicate cluster.
@@ -30,7 +38,8 @@ NO_CLUSTER = Decision(None, None, None)
 @dataclass
 class DedupResult:
     decisions: dict[str, Decision]
-    # {cluster_id, kept, members: [{id, duplicate_of, similarity}]}, largest first: the
+    # {cluster_id, kept, members: [{id, duplicate_of, kind, similarity,
+    # containment, contained_in}]}, largest first: the
     # members are the cluster's new documents but the kept one, each with its decision.
     clusters: list[dict]
     stats: dict[str, int] = field(default_factory=dict)

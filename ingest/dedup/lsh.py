@@ -2,8 +2,8 @@
 
 The same banding as datasketch's `MinHashLSH` (a test checks that both propose the same
 pairs), done on sorted numpy arrays. Candidates are only candidates: every one is
-verified on the exact shingle sets (`ingest/dedup/clusters.py`), so an LSH false
-positive never reaches the output.
+verified on the two texts' words (`ingest/dedup/verify.py`), so an LSH false positive
+never reaches the output.
 """
 
 from __future__ import annotations

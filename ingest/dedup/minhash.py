@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ingest.config import DedupConfig
-from ingest.dedup.shingles import NO_HASHES, shingle_set, token_hashes
+from ingest.dedup.marks import NO_MARKS, word_marks
+from ingest.dedup.shingles import NO_HASHES, hashes_and_spans, shingle_set
 
 
 class MinHasher:
@@ -54,17 +55,22 @@ class Sketch:
     # Where the run spilled the document's words: batch and row in that batch.
     batch: int = -1
     row: int = -1
-    # The shingle set the signature was made of (`shingle_set`), for the exact check;
-    # empty in a run's sketches, whose shingles are read when needed (`Deduplicator`).
+    # The shingle set the signature was made of (`shingle_set`); empty in a run's
+    # sketches, which need only the signature.
     shingles: np.ndarray = field(default_factory=lambda: NO_HASHES)
+    # Which words are figures and names (`word_marks`), for verification; empty in a
+    # run's sketches, whose marks are read when a pair is verified (`Deduplicator`).
+    marks: np.ndarray = field(default_factory=lambda: NO_MARKS)
 
 
 def sketch(doc_id: str, text: str, created: str | None, added: str, source: str,
            config: DedupConfig, hasher: MinHasher, tokens: np.ndarray | None = None,
-           ngrams: np.ndarray | None = None) -> Sketch:
-    """`tokens`, `ngrams`: the `token_hashes` of `text` and their `ngram_hashes` of
-    `config.shingle_size`, when the caller has them already."""
-    if tokens is None:
-        tokens = token_hashes(text)
+           ngrams: np.ndarray | None = None, marks: np.ndarray | None = None) -> Sketch:
+    """`tokens`, `ngrams`, `marks`: the `token_hashes` of `text`, their `ngram_hashes` of
+    `config.shingle_size` and the words' `word_marks`, when the caller has them already."""
+    if tokens is None or marks is None:
+        tokens, spans = hashes_and_spans(text)
+        marks = word_marks(text, spans, tokens, config.figure_words, config.not_names)
     shingles = np.unique(ngrams) if ngrams is not None else shingle_set(tokens, config.shingle_size)
-    return Sketch(doc_id, len(text), created, added, source, tokens, hasher.signature(shingles), shingles=shingles)
+    return Sketch(doc_id, len(text), created, added, source, tokens, hasher.signature(shingles),
+                  shingles=shingles, marks=marks)

@@ -8,8 +8,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ingest.dedup.decisions import Decision
-from ingest.dedup.shingles import shingle_set, token_hashes
+from ingest.dedup.marks import word_marks
+from ingest.dedup.shingles import hashes_and_spans
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class IndexedDocument:
 
     id: str
     kept_id: str  # the id kept for its cluster (itself when kept)
-    similarity: float | None  # exact Jaccard with `duplicate_of`, when a duplicate
+    similarity: float | None  # aligned-word similarity with `duplicate_of`, when a duplicate
     created: str | None
     added: str
     length: int
@@ -50,13 +50,14 @@ class PriorIndex(Protocol):
 
 
 class PriorDocuments:
-    """Documents of earlier runs met as candidates, with their shingles loaded once."""
+    """Documents of earlier runs met as candidates, with their words loaded once."""
 
-    def __init__(self, state: PriorIndex | None, shingle_size: int) -> None:
+    def __init__(self, state: PriorIndex | None, marked_words: tuple[Sequence[str], Sequence[str]] = ((), ())) -> None:
+        """`marked_words`: `word_marks`'s figure words and words that are never names."""
         self._state = state
+        self._marked_words = marked_words
         self.active = state is not None
-        self._shingle_size = shingle_size
-        self._shingles: dict[str, np.ndarray] = {}
+        self._words: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.seen: dict[str, IndexedDocument] = {}
 
     def candidates(self, keys: list[int]) -> list[IndexedDocument]:
@@ -94,14 +95,13 @@ class PriorDocuments:
             pending.append(target)
         return out
 
-    def shingles(self, doc_id: str) -> np.ndarray:
-        if doc_id not in self._shingles:
-            self._shingles[doc_id] = shingle_set(token_hashes(self._state.text(doc_id)), self._shingle_size)
-        return self._shingles[doc_id]
+    def words(self, doc_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """A document's word hashes and their `word_marks`, from its indexed text."""
+        if doc_id not in self._words:
+            text = self._state.text(doc_id)
+            tokens, spans = hashes_and_spans(text)
+            self._words[doc_id] = tokens, word_marks(text, spans, tokens, *self._marked_words)
+        return self._words[doc_id]
 
-
-def known_decision(doc: IndexedDocument, state: PriorIndex) -> Decision:
-    """The decision a document indexed already was given: a rerun reports it again."""
-    if doc.kept_id != doc.id:
-        return Decision(doc.kept_id, doc.duplicate_of, doc.similarity)
-    return Decision(doc.id if state.has_duplicates(doc.id) else None, None, None)
+    def has_duplicates(self, doc_id: str) -> bool:
+        return self._state.has_duplicates(doc_id)

@@ -22,7 +22,7 @@ run's (fencing): a run whose lease ran out fails instead of inserting beside ano
 
 `kept` is the cluster's kept document; `of` the document this one was verified against
 (`duplicate_of`), absent when it is the kept one (always so in a format 1 index, which
-is opened as format 2: nothing else differs); `sim` their exact Jaccard.
+is opened as format 2: nothing else differs); `sim` their aligned-word similarity (`ingest/dedup/verify.py`).
 
 Standalone Redis (with or without replicas): the scripts read keys they discover, which
 Redis Cluster does not allow.

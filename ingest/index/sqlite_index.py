@@ -4,7 +4,7 @@ Per indexed document it keeps the LSH band keys (not the MinHash signature), wha
 the keep policy needs (created, added, length, source), the decision taken (the
 cluster's kept document, the document it was verified against and their similarity),
 and the clean text compressed with zstd, so that a candidate from an earlier run is
-verified on exact shingles like any other. A run's additions are written in one
+verified on its words like any other. A run's additions are written in one
 transaction at its end: a run that crashes leaves the index exactly as it was.
 
 Format 2 added `duplicate_of`; a format 1 index is migrated in place when opened (the

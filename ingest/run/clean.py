@@ -1,7 +1,7 @@
 """Phase 2, in the workers: artefact rules and learned boilerplate; words and sketches.
 
 Each cleaned batch is spilled to the workspace: its documents (JSONL), its rejects,
-and its words, shingles, MinHash signatures and passage anchors (`ingest/run/spill.py`).
+and its words, their marks, MinHash signatures and passage anchors (`ingest/run/spill.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from ingest.clean.boilerplate import LearnedLines
 from ingest.clean.record import clean_record
 from ingest.clean.rules import Cleaner
 from ingest.config import Config
+from ingest.dedup.marks import word_marks
 from ingest.dedup.minhash import MinHasher, sketch
 from ingest.dedup.shingles import hashes_and_spans, ngram_hashes
 from ingest.document import Reject
@@ -63,7 +64,9 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
         documents.append(doc.to_json())
         tokens, spans = hashes_and_spans(doc.text)
         ngrams = ngram_hashes(tokens, config.dedup.shingle_size)
-        s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, tokens, ngrams)
+        s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, tokens, ngrams,
+                   word_marks(doc.text, spans, tokens, config.dedup.figure_words,
+                              config.dedup.not_names))
         words.add(s, spans, passages, ngrams if same_grams and len(tokens) >= passages.ngram else None)
         summary.documents.append((doc.id, len(doc.text), doc.created, doc.source))
     write_jsonl(workspace.cleaned(batch), documents)

@@ -1,7 +1,7 @@
 """The central dedup step, in the flow's process: the run's sketches read back, clustered.
 
 The workers spilled each cleaned batch's sketches (`ingest/run/spill.py`); here they
-are read back without their shingle sets, which are read only for candidate pairs, and
+are read back without their word marks, which are read only for candidate pairs, and
 the run's near-duplicate clusters are decided, against the index of earlier runs when
 there is one.
 
@@ -46,7 +46,7 @@ def central_spill(summaries: Iterable[CleanSummary], config: Config, workspace: 
 def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: SpilledWords, added: str,
                 state: PriorIndex | None = None, spill_to: Path | None = None) -> tuple[Deduplicator, DedupResult]:
     """`spill_to`: where to spill (`central_spill`), None to decide in memory."""
-    dedup = Deduplicator(config.dedup, shingles_of=lambda s: words.shingles(s.batch, s.row),
+    dedup = Deduplicator(config.dedup, marks_of=lambda s: words.marks(s.batch, s.row),
                          signature_of=(lambda s: words.signature(s.batch, s.row)) if spill_to else None,
                          spill_to=spill_to)
     for summary in summaries:
@@ -59,7 +59,7 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: Spille
 def load_sketches(words: SpilledWords, summary: CleanSummary, added: str,
                   with_signatures: bool = True) -> Iterator[Sketch]:
     """The sketches of a cleaned batch, over its spilled arrays (views, not copies),
-    without their shingle sets: `deduplicate` reads those of candidate pairs only; and
+    without their word marks: `deduplicate` reads those of candidate pairs only; and
     without their signatures unless `with_signatures`."""
     b = summary.batch
     offsets, tokens = words.array(b, "offsets").tolist(), words.array(b, "tokens")

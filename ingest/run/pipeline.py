@@ -6,7 +6,7 @@ this process):
 1. `prepare` (`ingest/run/prepare.py`): read, decode, extract and repair; each batch
    counts its lines per source group. Central: `learn_boilerplate`.
 2. `clean` (`ingest/run/clean.py`): artefact rules and learned boilerplate with the
-   audit trail; words, shingles, MinHash signatures and passage anchors spilled.
+   audit trail; words, their marks, MinHash signatures and passage anchors spilled.
    Central: `deduplicate` (`ingest/run/decide.py`), the claim in a shared index, and
    the candidate story pairs for passage search.
 3. `passages` (`ingest/run/passages.py`): the reused passages of those pairs.

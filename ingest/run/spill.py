@@ -21,8 +21,8 @@ from ingest.workspace import Workspace
 class BatchWords:
     """A cleaned batch's words and sketches, spilled with numpy to the workspace, where
     dedup, passage search and writing read them (`SpilledWords`): "ids" (JSON), "tokens"
-    (word hashes) with "offsets" (where each document's start), "shingles" with
-    "shingle-offsets", "signatures" (MinHash), and for passages "spans" (character
+    (word hashes) with "offsets" (where each document's start), "marks" (which words
+    are figures and names, by "offsets" too), "signatures" (MinHash), and for passages "spans" (character
     offsets of the words, by "offsets" too), "grams" (n-gram hashes) with "gram-offsets"
     and "anchors" with "anchor-offsets"."""
 
@@ -37,7 +37,7 @@ class BatchWords:
         self.ids.append(s.id)
         self.arrays["tokens"].append(s.tokens)
         self.arrays["signatures"].append(s.signature)
-        self.arrays["shingles"].append(s.shingles)
+        self.arrays["marks"].append(s.marks)
         if passages is not None:
             found = known_grams if known_grams is not None else grams(s.tokens, passages)
             self.arrays["spans"].append(spans)
@@ -45,12 +45,11 @@ class BatchWords:
             self.arrays["anchors"].append(winnow(found, passages))
 
     def save(self, workspace: Workspace, batch: int) -> None:
-        for kind, parts in (("offsets", "tokens"), ("anchor-offsets", "anchors"), ("shingle-offsets", "shingles"),
-                            ("gram-offsets", "grams")):
+        for kind, parts in (("offsets", "tokens"), ("anchor-offsets", "anchors"), ("gram-offsets", "grams")):
             np.save(workspace.words(batch, kind), _offsets(self.arrays[parts]))
         for kind, empty in (("tokens", np.empty(0, np.uint32)), ("signatures", np.empty((0, 0), np.uint32)),
                             ("spans", np.empty((0, 2), np.uint32)), ("anchors", np.empty(0, np.uint64)),
-                            ("shingles", np.empty(0, np.uint64)), ("grams", np.empty(0, np.uint64))):
+                            ("marks", np.empty(0, np.uint8)), ("grams", np.empty(0, np.uint64))):
             parts = self.arrays[kind]
             joined = (np.stack(parts) if kind == "signatures" else np.concatenate(parts)) if parts else empty
             np.save(workspace.words(batch, kind), joined)
@@ -63,8 +62,7 @@ def _offsets(parts: list[np.ndarray]) -> np.ndarray:
 
 
 # Where the documents of a batch start in each kind of spilled rows.
-_ROW_OFFSETS = {"spans": "offsets", "anchors": "anchor-offsets", "grams": "gram-offsets",
-                "shingles": "shingle-offsets"}
+_ROW_OFFSETS = {"spans": "offsets", "anchors": "anchor-offsets", "grams": "gram-offsets", "marks": "offsets"}
 
 
 @dataclass(frozen=True)
@@ -112,8 +110,8 @@ class SpilledWords:
     def grams(self, batch: int, row: int) -> np.ndarray:
         return self._read(batch, "grams", row)
 
-    def shingles(self, batch: int, row: int) -> np.ndarray:
-        return self._read(batch, "shingles", row)
+    def marks(self, batch: int, row: int) -> np.ndarray:
+        return self._read(batch, "marks", row)
 
     def signature(self, batch: int, row: int) -> np.ndarray:
         """One document's MinHash signature, read alone (when the central steps spill)."""

@@ -7,7 +7,7 @@ from ingest.config import DedupConfig
 from ingest.dedup.clusters import Deduplicator
 from ingest.dedup.decisions import Decision
 from ingest.dedup.minhash import MinHasher, sketch
-from tests.links import assert_links_are_verified, exact_jaccard
+from tests.links import assert_links_are_verified, link
 from tests.samples import BRANCHES, span_text
 
 CONFIG = DedupConfig()
@@ -32,7 +32,7 @@ def check_rerun_reproduces_decisions(index) -> None:
     """Shared with the Redis index's tests."""
     docs = branch_docs()
     first = decide(index, docs)
-    assert first.decisions["c1"] == Decision("k", "b3", round(exact_jaccard(docs["b3"][0], docs["c1"][0]), 4))
+    assert first.decisions["c1"] == link("k", "c1", "b3", {k: text for k, (text, _) in docs.items()})
     assert first.decisions["d"].duplicate_of == "c1" and first.decisions["k"] == Decision("k", None, None)
     again = decide(index, dict(reversed(docs.items())), added="2026-02-01T00:00:00Z")
     assert again.added_before == {k: "2026-01-01T00:00:00Z" for k in docs}
@@ -50,9 +50,9 @@ def check_later_runs_link_through_earlier_links(index) -> None:
     first = decide(index, {"a": (texts["a"], "2024-01-01"), "b": (texts["b"], "2024-01-02")})
     assert first.decisions["b"].duplicate_of == "a"
     second = decide(index, {"c": (texts["c"], "2024-01-03")})
-    assert second.decisions["c"] == Decision("a", "b", round(exact_jaccard(texts["b"], texts["c"]), 4))
+    assert second.decisions["c"] == link("a", "c", "b", texts)
     third = decide(index, {"d": (texts["d"], None)})
-    assert third.decisions["d"] == Decision("a", "c", round(exact_jaccard(texts["c"], texts["d"]), 4))
+    assert third.decisions["d"] == link("a", "d", "c", texts)
     assert_links_are_verified(first.decisions | second.decisions | third.decisions, texts)
     assert {d.id: (d.kept_id, d.duplicate_of) for d in index.known(texts).values()} == {
         "a": ("a", "a"), "b": ("a", "a"), "c": ("a", "b"), "d": ("a", "c")}

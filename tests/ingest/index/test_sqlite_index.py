@@ -22,7 +22,7 @@ from tests.ingest.index.contract import (
     check_rerun_reproduces_decisions,
     decide,
 )
-from tests.links import exact_jaccard
+from tests.links import comparison, link
 from tests.samples import span_text
 
 
@@ -49,9 +49,9 @@ def test_copies_joining_two_earlier_clusters_link_to_what_they_are_similar_to(in
     decide(index, {"p": (texts["p"], "2024-01-01")})
     decide(index, {"q": (texts["q"], "2024-01-02")})
     result = decide(index, {"n": (texts["n"], None), "m": (texts["m"], None)})
-    assert result.decisions["n"] == Decision("p", "p", round(exact_jaccard(texts["n"], texts["p"]), 4))
-    assert result.decisions["m"] == Decision("p", "q", round(exact_jaccard(texts["m"], texts["q"]), 4))
-    assert exact_jaccard(texts["m"], texts["p"]) < 0.6 <= exact_jaccard(texts["m"], texts["q"])
+    assert result.decisions["n"] == link("p", "n", "p", texts)
+    assert result.decisions["m"] == link("p", "m", "q", texts)
+    assert comparison(texts["m"], texts["p"]).similarity < 0.8 <= comparison(texts["m"], texts["q"]).similarity
     assert {d.id: d.kept_id for d in index.known(texts).values()} == {"p": "p", "q": "q", "n": "p", "m": "p"}
 
 
@@ -108,7 +108,7 @@ def format_of(folder: Path) -> str:
 
 def test_format_1_folder_is_migrated_in_place(tmp_path: Path) -> None:
     texts = {"a": span_text(0), "b": span_text(30), "c": span_text(60)}
-    sim_ab = round(exact_jaccard(texts["a"], texts["b"]), 4)
+    sim_ab = round(comparison(texts["a"], texts["b"]).similarity, 4)
     folder = tmp_path / "state"
     make_v1_folder(folder, {"a": (texts["a"], "a", None), "b": (texts["b"], "a", sim_ab)})
     index = StateIndex(folder, CONFIG)
@@ -121,8 +121,8 @@ def test_format_1_folder_is_migrated_in_place(tmp_path: Path) -> None:
         # The old documents' decisions come back unchanged; a new copy links to b.
         result = decide(index, {"a": (texts["a"], None), "b": (texts["b"], None), "c": (texts["c"], None)})
         assert result.decisions["a"] == Decision("a", None, None)
-        assert result.decisions["b"] == Decision("a", "a", sim_ab)
-        assert result.decisions["c"] == Decision("a", "b", round(exact_jaccard(texts["b"], texts["c"]), 4))
+        assert result.decisions["b"] == link("a", "b", "a", texts)
+        assert result.decisions["c"] == link("a", "c", "b", texts)
     finally:
         index.close()
     index = StateIndex(folder, CONFIG)  # opens again as format 2

@@ -1,0 +1,172 @@
+"""Whether two texts are one story: aligned words, containment, and agreeing figures and names.
+
+The LSH only proposes candidates; this decides them, exactly, on the two word sequences:
+
+- the words are aligned (longest common subsequences of the word hashes, rapidfuzz's
+  Indel): runs of at least `moved_run_words` first, in or out of order (a sentence
+  or a paragraph moved), then what is left on both sides, in order, word by word;
+- similarity = 2 * aligned / (words of a + words of b): the share of words an editor
+  left in place (a word changed every twenty words: 0.97; a notice of one template
+  with other figures: near 1 too, hence the last point);
+- containment = aligned / words of the shorter text: 1.0 for a trimmed copy;
+- a conflict is a substitution (words deleted and inserted in one place, at most
+  `max_substitution_words` on each side) where each side carries a figure or a name
+  (`ingest/dedup/marks.py`) that the other does not: "net up 4.20 billion" against
+  "net up 3.95 billion", "Arsenal" against "Chelsea". One conflict makes the texts
+  different notices. (A figure the alignment tells as deleted in one place and
+  another inserted elsewhere is not seen: "Pay June 1 Record May 15" against "Pay May
+  15 Record April 10". Reading those as conflicts refused a third of the copies with
+  5 % of their words edited at random, bench/dedup_eval.py.)
+
+`kind_of` turns that into the decision: "duplicate" when the similarity reaches
+`duplicate_similarity`, "contained" when the containment reaches `contained_share`
+and the shorter text has at least `contained_min_words`, otherwise not a pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz.distance import Indel
+
+from ingest.config import DedupConfig
+
+# Rounds of aligning runs over what is left unaligned: moved sentences, then sentences
+# moved among those (a paragraph's sentences shuffled needs more than one).
+_REALIGNMENTS = 8
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two texts compared word by word (a: the first, b: the second)."""
+
+    words_a: int
+    words_b: int
+    aligned: int  # words aligned between the two
+    conflicts: int  # substitutions of a figure or name by another
+
+    @property
+    def similarity(self) -> float:
+        total = self.words_a + self.words_b
+        return 1.0 if total == 0 else 2 * self.aligned / total
+
+    @property
+    def containment(self) -> float:
+        shorter = min(self.words_a, self.words_b)
+        return 1.0 if shorter == 0 else self.aligned / shorter
+
+    def a_contains_b(self) -> bool:
+        """Whether a is the longer text (a contains b when the pair is "contained")."""
+        return self.words_a > self.words_b
+
+
+def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, marks_b: np.ndarray,
+            config: DedupConfig) -> Comparison:
+    """Align the word hashes of two texts (`token_hashes`) with their `word_marks`.
+
+    Runs of at least `moved_run_words` are aligned first, in as many rounds as find
+    more (a moved sentence is such a run, out of order); then the words left on each
+    side, in their order, are aligned word by word (the words between an editor's
+    changes). Substitutions are checked for conflicts in the first alignment, of
+    the two whole texts in order.
+    Aligning every word at once would let the common words of a moved sentence
+    ("the", "said") pair up in place and break the sentence into pieces too short to
+    find.
+    """
+    if (len(tokens_a), tokens_a.tobytes()) > (len(tokens_b), tokens_b.tobytes()):
+        # One order for the pair: an alignment may choose among equally long ones by
+        # which text is first, and the decision must not depend on the input's order.
+        c = compare(tokens_b, marks_b, tokens_a, marks_a, config)
+        return Comparison(c.words_b, c.words_a, c.aligned, c.conflicts)
+    rest_a, rest_b = np.arange(len(tokens_a)), np.arange(len(tokens_b))
+    aligned = 0
+    in_order: list[tuple] = []  # the first round's alignment: both texts whole, in order
+    for round_ in range(_REALIGNMENTS):
+        found, rest_a, rest_b, ops = _align(tokens_a, tokens_b, rest_a, rest_b, config.moved_run_words)
+        in_order = ops if round_ == 0 else in_order
+        aligned += found
+        if found == 0:
+            break
+    # The words left, in order: their longest common subsequence (no operations needed).
+    left_over = Indel.distance(tokens_a[rest_a].tolist(), tokens_b[rest_b].tolist())
+    aligned += (len(rest_a) + len(rest_b) - left_over) // 2
+    # Substitutions are read where both texts are whole and in order (in what is left
+    # after the runs, the changes of different places stand side by side), of the
+    # words no round aligned: a figure of a moved sentence is found where it went.
+    left_a = np.zeros(len(tokens_a), dtype=bool)
+    left_b = np.zeros(len(tokens_b), dtype=bool)
+    left_a[rest_a] = left_b[rest_b] = True
+    conflicts = sum(1 for a0, a1, b0, b1 in _substitutions(in_order)
+                    if max(a1 - a0, b1 - b0) <= config.max_substitution_words
+                    and _replaced(_marked(tokens_a[a0:a1], marks_a[a0:a1] * left_a[a0:a1]),
+                                  _marked(tokens_b[b0:b1], marks_b[b0:b1] * left_b[b0:b1])))
+    return Comparison(len(tokens_a), len(tokens_b), aligned, conflicts)
+
+
+def _marked(tokens: np.ndarray, marks: np.ndarray) -> set[int]:
+    """The figures and names among these words."""
+    return set(tokens[marks > 0].tolist())
+
+
+def _replaced(a: set[int], b: set[int]) -> bool:
+    """Whether each side has a figure or name the other has not: one replaced by another
+    (a name only added, beside the other's, is an editor's addition)."""
+    return bool(a - b) and bool(b - a)
+
+
+def _substitutions(ops: list[tuple]) -> list[tuple[int, int, int, int]]:
+    """The words deleted and inserted between two aligned runs, as (a0, a1, b0, b1): what
+    one text has in place of the other's."""
+    found, start = [], None
+    for tag, a0, a1, b0, b1 in ops + [("equal", 0, 0, 0, 0)]:
+        if tag != "equal":
+            start = start or (a0, b0)
+            end = (a1, b1)
+        elif start is not None:
+            found.append((start[0], end[0], start[1], end[1]))
+            start = None
+    return found
+
+
+def _align(tokens_a: np.ndarray, tokens_b: np.ndarray, rest_a: np.ndarray, rest_b: np.ndarray,
+           shortest: int) -> tuple[int, np.ndarray, np.ndarray, list[tuple]]:
+    """One alignment of the words at positions `rest_a` and `rest_b`: how many words it
+    aligns in runs of at least `shortest`, the positions left on each side, and its
+    operations (tag, a0, a1, b0, b1 over `rest_a` and `rest_b`)."""
+    if len(rest_a) == 0 or len(rest_b) == 0:
+        return 0, rest_a, rest_b, []
+    keep_a = np.ones(len(rest_a), dtype=bool)
+    keep_b = np.ones(len(rest_b), dtype=bool)
+    found = 0
+    ops = Indel.opcodes(tokens_a[rest_a].tolist(), tokens_b[rest_b].tolist()).as_list()
+    for tag, a0, a1, b0, b1 in ops:
+        if tag == "equal" and a1 - a0 >= shortest:
+            keep_a[a0:a1] = keep_b[b0:b1] = False
+            found += a1 - a0
+    return found, rest_a[keep_a], rest_b[keep_b], ops
+
+
+def may_be_one_story(tokens_a: np.ndarray, tokens_b: np.ndarray, config: DedupConfig) -> bool:
+    """False when no alignment of the two texts can make them one story: the words they
+    share (as multisets) bound the words any alignment pairs. Most LSH candidates that
+    are not one story are refused here, at a tenth of the cost of aligning them."""
+    words_a, words_b = len(tokens_a), len(tokens_b)
+    if words_a == 0 or words_b == 0:
+        return True
+    # The longest common subsequence of the sorted words is their multiset intersection.
+    shared = (words_a + words_b - Indel.distance(np.sort(tokens_a).tolist(), np.sort(tokens_b).tolist())) // 2
+    return (2 * shared >= config.duplicate_similarity * (words_a + words_b)
+            or (shared >= config.contained_share * min(words_a, words_b)
+                and min(words_a, words_b) >= config.contained_min_words))
+
+
+def kind_of(c: Comparison, config: DedupConfig) -> str | None:
+    """"duplicate", "contained", or None: not one story (see the module docstring)."""
+    if c.conflicts:
+        return None
+    if c.similarity >= config.duplicate_similarity:
+        return "duplicate"
+    if c.containment >= config.contained_share and min(c.words_a, c.words_b) >= config.contained_min_words:
+        return "contained"
+    return None
