@@ -1,5 +1,5 @@
 """Throughput of `ingest run` on a local Dask cluster of 1 and 2 workers, with and without
-the Redis index (README, "Scaling out"; docs/benchmarks.md).
+the Redis index (README, "Scaling out"; docs/benchmarks/scale-out.md).
 
     python bench/throughput_corpus.py --docs 20000 --seed 1 --out /tmp/corpus-20000
     python bench/scale_out.py /tmp/corpus-20000/shards --redis redis://127.0.0.1:6379/15 --workers 1 2

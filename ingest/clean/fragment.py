@@ -6,7 +6,7 @@ it (paragraphs as blank-line separated text, not yet <p>s). There is no page chr
 separate the post from, so every text of it is kept, one paragraph per block, as
 WordPress renders it (scripts, styles and embeds are no text). Main-text extraction
 (trafilatura) is not used here: on post content it drops headings, link-only
-paragraphs and paragraphs that repeat an earlier one (measured in docs/benchmarks.md,
+paragraphs and paragraphs that repeat an earlier one (measured in docs/benchmarks/inputs.md,
 "Exports, feeds and tables"); artefacts inside posts are the named rules' and learned
 boilerplate's job, with their audit trail.
 """

@@ -1,7 +1,7 @@
 """Main text and metadata out of HTML pages: `extract_html`.
 
 Pages go through trafilatura with the `[html]` settings (chosen on the
-article-extraction benchmark, see docs/benchmarks.md), plus two rules measured there:
+article-extraction benchmark, see docs/benchmarks/inputs.md), plus two rules measured there:
 the headline is dropped from the text when it repeats the title kept as metadata, and
 a precision extraction that kept only a sliver of what the balanced mode finds is
 replaced by the balanced one. A page without extractable main text falls back to a
