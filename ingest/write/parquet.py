@@ -32,7 +32,8 @@ METADATA = pa.struct([("title", _str), ("url", _str), ("author", _str), ("langua
 REMOVED = pa.struct([("rule", _str), ("text", _str), ("start", _int), ("end", _int), ("moved_to", _str)])
 REPAIR = pa.struct([("rule", _str), ("count", _int)])
 CLEANING = pa.struct([("removed", pa.list_(REMOVED)), ("repairs", pa.list_(REPAIR))])
-DEDUP = pa.struct([("cluster_id", _str), ("duplicate_of", _str), ("similarity", _float)])
+DEDUP = pa.struct([("cluster_id", _str), ("duplicate_of", _str), ("kind", _str), ("similarity", _float),
+                   ("containment", _float), ("contained_in", _str)])
 PASSAGE_LINK = pa.struct([("id", _str), ("start", _int), ("end", _int), ("similarity", _float)])
 PASSAGE = pa.struct([("start", _int), ("end", _int), ("duplicates", pa.list_(PASSAGE_LINK))])
 DOCUMENT = pa.schema([("id", _str), ("source", _str), ("text", _str), ("added", _str), ("created", _str),

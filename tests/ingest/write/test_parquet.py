@@ -50,11 +50,13 @@ def value_paths(value, prefix: str = "") -> set[str]:
 
 
 def more_inputs(folder: Path, seeds: Path) -> Path:
-    """The seeds, a copy of one (a duplicate), a file with a byte order mark (an encoding
+    """The seeds, a copy of one (a duplicate), its first half (a contained copy), a file with a byte order mark (an encoding
     repair) and an export line with every standard field, an author list and extra fields."""
     shutil.copytree(seeds, folder / "seeds")
     first = sorted(seeds.iterdir())[0]
     (folder / "copy.txt").write_text("A second site's copy\n\n" + first.read_text(encoding="utf-8"), encoding="utf-8")
+    paragraphs = first.read_text(encoding="utf-8").split("\n\n")
+    (folder / "trimmed.txt").write_text("\n\n".join(paragraphs[: len(paragraphs) // 2]), encoding="utf-8")
     (folder / "bom.txt").write_bytes(b"\xef\xbb\xbf" + ARTICLE.replace("ferry", "tram").encode())
     export = {"text": OTHER, "title": "Storm closes airport", "url": "https://example.org/storm",
               "author": ["A. Writer", "B. Editor"], "language": "en", "published": "2026-11-20",
@@ -99,7 +101,8 @@ def test_every_document_field_reads_back_with_its_value(outputs, tmp_path: Path)
 def test_one_schema_whatever_the_source_fields(tmp_path: Path) -> None:
     base = {"id": "0" * 20, "source": "a.jsonl#1", "text": "t", "added": "2026-01-01T00:00:00Z", "created": None,
             "cleaning": {"removed": [], "repairs": []},
-            "dedup": {"cluster_id": None, "duplicate_of": None, "similarity": None}, "passages": []}
+            "dedup": {"cluster_id": None, "duplicate_of": None, "kind": None, "similarity": None,
+                      "containment": None, "contained_in": None}, "passages": []}
     standard = {"title": None, "url": None, "author": None, "language": None, "input_format": "jsonl", "encoding": None}
     rows = [{**base, "metadata": {**standard, "section": "world"}},
             {**base, "metadata": {**standard, "author": ["A", "B"], "tags": ["x"], "views": 2**70}}]
