@@ -45,8 +45,12 @@ def scale_out_options(command):
 
 
 def index_location(index: str | None, state: str | None) -> str | None:
-    """The index from --index or --state (a folder), which name the same thing."""
+    """The index from --index or --state (a folder), which name the same thing; an
+    explicit --state wins over an INGEST_INDEX of the environment."""
     if index is not None and state is not None:
+        source = click.get_current_context().get_parameter_source("index")
+        if source is click.core.ParameterSource.ENVIRONMENT:
+            return state
         raise click.UsageError("give either --index or --state, not both")
     return index if index is not None else state
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import ingest
+from tests.processes import clean_env, ingest
 from tests.schema_check import validate_lines
 
 
@@ -107,3 +107,15 @@ def test_explain_shows_rejected_records(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "feed.jsonl#2: rejected (MalformedJSON)" in result.output
     assert "Fine line of text here." in result.output
+
+
+def test_state_on_the_command_line_wins_over_ingest_index_of_the_environment(tmp_path: Path, seeds: Path) -> None:
+    # No server answers at this URL: the run succeeds only if it uses the --state folder.
+    env = clean_env(INGEST_INDEX="redis://127.0.0.1:9/0")
+    result = ingest("run", str(seeds), "--out", str(tmp_path / "out"), "--state", str(tmp_path / "state"),
+                    "--no-progress", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["state"]["documents"] == 5 and (tmp_path / "state").is_dir()
+    both = ingest("run", str(seeds), "--out", str(tmp_path / "x"), "--index", "a", "--state", "b", env=env)
+    assert both.returncode == 2 and "give either --index or --state, not both" in both.stderr
