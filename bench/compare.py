@@ -297,8 +297,9 @@ def ingest_revision() -> str:
 def ingest_dedup_settings() -> str:
     """The dedup settings `ingest run` uses (no --config is given): those of config/default.toml."""
     dedup = tomllib.loads((REPO / "config" / "default.toml").read_text())["dedup"]
-    return (f"{dedup['shingle_size']}-word shingles, threshold {dedup['threshold']}, "
-            f"LSH {dedup['bands']} bands x {dedup['rows']} rows")
+    return (f"{dedup['shingle_size']}-word shingles, LSH {dedup['bands']} bands x {dedup['rows']} rows, "
+            f"pairs verified on aligned words: similarity {dedup['duplicate_similarity']}, "
+            f"containment {dedup['contained_share']}")
 
 
 def installed_version(python: Path | str, package: str) -> str:
