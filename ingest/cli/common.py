@@ -20,6 +20,14 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
+def api_log_note(errors: int, log: str | Path | None) -> str:
+    """The summary line's note on what the temporary Prefect API logged: "" without errors.
+    The API's errors are the run's bookkeeping, not its data: the outputs are complete."""
+    if not errors:
+        return ""
+    return f" (the temporary Prefect API logged {errors} error{'s' if errors != 1 else ''}: {log})"
+
+
 def quiet_prefect(debug: bool) -> None:
     # Must happen before prefect is imported: its settings are read at import time.
     # Failures reach the user as one line from this module, not as Prefect's log.

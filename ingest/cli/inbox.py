@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ingest.cli.common import EXIT_FAILED, EXIT_USAGE, check_state, fail, quiet_prefect
+from ingest.cli.common import EXIT_FAILED, EXIT_USAGE, api_log_note, check_state, fail, quiet_prefect
 from ingest.cli.load import check_target
 from ingest.cli.options import output_format_option
 
@@ -97,8 +97,7 @@ def update(inbox: str, out: str, state: str, config_path: str | None, workers: i
         api_log = used.keep_log(Path(out)) if used is not None else None
         if api is not None and used is None:
             api.discard()  # a server was named after all, or the API never started
-    note = f" (the temporary Prefect API logged {api_log.errors} errors: {api_log.path})" if api_log and api_log.errors else ""
-    click.echo(outcome["message"] + note)
+    click.echo(outcome["message"] + (api_log_note(api_log.errors, api_log.path) if api_log else ""))
 
 
 @click.command()

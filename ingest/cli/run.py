@@ -12,7 +12,7 @@ import click
 
 # Nothing heavy at module level: `ingest run` starts the temporary Prefect API before
 # it imports the config's pydantic models (0.17 s), Prefect and the pipeline.
-from ingest.cli.common import EXIT_FAILED, EXIT_USAGE, check_state, fail, quiet_prefect, state_lock
+from ingest.cli.common import EXIT_FAILED, EXIT_USAGE, api_log_note, check_state, fail, quiet_prefect, state_lock
 from ingest.cli.options import index_location, output_format_option, quiet_dask, scale_out_options
 
 
@@ -119,9 +119,7 @@ def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str |
     gc.freeze()
     c = report["counts"]
     api_log = report.get("prefect_api") or {}
-    # The API's errors are the run's bookkeeping, not its data: the outputs are complete.
-    api_errors = (f" (the temporary Prefect API logged {api_log['errors']} "
-                  f"error{'s' if api_log['errors'] != 1 else ''}: {api_log['log']})" if api_log.get("errors") else "")
+    api_errors = api_log_note(api_log.get("errors", 0), api_log.get("log"))
     skipped = f", {c['skipped']} skipped" if c.get("skipped") else ""  # report.skipped_note, without its imports
     click.echo(
         f"{c['inputs']} inputs: {c['documents']} documents, {c['duplicates']} duplicates, "
