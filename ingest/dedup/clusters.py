@@ -279,7 +279,7 @@ def _oriented(pairs: dict[tuple[str, str], Comparison], a: str, b: str) -> Compa
     if (a, b) in pairs:
         return pairs[(a, b)]
     c = pairs.get((b, a))
-    return None if c is None else Comparison(c.words_b, c.words_a, c.aligned, c.conflicts)
+    return None if c is None else c.swapped()
 
 
 def _decision(doc_id: str, parent: str, kept_id: str, c: Comparison, config: DedupConfig) -> Decision:

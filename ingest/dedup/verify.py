@@ -31,6 +31,7 @@ import numpy as np
 from rapidfuzz.distance import Indel
 
 from ingest.config import DedupConfig
+from ingest.dedup.marks import FIGURE, NAME
 
 # Rounds of aligning runs over what is left unaligned: moved sentences, then sentences
 # moved among those (a paragraph's sentences shuffled needs more than one).
@@ -45,6 +46,11 @@ class Comparison:
     words_b: int
     aligned: int  # words aligned between the two
     conflicts: int  # substitutions of a figure or name by another
+    # Words before the first run aligned with the other text: a new headline, or
+    # another story's text before this one.
+    lead_a: int = 0
+    lead_b: int = 0
+    headline_words: int = 0  # the longest lead read as a headline (`headline_words`)
 
     @property
     def similarity(self) -> float:
@@ -53,12 +59,27 @@ class Comparison:
 
     @property
     def containment(self) -> float:
-        shorter = min(self.words_a, self.words_b)
-        return 1.0 if shorter == 0 else self.aligned / shorter
+        """The share of the shorter text's words aligned, its headline not counted (a
+        copy under a new headline is still all in the other text)."""
+        shorter = self.shorter_words()
+        return 1.0 if shorter == 0 else min(1.0, self.aligned / shorter)
+
+    def shorter_words(self) -> int:
+        """The shorter text's words, less a lead short enough to be a headline."""
+        words, lead = (self.words_b, self.lead_b) if self.a_contains_b() else (self.words_a, self.lead_a)
+        return words - lead if lead <= self.headline_words else words
+
+    def longer_lead(self) -> int:
+        return self.lead_a if self.a_contains_b() else self.lead_b
 
     def a_contains_b(self) -> bool:
         """Whether a is the longer text (a contains b when the pair is "contained")."""
         return self.words_a > self.words_b
+
+    def swapped(self) -> Comparison:
+        """The same comparison with b as the first text."""
+        return Comparison(self.words_b, self.words_a, self.aligned, self.conflicts, self.lead_b, self.lead_a,
+                          self.headline_words)
 
 
 def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, marks_b: np.ndarray,
@@ -77,8 +98,7 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
     if (len(tokens_a), tokens_a.tobytes()) > (len(tokens_b), tokens_b.tobytes()):
         # One order for the pair: an alignment may choose among equally long ones by
         # which text is first, and the decision must not depend on the input's order.
-        c = compare(tokens_b, marks_b, tokens_a, marks_a, config)
-        return Comparison(c.words_b, c.words_a, c.aligned, c.conflicts)
+        return compare(tokens_b, marks_b, tokens_a, marks_a, config).swapped()
     rest_a, rest_b = np.arange(len(tokens_a)), np.arange(len(tokens_b))
     aligned = 0
     in_order: list[tuple] = []  # the first round's alignment: both texts whole, in order
@@ -97,36 +117,54 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
     left_a = np.zeros(len(tokens_a), dtype=bool)
     left_b = np.zeros(len(tokens_b), dtype=bool)
     left_a[rest_a] = left_b[rest_b] = True
-    conflicts = sum(1 for a0, a1, b0, b1 in _substitutions(in_order)
+    conflicts = sum(1 for a0, a1, b0, b1 in _substitutions(in_order, config.substitution_gap_words)
                     if max(a1 - a0, b1 - b0) <= config.max_substitution_words
                     and _replaced(_marked(tokens_a[a0:a1], marks_a[a0:a1] * left_a[a0:a1]),
                                   _marked(tokens_b[b0:b1], marks_b[b0:b1] * left_b[b0:b1])))
-    return Comparison(len(tokens_a), len(tokens_b), aligned, conflicts)
+    lead_a, lead_b = next(((a0, b0) for tag, a0, a1, b0, b1 in in_order
+                           if tag == "equal" and a1 - a0 >= config.moved_run_words), (len(tokens_a), len(tokens_b)))
+    return Comparison(len(tokens_a), len(tokens_b), aligned, conflicts, lead_a, lead_b, config.headline_words)
 
 
-def _marked(tokens: np.ndarray, marks: np.ndarray) -> set[int]:
-    """The figures and names among these words."""
-    return set(tokens[marks > 0].tolist())
+def _marked(tokens: np.ndarray, marks: np.ndarray) -> tuple[set[int], set[int]]:
+    """The figures and the names among these words."""
+    return set(tokens[marks == FIGURE].tolist()), set(tokens[marks == NAME].tolist())
 
 
-def _replaced(a: set[int], b: set[int]) -> bool:
-    """Whether each side has a figure or name the other has not: one replaced by another
-    (a name only added, beside the other's, is an editor's addition)."""
-    return bool(a - b) and bool(b - a)
+def _replaced(a: tuple[set[int], set[int]], b: tuple[set[int], set[int]]) -> bool:
+    """Whether a figure is replaced by another figure, or a name by another name: each
+    side has one of that kind the other has not (a name only added, beside the other's,
+    is an editor's addition; a figure where the other has a name is an edit, not
+    another notice of one template, whose figures and names stay in their places)."""
+    return any(bool(x - y) and bool(y - x) for x, y in zip(a, b))
 
 
-def _substitutions(ops: list[tuple]) -> list[tuple[int, int, int, int]]:
-    """The words deleted and inserted between two aligned runs, as (a0, a1, b0, b1): what
-    one text has in place of the other's."""
-    found, start = [], None
+def _substitutions(ops: list[tuple], gap_words: int) -> set[tuple[int, int, int, int]]:
+    """What one text has in place of the other's, as (a0, a1, b0, b1): the words deleted
+    and inserted between two aligned runs, and a deletion and an insertion apart by at
+    most `gap_words` aligned words, read as one. "Pay June 1 Record May 15" against "Pay
+    May 15 Record April 10" aligns "May 15" and leaves "June 1" deleted before it and
+    "April 10" inserted after it; "7.3 cts" against "3.6 cts" aligns the "3" ("7.3" is
+    two words). Only neighbours are joined: a longer chain of changes would be too long
+    to read as one substitution, where each pair of it is not."""
+    changes, start = [], None
     for tag, a0, a1, b0, b1 in ops + [("equal", 0, 0, 0, 0)]:
         if tag != "equal":
             start = start or (a0, b0)
             end = (a1, b1)
         elif start is not None:
-            found.append((start[0], end[0], start[1], end[1]))
+            changes.append((start[0], end[0], start[1], end[1]))
             start = None
-    return found
+    joined = {(first[0], second[1], first[2], second[3]) for first, second in zip(changes, changes[1:])
+              if second[0] - first[1] <= gap_words and _deletion_and_insertion(first, second)}
+    return {*changes, *joined}
+
+
+def _deletion_and_insertion(first: tuple[int, int, int, int], second: tuple[int, int, int, int]) -> bool:
+    """Whether one of two changes only deletes words and the other only inserts some."""
+    deletes = [a1 > a0 and b1 == b0 for a0, a1, b0, b1 in (first, second)]
+    inserts = [a1 == a0 and b1 > b0 for a0, a1, b0, b1 in (first, second)]
+    return (deletes[0] and inserts[1]) or (inserts[0] and deletes[1])
 
 
 def _align(tokens_a: np.ndarray, tokens_b: np.ndarray, rest_a: np.ndarray, rest_b: np.ndarray,
@@ -156,9 +194,10 @@ def may_be_one_story(tokens_a: np.ndarray, tokens_b: np.ndarray, config: DedupCo
         return True
     # The longest common subsequence of the sorted words is their multiset intersection.
     shared = (words_a + words_b - Indel.distance(np.sort(tokens_a).tolist(), np.sort(tokens_b).tolist())) // 2
+    shorter = min(words_a, words_b)  # less a headline of up to `headline_words` (`Comparison.containment`)
     return (2 * shared >= config.duplicate_similarity * (words_a + words_b)
-            or (shared >= config.contained_share * min(words_a, words_b)
-                and min(words_a, words_b) >= config.contained_min_words))
+            or (shared >= config.contained_share * (shorter - config.headline_words)
+                and shorter >= config.contained_min_words))
 
 
 def kind_of(c: Comparison, config: DedupConfig) -> str | None:
@@ -167,6 +206,9 @@ def kind_of(c: Comparison, config: DedupConfig) -> str | None:
         return None
     if c.similarity >= config.duplicate_similarity:
         return "duplicate"
-    if c.containment >= config.contained_share and min(c.words_a, c.words_b) >= config.contained_min_words:
+    # Contained: the shorter text, its headline aside, is all in the longer, from (near)
+    # its start: a cut or an extension, not one story quoted whole inside another text.
+    if (c.containment >= config.contained_share and c.shorter_words() >= config.contained_min_words
+            and c.longer_lead() <= config.headline_words):
         return "contained"
     return None
