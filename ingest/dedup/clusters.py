@@ -164,7 +164,7 @@ class Deduplicator:
 
         def check(a: str, b: str, words_a: Words, words_b: Words) -> None:
             stats["lsh_candidates"] += 1
-            if not may_be_one_story(words_a[0], words_b[0], self.config):
+            if not may_be_one_story(words_a, words_b, self.config):
                 stats["lsh_false_positives"] += 1
                 return
             c = self._compare(words_a, words_b)

@@ -31,7 +31,7 @@ import numpy as np
 from rapidfuzz.distance import Indel
 
 from ingest.config import DedupConfig
-from ingest.dedup.marks import FIGURE, NAME
+from ingest.dedup.marks import FIGURE, HEADLINE, NAME
 
 # Rounds of aligning runs over what is left unaligned: moved sentences, then sentences
 # moved among those (a paragraph's sentences shuffled needs more than one).
@@ -47,10 +47,13 @@ class Comparison:
     aligned: int  # words aligned between the two
     conflicts: int  # substitutions of a figure or name by another
     # Words before the first run aligned with the other text: a new headline, or
-    # another story's text before this one.
+    # another story's text before this one ...
     lead_a: int = 0
     lead_b: int = 0
-    headline_words: int = 0  # the longest lead read as a headline (`headline_words`)
+    # ... and of those, the words on the text's headline (`word_marks`'s HEADLINE): a
+    # new headline, not counted against containment.
+    headline_a: int = 0
+    headline_b: int = 0
 
     @property
     def similarity(self) -> float:
@@ -65,12 +68,12 @@ class Comparison:
         return 1.0 if shorter == 0 else min(1.0, self.aligned / shorter)
 
     def shorter_words(self) -> int:
-        """The shorter text's words, less a lead short enough to be a headline."""
-        words, lead = (self.words_b, self.lead_b) if self.a_contains_b() else (self.words_a, self.lead_a)
-        return words - lead if lead <= self.headline_words else words
+        """The shorter text's words, less its headline."""
+        return self.words_b - self.headline_b if self.a_contains_b() else self.words_a - self.headline_a
 
     def longer_lead(self) -> int:
-        return self.lead_a if self.a_contains_b() else self.lead_b
+        """The longer text's words before the shorter one starts, its headline not counted."""
+        return self.lead_a - self.headline_a if self.a_contains_b() else self.lead_b - self.headline_b
 
     def a_contains_b(self) -> bool:
         """Whether a is the longer text (a contains b when the pair is "contained")."""
@@ -79,7 +82,7 @@ class Comparison:
     def swapped(self) -> Comparison:
         """The same comparison with b as the first text."""
         return Comparison(self.words_b, self.words_a, self.aligned, self.conflicts, self.lead_b, self.lead_a,
-                          self.headline_words)
+                          self.headline_b, self.headline_a)
 
 
 def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, marks_b: np.ndarray,
@@ -123,12 +126,18 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
                                   _marked(tokens_b[b0:b1], marks_b[b0:b1] * left_b[b0:b1])))
     lead_a, lead_b = next(((a0, b0) for tag, a0, a1, b0, b1 in in_order
                            if tag == "equal" and a1 - a0 >= config.moved_run_words), (len(tokens_a), len(tokens_b)))
-    return Comparison(len(tokens_a), len(tokens_b), aligned, conflicts, lead_a, lead_b, config.headline_words)
+    return Comparison(len(tokens_a), len(tokens_b), aligned, conflicts, lead_a, lead_b,
+                      _headline(marks_a, lead_a), _headline(marks_b, lead_b))
+
+
+def _headline(marks: np.ndarray, lead: int) -> int:
+    """The words of a text's lead that are on its headline (the headline's words come first)."""
+    return min(lead, int(np.count_nonzero(marks & HEADLINE)))
 
 
 def _marked(tokens: np.ndarray, marks: np.ndarray) -> tuple[set[int], set[int]]:
     """The figures and the names among these words."""
-    return set(tokens[marks == FIGURE].tolist()), set(tokens[marks == NAME].tolist())
+    return set(tokens[(marks & FIGURE) > 0].tolist()), set(tokens[(marks & NAME) > 0].tolist())
 
 
 def _replaced(a: tuple[set[int], set[int]], b: tuple[set[int], set[int]]) -> bool:
@@ -185,19 +194,22 @@ def _align(tokens_a: np.ndarray, tokens_b: np.ndarray, rest_a: np.ndarray, rest_
     return found, rest_a[keep_a], rest_b[keep_b], ops
 
 
-def may_be_one_story(tokens_a: np.ndarray, tokens_b: np.ndarray, config: DedupConfig) -> bool:
-    """False when no alignment of the two texts can make them one story: the words they
-    share (as multisets) bound the words any alignment pairs. Most LSH candidates that
-    are not one story are refused here, at a tenth of the cost of aligning them."""
-    words_a, words_b = len(tokens_a), len(tokens_b)
-    if words_a == 0 or words_b == 0:
+def may_be_one_story(words_a: tuple[np.ndarray, np.ndarray], words_b: tuple[np.ndarray, np.ndarray],
+                     config: DedupConfig) -> bool:
+    """False when no alignment of the two texts (word hashes and marks) can make them one
+    story: the words they share (as multisets) bound the words any alignment pairs.
+    Most LSH candidates that are not one story are refused here, at a tenth of the cost
+    of aligning them."""
+    (tokens_a, marks_a), (tokens_b, marks_b) = words_a, words_b
+    if len(tokens_a) == 0 or len(tokens_b) == 0:
         return True
     # The longest common subsequence of the sorted words is their multiset intersection.
-    shared = (words_a + words_b - Indel.distance(np.sort(tokens_a).tolist(), np.sort(tokens_b).tolist())) // 2
-    shorter = min(words_a, words_b)  # less a headline of up to `headline_words` (`Comparison.containment`)
-    return (2 * shared >= config.duplicate_similarity * (words_a + words_b)
-            or (shared >= config.contained_share * (shorter - config.headline_words)
-                and shorter >= config.contained_min_words))
+    shared = (len(tokens_a) + len(tokens_b) - Indel.distance(np.sort(tokens_a).tolist(), np.sort(tokens_b).tolist())) // 2
+    # Containment does not count the shorter text's headline: at least this many words count.
+    body = min(len(tokens_a) - np.count_nonzero(marks_a & HEADLINE), len(tokens_b) - np.count_nonzero(marks_b & HEADLINE))
+    return (2 * shared >= config.duplicate_similarity * (len(tokens_a) + len(tokens_b))
+            or (shared >= config.contained_share * body
+                and min(len(tokens_a), len(tokens_b)) >= config.contained_min_words))
 
 
 def kind_of(c: Comparison, config: DedupConfig) -> str | None:
@@ -209,6 +221,6 @@ def kind_of(c: Comparison, config: DedupConfig) -> str | None:
     # Contained: the shorter text, its headline aside, is all in the longer, from (near)
     # its start: a cut or an extension, not one story quoted whole inside another text.
     if (c.containment >= config.contained_share and c.shorter_words() >= config.contained_min_words
-            and c.longer_lead() <= config.headline_words):
+            and c.longer_lead() <= config.contained_lead_words):
         return "contained"
     return None

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.dedup.clusters import Deduplicator
-from ingest.dedup.marks import FIGURE, NAME, word_marks
+from ingest.dedup.marks import FIGURE, HEADLINE, NAME, word_marks
 from ingest.dedup.minhash import MinHasher, sketch
 from ingest.dedup.passages import find_passages
 from ingest.dedup.shingles import hashes_and_spans
@@ -169,8 +169,10 @@ def test_marks_figures_and_names_inside_sentences() -> None:
     marks = dict(zip((text[s:e] for s, e in spans.tolist()), word_marks(text, spans, tokens, ["two"]).tolist()))
     assert marks["Agency"] == NAME and marks["Tuesday"] == NAME and marks["Frankwell"] == NAME
     assert marks["40"] == marks["two"] == FIGURE
-    # A headline's capitals, a sentence's first word: not names ("The" is written "the").
-    assert marks["Flooded"] == marks["Homes"] == marks["The"] == marks["Engineers"] == 0
+    # A headline's capitals, a sentence's first word: not names ("The" is written "the");
+    # the headline's words are marked as such.
+    assert marks["Flooded"] == marks["Homes"] == HEADLINE
+    assert marks["The"] == marks["Engineers"] == 0
     # ... unless the text never writes it in lower case and a name follows it.
     assert marks["Severn"] == NAME
 
