@@ -117,13 +117,13 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
     # Substitutions are read where both texts are whole and in order (in what is left
     # after the runs, the changes of different places stand side by side), of the
     # words no round aligned: a figure of a moved sentence is found where it went.
-    left_a = np.zeros(len(tokens_a), dtype=bool)
-    left_b = np.zeros(len(tokens_b), dtype=bool)
-    left_a[rest_a] = left_b[rest_b] = True
+    kinds_a = np.zeros(len(tokens_a), dtype=np.uint8)
+    kinds_b = np.zeros(len(tokens_b), dtype=np.uint8)
+    kinds_a[rest_a] = marks_a[rest_a] & (FIGURE | NAME)
+    kinds_b[rest_b] = marks_b[rest_b] & (FIGURE | NAME)
     conflicts = sum(1 for a0, a1, b0, b1 in _substitutions(in_order, config.substitution_gap_words)
                     if max(a1 - a0, b1 - b0) <= config.max_substitution_words
-                    and _replaced(_marked(tokens_a[a0:a1], marks_a[a0:a1] * left_a[a0:a1]),
-                                  _marked(tokens_b[b0:b1], marks_b[b0:b1] * left_b[b0:b1])))
+                    and _replaced(tokens_a[a0:a1], kinds_a[a0:a1], tokens_b[b0:b1], kinds_b[b0:b1]))
     lead_a, lead_b = next(((a0, b0) for tag, a0, a1, b0, b1 in in_order
                            if tag == "equal" and a1 - a0 >= config.moved_run_words), (len(tokens_a), len(tokens_b)))
     return Comparison(len(tokens_a), len(tokens_b), aligned, conflicts, lead_a, lead_b,
@@ -135,17 +135,19 @@ def _headline(marks: np.ndarray, lead: int) -> int:
     return min(lead, int(np.count_nonzero(marks & HEADLINE)))
 
 
-def _marked(tokens: np.ndarray, marks: np.ndarray) -> tuple[set[int], set[int]]:
-    """The figures and the names among these words."""
-    return set(tokens[(marks & FIGURE) > 0].tolist()), set(tokens[(marks & NAME) > 0].tolist())
-
-
-def _replaced(a: tuple[set[int], set[int]], b: tuple[set[int], set[int]]) -> bool:
-    """Whether a figure is replaced by another figure, or a name by another name: each
-    side has one of that kind the other has not (a name only added, beside the other's,
-    is an editor's addition; a figure where the other has a name is an edit, not
-    another notice of one template, whose figures and names stay in their places)."""
-    return any(bool(x - y) and bool(y - x) for x, y in zip(a, b))
+def _replaced(tokens_a: np.ndarray, kinds_a: np.ndarray, tokens_b: np.ndarray, kinds_b: np.ndarray) -> bool:
+    """Whether, of these words (`kinds`: FIGURE, NAME or 0), a figure is replaced by
+    another figure, or a name by another name: each side has one of that kind the other
+    has not (a name only added, beside the other's, is an editor's addition; a figure
+    where the other has a name is an edit, not another notice of one template, whose
+    figures and names stay in their places)."""
+    if not (kinds_a.any() and kinds_b.any()):  # most substitutions: no figure or name on a side
+        return False
+    for kind in (FIGURE, NAME):
+        a, b = set(tokens_a[kinds_a == kind].tolist()), set(tokens_b[kinds_b == kind].tolist())
+        if a - b and b - a:
+            return True
+    return False
 
 
 def _substitutions(ops: list[tuple], gap_words: int) -> set[tuple[int, int, int, int]]:
@@ -205,11 +207,14 @@ def may_be_one_story(words_a: tuple[np.ndarray, np.ndarray], words_b: tuple[np.n
         return True
     # The longest common subsequence of the sorted words is their multiset intersection.
     shared = (len(tokens_a) + len(tokens_b) - Indel.distance(np.sort(tokens_a).tolist(), np.sort(tokens_b).tolist())) // 2
+    if 2 * shared >= config.duplicate_similarity * (len(tokens_a) + len(tokens_b)):
+        return True
+    if min(len(tokens_a), len(tokens_b)) < config.contained_min_words:
+        return False
     # Containment does not count the shorter text's headline: at least this many words count.
-    body = min(len(tokens_a) - np.count_nonzero(marks_a & HEADLINE), len(tokens_b) - np.count_nonzero(marks_b & HEADLINE))
-    return (2 * shared >= config.duplicate_similarity * (len(tokens_a) + len(tokens_b))
-            or (shared >= config.contained_share * body
-                and min(len(tokens_a), len(tokens_b)) >= config.contained_min_words))
+    body = min(len(tokens_a) - int(np.count_nonzero(marks_a & HEADLINE)),
+               len(tokens_b) - int(np.count_nonzero(marks_b & HEADLINE)))
+    return shared >= config.contained_share * body
 
 
 def kind_of(c: Comparison, config: DedupConfig) -> str | None:
