@@ -15,11 +15,12 @@ Measured:
 - precision: reported pairs (duplicate, duplicate_of) of one family (a copy and its
   origin, or two copies of one origin), or of two families whose originals are
   already one story in the source (Reuters sent many stories twice: re-sent,
-  corrected, extended or rewritten). That is judged on the two raw originals, by a
-  measure independent of the detector's: Python's difflib matches at least
-  `SOURCE_MATCHED` of the shorter one's words, in order, in the longer, and every
-  figure of the shorter (a word with a digit, or a month) is in the longer. Every
-  other reported pair is listed (`wrong_pairs`) to be read;
+  corrected, extended or rewritten, the same day or days later). That is judged on
+  the two raw originals, by a measure independent of the detector's: Python's difflib
+  matches at least `SOURCE_MATCHED` of the shorter one's words, in order, in the
+  longer, and every figure of the shorter (a word with a digit, or a month) is in the
+  longer. Every other reported pair is listed (`wrong_pairs`), with the day Reuters
+  sent each original (Reuters-21578's <DATE>), to be read;
 - LSH recall: of the known (copy, origin) pairs that the verification accepts, the
   share the LSH proposes as candidates;
 - candidates per document and LSH false positives (candidates refused by the
@@ -51,6 +52,7 @@ from ingest.dedup.verify import compare, kind_of
 
 SOURCE_MATCHED = 0.8
 _WORD = re.compile(r"\w+")
+_SENT = re.compile(r'NEWID="(\d+)">\s*<DATE>\s*([^ <]+)')
 _MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december"}
 
@@ -108,6 +110,12 @@ def recall_by_edit(docs: list[dict], clusters: dict[str, str]) -> dict[str, tupl
     return {k: tuple(v) for k, v in sorted(counts.items())}
 
 
+def reuters_days(corpora: Path) -> dict[str, str]:
+    """The day each Reuters-21578 story was sent, by the corpus's document id."""
+    return {f"reuters-{newid}": day for sgm in sorted((corpora / "reuters21578").glob("*.sgm"))
+            for newid, day in _SENT.findall(sgm.read_text(encoding="latin-1"))}
+
+
 def one_story_in_the_source(a: str, b: str) -> bool:
     """Whether two raw originals are one story already (module docstring, precision)."""
     words_a, words_b = sorted((_WORD.findall(a.lower()), _WORD.findall(b.lower())), key=len)
@@ -118,7 +126,7 @@ def one_story_in_the_source(a: str, b: str) -> bool:
 
 def precision(result, by_id: dict[str, dict]) -> dict:
     """Reported pairs: of one family, of two originals one story in the source, and the others."""
-    pairs = [(doc_id, d.duplicate_of) for doc_id, d in result.decisions.items() if d.duplicate_of]
+    pairs = sorted((doc_id, d.duplicate_of) for doc_id, d in result.decisions.items() if d.duplicate_of)
 
     def family(doc_id: str) -> str:
         return by_id[doc_id]["origin"] or doc_id
@@ -146,7 +154,7 @@ def lsh_recall(dedup: Deduplicator, sketches: dict, docs: list[dict], config: De
     return len(truth & proposed), len(truth)
 
 
-def evaluate(docs: list[dict], config: DedupConfig) -> dict:
+def evaluate(docs: list[dict], config: DedupConfig, days: dict[str, str]) -> dict:
     by_id = {d["id"]: d for d in docs}
     dedup, result, sketches, seconds = detect(docs, config)
     hit, total = lsh_recall(dedup, sketches, docs, config)
@@ -160,7 +168,8 @@ def evaluate(docs: list[dict], config: DedupConfig) -> dict:
         "reported_pairs": {k: v for k, v in reported.items() if k != "wrong"},
         "wrong_pairs": [{"pair": [a, b], "kind": result.decisions[a].kind, "similarity": result.decisions[a].similarity,
                          "containment": result.decisions[a].containment,
-                         "families": [by_id[a]["origin"] or a, by_id[b]["origin"] or b]} for a, b in reported["wrong"]],
+                         "families": [by_id[x]["origin"] or x for x in (a, b)],
+                         "sent": [days.get(by_id[x]["origin"] or x, "") for x in (a, b)]} for a, b in reported["wrong"]],
         "lsh_recall": (hit, total),
         "candidates_per_doc": round(result.stats["lsh_candidates"] / len(docs), 3),
         "lsh_false_positives": result.stats["lsh_false_positives"],
@@ -198,6 +207,7 @@ def main() -> None:
     if not (corpus / "manifest.json").exists():
         build_corpus(args.corpora, args.docs, args.seed, corpus)
     docs = load_corpus(corpus)
+    days = reuters_days(args.corpora)
     passages_off = PassageConfig(enabled=False)
     defaults = DedupConfig.model_validate(load_config().dedup.model_dump() | json.loads(args.config)
                                           | {"passages": passages_off.model_dump()})
@@ -207,7 +217,7 @@ def main() -> None:
         configs = [defaults]
     rows = []
     for config in configs:
-        rows.append(evaluate(docs, config))
+        rows.append(evaluate(docs, config, days))
         print(json.dumps(rows[-1]), file=sys.stderr)
     print(f"corpus: {corpus} ({len(docs)} documents)\n")
     print(table(rows))
@@ -219,9 +229,10 @@ def main() -> None:
         counts = r["reported_pairs"]
         print(f"\n{r['setting']}, reported pairs: {counts['reported']}; of one family {counts['one_family']}, of two "
               f"originals one story in the source {counts['one_story_in_the_source']}; the {len(r['wrong_pairs'])} others:\n")
-        print("| pair | kind | similarity | containment | families |\n|---|---|---|---|---|")
+        print("| pair | kind | similarity | containment | families | sent |\n|---|---|---|---|---|---|")
         for w in r["wrong_pairs"]:
-            print(f"| {' / '.join(w['pair'])} | {w['kind']} | {w['similarity']} | {w['containment']} | {' / '.join(w['families'])} |")
+            print(f"| {' / '.join(w['pair'])} | {w['kind']} | {w['similarity']} | {w['containment']} | "
+                  f"{' / '.join(w['families'])} | {' / '.join(w['sent'])} |")
 
 
 if __name__ == "__main__":
