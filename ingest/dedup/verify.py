@@ -8,19 +8,26 @@ The LSH only proposes candidates; this decides them, exactly, on the two word se
 - similarity = 2 * aligned / (words of a + words of b): the share of words an editor
   left in place (a word changed every twenty words: 0.97; a notice of one template
   with other figures: near 1 too, hence the last point);
-- containment = aligned / words of the shorter text: 1.0 for a trimmed copy;
+- containment = aligned / words of the shorter text, less its headline where the
+  headline differs (`word_marks`'s HEADLINE): 1.0 for a trimmed copy, under a new
+  headline too;
 - a conflict is a substitution (words deleted and inserted in one place, at most
-  `max_substitution_words` on each side) where each side carries a figure or a name
-  (`ingest/dedup/marks.py`) that the other does not: "net up 4.20 billion" against
-  "net up 3.95 billion", "Arsenal" against "Chelsea". One conflict makes the texts
-  different notices. (A figure the alignment tells as deleted in one place and
-  another inserted elsewhere is not seen: "Pay June 1 Record May 15" against "Pay May
-  15 Record April 10". Reading those as conflicts refused a third of the copies with
-  5 % of their words edited at random, bench/dedup_eval.py.)
+  `max_substitution_words` on each side; or a deletion and an insertion at most
+  `substitution_gap_words` aligned words apart) where each side carries a figure the
+  other does not, or each a name the other does not (`ingest/dedup/marks.py`): "net
+  up 4.20 billion" against "net up 3.95 billion", "Arsenal" against "Chelsea", "Pay
+  June 1 Record May 15" against "Pay May 15 Record April 10" (the "May 15" aligned
+  between the two changes). One conflict makes the texts different notices. A figure
+  where the other has a name is an editor's slip, not another notice. (A figure only
+  deleted in one place and another only inserted further away is not seen: reading
+  those as conflicts refused a third of the copies with 5 % of their words edited at
+  random, bench/dedup_eval.py.)
 
 `kind_of` turns that into the decision: "duplicate" when the similarity reaches
-`duplicate_similarity`, "contained" when the containment reaches `contained_share`
-and the shorter text has at least `contained_min_words`, otherwise not a pair.
+`duplicate_similarity`, "contained" when the containment reaches `contained_share`,
+the shorter text has at least `contained_min_words` (its headline aside) and starts
+within `contained_lead_words` of the longer one's start (its headline aside: not a
+notice quoted inside a digest), otherwise not a pair.
 """
 
 from __future__ import annotations
