@@ -158,18 +158,18 @@ def test_sport_results_with_other_teams_stay_apart() -> None:
 
 HOG_PRICES = ("Hog prices are expected steady to strong on estimated receipts of 2,000 head, private "
               "sources said. Top seen at 50.75 dlrs per cwt.\n\nReuter")
-NEXT_DAYS_HOG_PRICES = (
+LATER_HOG_PRICES = (
     "Hog prices are expected steady to 0.50 dlr higher on estimated receipts of 2,000 head, private sources "
     "said. Top seen at 51.00 to 51.50 dlrs per cwt.\n\nSources said the market closed stronger late yesterday "
     "and was expected to carry over into today's session.\n\nReuter")
 
 
-def test_market_reports_of_two_days_stay_apart() -> None:
+def test_a_market_report_and_a_later_one_with_another_figure_stay_apart() -> None:
     # "50.75" against "51.00 to 51.50": the alignment pairs the "50" of "51.50" and leaves
     # "75" deleted after it and "51 00 to 51" inserted before it, two aligned words apart.
-    c = comparison(HOG_PRICES, NEXT_DAYS_HOG_PRICES)
+    c = comparison(HOG_PRICES, LATER_HOG_PRICES)
     assert c.containment > DEFAULTS.contained_share and c.conflicts > 0
-    assert_apart(HOG_PRICES, NEXT_DAYS_HOG_PRICES)
+    assert_apart(HOG_PRICES, LATER_HOG_PRICES)
 
 
 def test_dividend_notices_with_dates_moved_stay_apart() -> None:
