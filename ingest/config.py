@@ -196,6 +196,8 @@ class DedupConfig(_Strict):
     contained_share: float = Field(0.9, gt=0, le=1)
     contained_min_words: int = Field(20, ge=1)
     max_substitution_words: int = Field(6, ge=1)
+    substitution_gap_words: int = Field(2, ge=0)
+    contained_lead_words: int = Field(10, ge=0)
     moved_run_words: int = Field(4, ge=2)
     figure_words: list[str] = Field(default_factory=list)
     not_names: list[str] = Field(default_factory=list)

@@ -164,7 +164,7 @@ class Deduplicator:
 
         def check(a: str, b: str, words_a: Words, words_b: Words) -> None:
             stats["lsh_candidates"] += 1
-            if not may_be_one_story(words_a[0], words_b[0], self.config):
+            if not may_be_one_story(words_a, words_b, self.config):
                 stats["lsh_false_positives"] += 1
                 return
             c = self._compare(words_a, words_b)
@@ -279,7 +279,7 @@ def _oriented(pairs: dict[tuple[str, str], Comparison], a: str, b: str) -> Compa
     if (a, b) in pairs:
         return pairs[(a, b)]
     c = pairs.get((b, a))
-    return None if c is None else Comparison(c.words_b, c.words_a, c.aligned, c.conflicts)
+    return None if c is None else c.swapped()
 
 
 def _decision(doc_id: str, parent: str, kept_id: str, c: Comparison, config: DedupConfig) -> Decision:

@@ -22,6 +22,7 @@ from ingest.dedup.shingles import word_hashes
 
 FIGURE = np.uint8(1)
 NAME = np.uint8(2)
+HEADLINE = np.uint8(4)  # a bit beside the others: the word is on the text's headline
 NO_MARKS = np.empty(0, dtype=np.uint8)
 
 _BMP = "".join(map(chr, range(0x10000)))
@@ -44,7 +45,8 @@ def _word_set(words: tuple[str, ...]) -> np.ndarray:
 def word_marks(text: str, spans: np.ndarray, tokens: np.ndarray, figure_words: Sequence[str],
                not_names: Sequence[str] = ()) -> np.ndarray:
     """One uint8 per word of `spans` (rows of start, end in `text`; `tokens` their
-    `token_hashes`): FIGURE, NAME or 0. `figure_words` are figures, `not_names` never names."""
+    `token_hashes`): FIGURE, NAME or 0, with the bit HEADLINE on the headline's words.
+    `figure_words` are figures, `not_names` never names."""
     if len(spans) == 0:
         return NO_MARKS
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -59,7 +61,8 @@ def word_marks(text: str, spans: np.ndarray, tokens: np.ndarray, figure_words: S
     newlines = np.concatenate(([0], np.cumsum(codes == _NEWLINE)))
     opens_sentence = ((before < 0) | _SENTENCE_END[bmp[np.maximum(before, 0)]]
                       | (newlines[starts] - newlines[np.maximum(before, 0)] >= 2))
-    capital = _BMP_UPPER[bmp[starts]] & ~_on_headline(text, starts)
+    headline = _on_headline(text, starts)
+    capital = _BMP_UPPER[bmp[starts]] & ~headline
     inside = capital & ~opens_sentence
     # A capitalised word opening a sentence is a name too when the text never writes it
     # in lower case and writes it as a name elsewhere or puts a name after it
@@ -67,7 +70,7 @@ def word_marks(text: str, spans: np.ndarray, tokens: np.ndarray, figure_words: S
     proper = ~np.isin(tokens, tokens[~_BMP_UPPER[bmp[starts]]])
     named = np.isin(tokens, tokens[inside]) | np.r_[inside[1:], False]
     name = (inside | (capital & proper & named)) & ~np.isin(tokens, _word_set(tuple(not_names)))
-    return np.where(figure, FIGURE, np.where(name, NAME, 0)).astype(np.uint8)
+    return (np.where(figure, FIGURE, np.where(name, NAME, 0)) | np.where(headline, HEADLINE, 0)).astype(np.uint8)
 
 
 def _on_headline(text: str, starts: np.ndarray) -> np.ndarray:
