@@ -185,3 +185,23 @@ def test_pelican_posts():
     assert draft["metadata"]["draft"] is True
     summary = prepared(FIXTURES / "pelican-tests" / "article_with_markdown_and_summary_metadata_multi.md")
     assert summary["metadata"]["summary"] == "A multi-line summary should be supported as well as **inline markup**."
+
+
+def test_astro_theme_posts():
+    row = prepared(FIXTURES / "astro-theme-cactus" / "webmentions.md")
+    metadata = row["metadata"]
+    assert metadata["title"] == "Adding Webmentions to Astro Cactus"
+    assert metadata["summary"] == "This post describes the process of adding webmentions to your own site"
+    assert row["created"] == "2023-10-11"  # publishDate: "11 Oct 2023"
+    assert metadata["modified"] == "2024-12-06"  # updatedDate: 6 December 2024
+    assert metadata["tags"] == ["webmentions", "astro", "social"]
+    assert row["text"].startswith("TLDR\n\n1. Add a link on your homepage")
+    assert prepared(FIXTURES / "astro-theme-cactus" / "welcome.md")["created"] == "2024-10-14T11:23:00+00:00"
+    assert prepared(FIXTURES / "astro-theme-cactus" / "draft-post.md")["metadata"]["draft"] is True
+
+
+def test_eleventy_base_blog_post():
+    row = prepared(FIXTURES / "eleventy-base-blog" / "firstpost.md")
+    assert (row["metadata"]["title"], row["created"]) == ("This is my first post.", "2018-05-01")
+    assert row["metadata"]["summary"] == "This is a post on My Blog about agile frameworks."
+    assert row["metadata"]["tags"] == ["another tag"]
