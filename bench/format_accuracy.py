@@ -133,10 +133,16 @@ def atom_gold(data: bytes) -> list[Gold]:
 def rss_gold(data: bytes) -> list[Gold]:
     root = etree.fromstring(data)
     content = "{http://purl.org/rss/1.0/modules/content/}encoded"
-    return [Gold(n, item.findtext("title"), item.findtext("pubDate"), item.findtext("link"),
+    return [Gold(n, item.findtext("title"), item.findtext("pubDate"), item.findtext("link") or permalink(item),
                  item.findtext("{http://purl.org/dc/elements/1.1/}creator"),
                  html_text(item.findtext(content) or item.findtext("description") or ""))
             for n, item in enumerate(root.iter("item"), 1)]
+
+
+def permalink(item: etree._Element) -> str | None:
+    """RSS 2.0: a <guid> is the item's permalink unless isPermaLink="false"."""
+    guid = item.find("guid")
+    return guid.text.strip() if guid is not None and guid.text and guid.get("isPermaLink") != "false" else None
 
 
 RSS1 = "{http://purl.org/rss/1.0/}"
@@ -162,6 +168,8 @@ SOURCES = [
            ("OCR-D+ocrd-website", "docs/feed.xml"), atom_gold),
     Source("WordPress.org News (RSS 2.0)", FIXTURES / "wordpress-develop" / "wordpress-org-news-excerpt.xml",
            ("", ""), rss_gold),
+    Source("RSS 2.0 specification's sample (Liftoff News)", FIXTURES / "rust-syndication-rss" / "rss2sample.xml",
+           ("rust-syndication+rss", "tests/data/rss2sample.xml"), rss_gold),
     Source("RSS 1.0 spec example (RDF)", FIXTURES / "mozilla-comm-central" / "rss_7_1.rdf",
            ("", ""), rdf_gold),
     Source("FakeNewsCorpus sample (CSV)", FIXTURES / "fakenewscorpus" / "news_sample-excerpt.csv",
