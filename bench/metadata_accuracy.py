@@ -59,6 +59,7 @@ DEFAULT_SOURCES = [
     ("jekyll-docs", "jekyll", FIXTURES / "jekyll-docs"),
     ("baldanders-hugo", "hugo", FIXTURES / "baldanders-hugo"),
     ("pelican-tests", "pelican", FIXTURES / "pelican-tests"),
+    ("astro-blog-template", "eleventy", FIXTURES / "astro-blog-template"),
     ("astro-theme-cactus", "eleventy", FIXTURES / "astro-theme-cactus"),
     ("eleventy-base-blog", "eleventy", FIXTURES / "eleventy-base-blog"),
 ]

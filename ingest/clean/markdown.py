@@ -46,7 +46,7 @@ def extract_markdown(text: str, config: HtmlConfig) -> Extracted:
     # The time limit covers the Markdown rules too: hostile lines make regexes slow.
     with _time_limit(config.timeout_seconds):
         front, body = split_front_matter(text)
-        if not _HTML_BLOCK.search(body):
+        if not _HTML_BLOCK.search(_without_code(body)):
             paragraphs, headings, code = _markdown_paragraphs(body)
         elif _MARKDOWN_SYNTAX.search(body):
             # Markdown with raw HTML blocks in it (a <figure> in a Hugo post): rendered
@@ -58,6 +58,22 @@ def extract_markdown(text: str, config: HtmlConfig) -> Extracted:
         raise ExtractError("no text found in Markdown")
     return Extracted(text="\n\n".join(paragraphs), metadata=_front_matter_metadata(front), headings=headings,
                      code=code)
+
+
+def _without_code(body: str) -> str:
+    """`body` without fenced code and code spans: markup shown as code ("`<h1>`") is
+    the post's words, not its HTML. Fences close as `_markdown_paragraphs` closes them."""
+    kept: list[str] = []
+    fence: str | None = None
+    for line in body.splitlines():
+        if fence is not None:
+            if line.strip().startswith(fence):
+                fence = None
+        elif match := _FENCE.match(line):
+            fence = match.group(1)[0] * 3
+        else:
+            kept.append(line)
+    return _CODE_SPAN.sub(" ", "\n".join(kept))
 
 
 # Markdown's own block and link syntax, which an HTML body (a WordPress export) lacks.

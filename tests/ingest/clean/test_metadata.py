@@ -205,3 +205,13 @@ def test_eleventy_base_blog_post():
     assert (row["metadata"]["title"], row["created"]) == ("This is my first post.", "2018-05-01")
     assert row["metadata"]["summary"] == "This is a post on My Blog about agile frameworks."
     assert row["metadata"]["tags"] == ["another tag"]
+
+
+def test_astro_blog_template_post():
+    row = prepared(FIXTURES / "astro-blog-template" / "markdown-style-guide.md")
+    assert (row["metadata"]["title"], row["created"]) == ("Markdown Style Guide", "2022-07-01")  # pubDate: 'Jul 01 2022'
+    # HTML shown as code ("`<h1>`", a fenced HTML page) does not make the body HTML:
+    # it is read as Markdown, its list numbers and its footnote at the end kept.
+    paragraphs = row["text"].split("\n\n")
+    assert ["1. First item", "2. Second item", "3. Third item"] == paragraphs[paragraphs.index("Ordered List") + 1:][:3]
+    assert paragraphs[-1].startswith("The above quote is excerpted from Rob Pike's talk")
