@@ -118,8 +118,8 @@ def test_a_user_config_changes_a_set_and_adds_one(tmp_path: Path):
 
 def test_an_undefined_set_is_a_clear_error(tmp_path: Path):
     path = tmp_path / "bad.toml"
-    path.write_text('[metadata]\nconventions = ["hugo", "wxr"]\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"metadata: .*conventions lists undefined sets: wxr"):
+    path.write_text('[metadata]\nconventions = ["hugo", "wordpress"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"metadata: .*conventions lists undefined sets: wordpress"):
         load_config(path)
 
 
