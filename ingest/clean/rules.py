@@ -200,7 +200,7 @@ class Cleaner:
                     remove(*line_cuts[-1], name)
         if boilerplate:
             longest = max(map(len, boilerplate))
-            lines = _blank_spans(view, sorted(line_cuts)).split("\n")
+            lines = (_blank_spans(view, sorted(line_cuts)) if line_cuts else view).split("\n")
             # An empty line can only make an empty cut, which removes nothing.
             learned = [bool(line) and len(line.strip()) <= longest and line_key(line) in boilerplate for line in lines]
             if headings:
