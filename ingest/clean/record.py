@@ -37,7 +37,7 @@ def prepare_record(record: RawRecord, config: Config) -> dict[str, Any]:
     else:
         text = record.data
     metadata: dict[str, Any] = dict(record.metadata)
-    extracted = Extracted(text)
+    extracted: Extracted | None = None  # plain text has no structure to report
     if record.format == "html":
         extracted = extract_html(text, config.html, url=page_url(metadata, config.metadata))
         merge_missing(metadata, extracted.metadata)
@@ -46,7 +46,8 @@ def prepare_record(record: RawRecord, config: Config) -> dict[str, Any]:
     elif record.format == "markdown":
         extracted = extract_markdown(text, config.html)
         merge_missing(metadata, extracted.metadata)
-    text = extracted.text
+    if extracted is not None:
+        text = extracted.text
     text, text_repairs = repair_text(text, config.decode)
     repairs.extend(text_repairs)
     # The layout the rules and boilerplate learning see; the audit offsets refer to it.
@@ -64,8 +65,8 @@ def prepare_record(record: RawRecord, config: Config) -> dict[str, Any]:
         "repairs": repairs,
         # Line keys of what the source marks as headings (`Cleaner.clean`) and as code
         # (never learned boilerplate).
-        "headings": sorted({line_key(h) for h in extracted.headings}),
-        "code_lines": sorted({line_key(line) for line in extracted.code}),
+        "headings": sorted({line_key(h) for h in extracted.headings}) if extracted else [],
+        "code_lines": sorted({line_key(line) for line in extracted.code}) if extracted else [],
         "group": source_group(record, standard),
         "path": record.path,
         "record_no": record.record_no,
