@@ -148,7 +148,18 @@ class MetadataConfig(_Strict):
     @cached_property
     def keys(self) -> dict[str, tuple[str, ...]]:
         """For each standard field, the source fields of every listed set, in order, once each."""
-        return {name: tuple(dict.fromkeys(key for convention in self.conventions
+        return self._keys(self.conventions)
+
+    @cached_property
+    def _format_keys(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        return {name: self._keys([name, *self.conventions]) for name in self.sets}
+
+    def keys_for(self, input_format: str | None) -> dict[str, tuple[str, ...]]:
+        """`keys`, after the fields of the set named after `input_format` when there is one."""
+        return self._format_keys.get(input_format or "", self.keys)
+
+    def _keys(self, conventions: list[str]) -> dict[str, tuple[str, ...]]:
+        return {name: tuple(dict.fromkeys(key for convention in conventions
                                           for key in getattr(self.sets[convention], name)))
                 for name in CONVENTION_FIELDS}
 
