@@ -25,8 +25,10 @@ def parse_target(target: str) -> tuple[str, Path]:
     return store, Path(place)
 
 
-def load(output: str | Path, target: str, waiting: Callable[[str], None] | None = None) -> LoadSummary:
-    """Load the complete partitions of `output` not loaded before into `target`.
+def load(output: str | Path, target: str, batch_rows: int,
+         waiting: Callable[[str], None] | None = None) -> LoadSummary:
+    """Load the complete partitions of `output` not loaded before into `target`, reading
+    `batch_rows` records of a file at a time ([load] batch_rows).
 
     LoadError (one line) when the output is not one, names a missing file, a loaded
     partition changed since, or the store cannot be written; nothing is half-loaded.
@@ -37,10 +39,10 @@ def load(output: str | Path, target: str, waiting: Callable[[str], None] | None 
     if store == "duckdb":
         from ingest.load.duckdb_store import load_duckdb
 
-        return load_duckdb(place, partitions, tell)
+        return load_duckdb(place, partitions, tell, batch_rows)
     from ingest.load.iceberg_store import load_iceberg
 
-    return load_iceberg(place, partitions)
+    return load_iceberg(place, partitions, batch_rows)
 
 
 __all__ = ["LoadError", "LoadSummary", "load", "parse_target"]

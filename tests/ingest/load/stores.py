@@ -82,10 +82,17 @@ def duckdb_counts(path: Path) -> dict[str, int]:
                 for t in ("documents", "duplicates", "passages", "rejects", "loads")}
 
 
-def load(out: Path, target: str, prefix: tuple[str, ...] = (), **env: str) -> subprocess.CompletedProcess:
-    """`ingest load OUT --into TARGET` in its own process."""
-    return subprocess.run([*prefix, *INGEST, "load", str(out), "--into", target], capture_output=True, text=True,
-                          timeout=300, env=clean_env(**env))
+def load(out: Path, target: str, prefix: tuple[str, ...] = (), batch_rows: int | None = None,
+         **env: str) -> subprocess.CompletedProcess:
+    """`ingest load OUT --into TARGET` in its own process; with `batch_rows`, a config of
+    that [load] batch_rows beside the store."""
+    options = []
+    if batch_rows is not None:
+        config = Path(target.partition(":")[2]).with_name(f"batch-{batch_rows}.toml")
+        config.write_text(f"[load]\nbatch_rows = {batch_rows}\n", encoding="utf-8")
+        options = ["--config", str(config)]
+    return subprocess.run([*prefix, *INGEST, "load", str(out), "--into", target, *options], capture_output=True,
+                          text=True, timeout=300, env=clean_env(**env))
 
 
 def popen_load(out: Path, target: str, **env: str) -> subprocess.Popen:
@@ -99,6 +106,14 @@ def one_line_error(result: subprocess.CompletedProcess, phrase: str) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ingest: error: "), result.stderr
     assert phrase in lines[0], lines[0]
+
+
+def duckdb_rows(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table, in order (the `loads` rows without their time)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {t: con.execute(f"SELECT * EXCLUDE (loaded_at) FROM {t} ORDER BY ALL" if t == "loads"
+                               else f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                for t in ("documents", "duplicates", "passages", "rejects", "loads")}
 
 
 def iceberg_counts(folder: Path) -> dict[str, int]:

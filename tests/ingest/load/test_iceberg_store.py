@@ -68,6 +68,43 @@ def test_a_load_killed_midway_then_rerun_gives_exact_counts(out: Path, tmp_path:
     assert iceberg_counts(store) == expected_counts(out)
 
 
+def _rows(folder: Path) -> dict[str, list]:
+    """Every row of every table, in a stable order (the `loads` rows without their time)."""
+    found = {}
+    for name in ("documents", "duplicates", "passages", "rejects", "loads"):
+        rows = catalog(folder).load_table(f"{NAMESPACE}.{name}").scan().to_arrow().to_pylist()
+        found[name] = sorted(({k: v for k, v in row.items() if k != "loaded_at"} for row in rows), key=repr)
+    return found
+
+
+def test_a_partition_read_a_record_at_a_time_loads_the_same_rows_in_one_snapshot(out: Path, tmp_path: Path) -> None:
+    # batch_rows 1: each of the second partition's files is several batches, and data files.
+    assert max(entry["documents"] for entry in read_manifest(out)) > 1
+    whole, batched = tmp_path / "whole" / "lake", tmp_path / "batched" / "lake"
+    for store, rows in ((whole, 1_000_000), (batched, 1)):
+        store.parent.mkdir()
+        result = load(out, f"iceberg:{store}", batch_rows=rows)
+        assert result.returncode == 0, result.stderr
+    assert _rows(batched) == _rows(whole)
+    assert iceberg_counts(batched) == expected_counts(out)
+    for name in ("documents", "duplicates", "passages", "rejects", "loads"):
+        table = catalog(batched).load_table(f"{NAMESPACE}.{name}")
+        recorded = [s.summary.additional_properties.get(PARTITION_PROPERTY) for s in table.snapshots()]
+        assert recorded == [e["partition"] for e in read_manifest(out)], name
+    files = catalog(batched).load_table(f"{NAMESPACE}.documents").inspect.files().num_rows
+    assert files == sum(entry["documents"] for entry in read_manifest(out))
+
+
+def test_a_load_killed_between_batches_leaves_nothing_of_the_partition(out: Path, tmp_path: Path) -> None:
+    store = tmp_path / "lake"
+    killed = load(out, f"iceberg:{store}", batch_rows=1, **{KILL_AT_VARIABLE: "between-batches"})
+    assert killed.returncode == -9
+    assert iceberg_counts(store) == dict.fromkeys(("documents", "duplicates", "passages", "rejects", "loads"), 0)
+    rerun = load(out, f"iceberg:{store}", batch_rows=1)
+    assert rerun.returncode == 0, rerun.stderr
+    assert iceberg_counts(store) == expected_counts(out)
+
+
 def test_two_loads_at_once_load_each_partition_once(out: Path, tmp_path: Path) -> None:
     store = tmp_path / "lake"
     assert load(out, f"iceberg:{store}", **{KILL_AT_VARIABLE: "after-commit"}).returncode == -9  # tables exist
