@@ -233,7 +233,8 @@ class WriteConfig(_Strict):
 
 
 class LoadConfig(_Strict):
-    batch_rows: int = Field(10_000, ge=1)
+    batch_rows: int = Field(2_000, ge=1)
+    duckdb_memory_mib: int = Field(128, ge=16)
 
 
 class Config(_Strict):

@@ -49,7 +49,7 @@ def load(out: str, target: str, config_path: str | None, debug: bool) -> None:
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE, debug)
     try:
-        summary = load_output(out, target, config.load.batch_rows)
+        summary = load_output(out, target, config.load)
     except LoadError as exc:
         fail(str(exc), EXIT_FAILED, debug)
     click.echo(summary.message())

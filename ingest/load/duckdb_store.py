@@ -25,7 +25,7 @@ import duckdb
 
 from ingest.index.lock import StateLock
 from ingest.load.common import LoadError, LoadSummary, kill_point
-from ingest.load.outputs import ROW_TABLES, OutputPartition
+from ingest.load.outputs import ROW_TABLES, OutputPartition, with_partition
 
 LOCK_SUFFIX = ".load-lock"
 _LOADS = """CREATE TABLE IF NOT EXISTS loads (
@@ -35,7 +35,7 @@ _LOADS = """CREATE TABLE IF NOT EXISTS loads (
 
 
 def load_duckdb(path: Path, partitions: Sequence[OutputPartition], waiting: Callable[[str], None],
-                batch_rows: int) -> LoadSummary:
+                batch_rows: int, memory_mib: int) -> LoadSummary:
     """Load the partitions not loaded before into the DuckDB file at `path` (created
     when missing), `batch_rows` records of a file at a time. `waiting` is told, in one
     line, when another load holds the file."""
@@ -50,6 +50,8 @@ def load_duckdb(path: Path, partitions: Sequence[OutputPartition], waiting: Call
             lock.wait()
         con = _connect(path)
         try:
+            # Past this, DuckDB moves the open transaction's rows to PATH.tmp/ until the commit.
+            con.execute(f"SET memory_limit = '{memory_mib}MiB'")
             return _load(con, path, partitions, batch_rows)
         finally:
             con.close()
@@ -104,9 +106,9 @@ def _load_partition(con: duckdb.DuckDBPyConnection, partition: OutputPartition, 
     con.begin()
     try:
         for table, rows in partition.row_batches(ROW_TABLES, batch_rows):
-            con.register("incoming", rows)
-            con.execute(f"INSERT INTO {table} BY NAME SELECT ? AS partition, * FROM incoming", [partition.name])
-            con.unregister("incoming")
+            # A relation, not a registered view: a view dropped inside a transaction
+            # keeps its rows alive until the commit.
+            con.from_arrow(with_partition(rows, partition.name)).insert_into(table)
             counts[table] += rows.num_rows
         kill_point("before-commit")
         con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

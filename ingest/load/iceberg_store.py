@@ -45,7 +45,7 @@ from pyiceberg.table.snapshots import ADDED_RECORDS, Summary
 from sqlalchemy.exc import OperationalError
 
 from ingest.load.common import LoadError, LoadSummary, kill_point
-from ingest.load.outputs import ROW_TABLES, OutputPartition
+from ingest.load.outputs import ROW_TABLES, OutputPartition, with_partition
 
 NAMESPACE = "ingest"
 PARTITION_PROPERTY = "ingest.partition"
@@ -158,8 +158,7 @@ def _write_data_files(tables: dict[str, Table], partition: OutputPartition, name
     found: dict[str, list[DataFile]] = {name: [] for name in names}
     write_uuid, counter = uuid.uuid4(), itertools.count()
     for name, rows in partition.row_batches(names, batch_rows):
-        data = rows.add_column(0, "partition", pa.array([partition.name] * rows.num_rows, pa.string()))
-        found[name] += _data_files(tables[name], data, write_uuid, counter)
+        found[name] += _data_files(tables[name], with_partition(rows, partition.name), write_uuid, counter)
     return found
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from ingest.load.common import LoadError, kill_point
 from ingest.write.parquet import DOCUMENT, REJECT, SCHEMAS, to_table
@@ -93,6 +93,11 @@ class OutputPartition:
                 raise _bad_line(path, kind, chunk, exc) from exc
 
 
+def with_partition(rows: pa.Table, name: str) -> pa.Table:
+    """The rows with the partition's name as their first column, as the store's tables have it."""
+    return rows.add_column(0, "partition", pa.array([name] * rows.num_rows, pa.string()))
+
+
 def passage_links(documents: pa.Table) -> pa.Table:
     """Every passage link of these documents, one row each (`PASSAGE_LINKS`)."""
     passages = documents.column("passages")
@@ -109,13 +114,13 @@ def passage_links(documents: pa.Table) -> pa.Table:
 
 
 def _parquet_batches(path: Path, kind: str, batch_rows: int) -> Iterator[pa.Table]:
-    # As `read_table` reads (a dataset of the stable schema), one batch ahead at most.
+    # One row group's pages read at a time, on this thread: the leanest of pyarrow's readers.
     try:
-        scanner = ds.dataset(path, format="parquet", schema=SCHEMAS[kind]).scanner(
-            batch_size=batch_rows, batch_readahead=1, fragment_readahead=1)
-        for batch in scanner.to_batches():
-            if batch.num_rows:
-                yield pa.Table.from_batches([batch])
+        file = pq.ParquetFile(path, pre_buffer=False)
+        if not file.schema_arrow.equals(SCHEMAS[kind]):
+            raise pa.ArrowInvalid(f"its schema is not that of ingest's {kind}")
+        for batch in file.iter_batches(batch_size=batch_rows, use_threads=False):
+            yield pa.Table.from_batches([batch])
     except (OSError, pa.ArrowException) as exc:
         raise LoadError(f"{path}: not a readable Parquet file of ingest's schema ({exc})") from exc
 
