@@ -5,9 +5,10 @@ the partition's name first), `passages` (one row per link), `rejects`, and `load
 (one row per loaded partition: its name, its output folder, the SHA-256 of each of its
 files, its row counts, when). A partition's rows and its `loads` row are committed in
 one transaction, so a load killed at any moment leaves each partition wholly loaded or
-not at all; its rows go in a batch at a time, so the load's memory does not grow with
-the partition (DuckDB writes a large transaction's rows to the file as it goes); a rerun skips what `loads` lists and refuses, before loading anything, a
-partition whose files' hashes differ from those recorded.
+not at all; a rerun skips what `loads` lists and refuses, before loading anything, a
+partition whose files' hashes differ from those recorded. The rows go in a batch at a
+time, and DuckDB's memory is capped (`[load] duckdb_memory_mib`: past it, the open
+transaction's rows wait in `PATH.tmp/`), so a load's memory does not grow with the partition.
 
 DuckDB lets one process at a time open a file for writing: loads by ingest take turns
 on a lock file beside it (`PATH.load-lock`); another program holding the file (a DuckDB

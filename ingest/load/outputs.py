@@ -3,8 +3,9 @@
 An output folder is either a plain `ingest run` output (documents, duplicates, rejects
 and report.json: one partition, named by the folder's name and the run's start time,
 `out@2026-11-21T05-30-00Z`) or an inbox's output (`ingest update`, `serve`), whose `manifest.jsonl`
-lists the complete partitions. Either may be JSON lines or Parquet. Rows are read as
-Arrow tables of the stable schema of `ingest/write/parquet.py`, whatever the format.
+lists the complete partitions. Either may be JSON lines or Parquet. Rows are read in
+batches, as Arrow tables of the stable schema of `ingest/write/parquet.py` whatever the
+format, so that a load holds one batch of a partition at a time.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -114,6 +115,31 @@ def duckdb_rows(path: Path) -> dict[str, list[tuple]]:
         return {t: con.execute(f"SELECT * EXCLUDE (loaded_at) FROM {t} ORDER BY ALL" if t == "loads"
                                else f"SELECT * FROM {t} ORDER BY ALL").fetchall()
                 for t in ("documents", "duplicates", "passages", "rejects", "loads")}
+
+
+def loaded_whole_and_batched(out: Path, store: str, name: str, root: Path) -> tuple[Path, Path]:
+    """Two stores (`store` "duckdb" or "iceberg", at root/whole/NAME and root/batched/NAME)
+    with OUT loaded in batches larger than its partitions and of one record each."""
+    assert max(entry["documents"] for entry in read_manifest(out)) > 1  # several batches
+    whole, batched = root / "whole" / name, root / "batched" / name
+    for place, rows in ((whole, 1_000_000), (batched, 1)):
+        place.parent.mkdir()
+        result = load(out, f"{store}:{place}", batch_rows=rows)
+        assert result.returncode == 0, result.stderr
+    return whole, batched
+
+
+def killed_between_batches_then_rerun(out: Path, target: str, counts: Callable[[], dict[str, int]]) -> None:
+    """A load of one record per batch killed after the first partition's first batch
+    leaves no row in the store (`counts` reads it); a rerun loads every row once."""
+    from ingest.load.common import KILL_AT_VARIABLE
+
+    killed = load(out, target, batch_rows=1, **{KILL_AT_VARIABLE: "between-batches"})
+    assert killed.returncode == -9, killed.stderr
+    assert counts() == dict.fromkeys(("documents", "duplicates", "passages", "rejects", "loads"), 0)
+    rerun = load(out, target, batch_rows=1)
+    assert rerun.returncode == 0, rerun.stderr
+    assert counts() == expected_counts(out)
 
 
 def iceberg_counts(folder: Path) -> dict[str, int]:

@@ -22,6 +22,8 @@ from tests.ingest.load.stores import (
     duckdb_rows,
     expected_counts,
     inbox_output,
+    killed_between_batches_then_rerun,
+    loaded_whole_and_batched,
     load,
     one_line_error,
     popen_load,
@@ -83,25 +85,14 @@ def test_a_load_killed_midway_then_rerun_gives_exact_counts(jsonl_out: Path, tmp
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 def test_a_partition_read_a_record_at_a_time_loads_the_same_rows(request, fmt: str, tmp_path: Path) -> None:
     # batch_rows 1: each of the second partition's files is several batches.
-    out = request.getfixturevalue(f"{fmt}_out")
-    assert max(entry["documents"] for entry in read_manifest(out)) > 1
-    whole, batched = tmp_path / "whole" / "store.duckdb", tmp_path / "batched" / "store.duckdb"
-    for store, rows in ((whole, 1_000_000), (batched, 1)):
-        store.parent.mkdir()
-        result = load(out, f"duckdb:{store}", batch_rows=rows)
-        assert result.returncode == 0, result.stderr
+    whole, batched = loaded_whole_and_batched(request.getfixturevalue(f"{fmt}_out"), "duckdb", "store.duckdb", tmp_path)
     assert duckdb_rows(batched) == duckdb_rows(whole)
     assert duckdb_counts(batched) == expected_counts(request.getfixturevalue("jsonl_out"))
 
 
 def test_a_load_killed_between_batches_leaves_nothing_of_the_partition(jsonl_out: Path, tmp_path: Path) -> None:
     store = tmp_path / "store.duckdb"
-    killed = load(jsonl_out, f"duckdb:{store}", batch_rows=1, **{KILL_AT_VARIABLE: "between-batches"})
-    assert killed.returncode == -9
-    assert duckdb_counts(store) == dict.fromkeys(("documents", "duplicates", "passages", "rejects", "loads"), 0)
-    rerun = load(jsonl_out, f"duckdb:{store}", batch_rows=1)
-    assert rerun.returncode == 0, rerun.stderr
-    assert duckdb_counts(store) == expected_counts(jsonl_out)
+    killed_between_batches_then_rerun(jsonl_out, f"duckdb:{store}", lambda: duckdb_counts(store))
 
 
 def test_a_line_that_is_not_a_record_is_named_and_nothing_loaded(jsonl_out: Path, tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ from tests.ingest.load.stores import (
     expected_counts,
     iceberg_counts,
     inbox_output,
+    killed_between_batches_then_rerun,
+    loaded_whole_and_batched,
     load,
     one_line_error,
     output_rows,
@@ -79,12 +81,7 @@ def _rows(folder: Path) -> dict[str, list]:
 
 def test_a_partition_read_a_record_at_a_time_loads_the_same_rows_in_one_snapshot(out: Path, tmp_path: Path) -> None:
     # batch_rows 1: each of the second partition's files is several batches, and data files.
-    assert max(entry["documents"] for entry in read_manifest(out)) > 1
-    whole, batched = tmp_path / "whole" / "lake", tmp_path / "batched" / "lake"
-    for store, rows in ((whole, 1_000_000), (batched, 1)):
-        store.parent.mkdir()
-        result = load(out, f"iceberg:{store}", batch_rows=rows)
-        assert result.returncode == 0, result.stderr
+    whole, batched = loaded_whole_and_batched(out, "iceberg", "lake", tmp_path)
     assert _rows(batched) == _rows(whole)
     assert iceberg_counts(batched) == expected_counts(out)
     for name in ("documents", "duplicates", "passages", "rejects", "loads"):
@@ -97,12 +94,7 @@ def test_a_partition_read_a_record_at_a_time_loads_the_same_rows_in_one_snapshot
 
 def test_a_load_killed_between_batches_leaves_nothing_of_the_partition(out: Path, tmp_path: Path) -> None:
     store = tmp_path / "lake"
-    killed = load(out, f"iceberg:{store}", batch_rows=1, **{KILL_AT_VARIABLE: "between-batches"})
-    assert killed.returncode == -9
-    assert iceberg_counts(store) == dict.fromkeys(("documents", "duplicates", "passages", "rejects", "loads"), 0)
-    rerun = load(out, f"iceberg:{store}", batch_rows=1)
-    assert rerun.returncode == 0, rerun.stderr
-    assert iceberg_counts(store) == expected_counts(out)
+    killed_between_batches_then_rerun(out, f"iceberg:{store}", lambda: iceberg_counts(store))
 
 
 def test_two_loads_at_once_load_each_partition_once(out: Path, tmp_path: Path) -> None:
