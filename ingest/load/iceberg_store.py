@@ -19,7 +19,9 @@ the rows again, is switched off in the tables' properties).
 The rows are written as Parquet data files a batch at a time (a file per batch and
 table), so that the load's memory does not grow with the partition; each table then
 gets one commit adding all of its files: one snapshot per partition and table, as
-before. A lost race commits the same files again. pyiceberg 0.12's streaming append
+before. A lost race commits the same files again; a load killed before a table's
+commit leaves its files in no snapshot, invisible to readers (an Iceberg orphan-file
+clean-up removes them). pyiceberg 0.12's streaming append
 takes unpartitioned tables only, so the files are written with the function its
 `append` uses (`_dataframe_to_data_files`, private: pyproject keeps pyiceberg below 0.13).
 """
