@@ -21,9 +21,9 @@ table), so that the load's memory does not grow with the partition; each table t
 gets one commit adding all of its files: one snapshot per partition and table, as
 before. A lost race commits the same files again; a load killed before a table's
 commit leaves its files in no snapshot, invisible to readers (an Iceberg orphan-file
-clean-up removes them). pyiceberg 0.12's streaming append
-takes unpartitioned tables only, so the files are written with the function its
-`append` uses (`_dataframe_to_data_files`, private: pyproject keeps pyiceberg below 0.13).
+clean-up removes them). pyiceberg 0.12's streaming append takes unpartitioned tables
+only, so the files are written with the function its `append` uses
+(`_dataframe_to_data_files`, private: pyproject keeps pyiceberg below 0.13).
 """
 
 from __future__ import annotations
