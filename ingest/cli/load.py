@@ -29,7 +29,7 @@ target_option = click.option(
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
 @target_option
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="TOML file merged over the defaults (config/default.toml): [load] batch_rows.")
+              help="TOML file merged over the defaults (config/default.toml): [load] batch_rows, duckdb_memory_mib.")
 @click.option("--debug", is_flag=True, help="Print tracebacks.")
 def load(out: str, target: str, config_path: str | None, debug: bool) -> None:
     """Load the output folder OUT into a store, each partition exactly once.
