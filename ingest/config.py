@@ -245,6 +245,11 @@ class WriteConfig(_Strict):
     format: Literal[OUTPUT_FORMATS] = "jsonl"
 
 
+class LoadConfig(_Strict):
+    batch_rows: int = Field(2_000, ge=1)
+    duckdb_memory_mib: int = Field(128, ge=16)
+
+
 class Config(_Strict):
     read: ReadConfig = ReadConfig()
     decode: DecodeConfig = DecodeConfig()
@@ -254,6 +259,7 @@ class Config(_Strict):
     dedup: DedupConfig = DedupConfig()
     run: RunConfig = RunConfig()
     write: WriteConfig = WriteConfig()
+    load: LoadConfig = LoadConfig()
 
     def with_format(self, output_format: str | None) -> Config:
         """This config with [write] format set to `output_format` (a --format option), when given."""
