@@ -47,8 +47,9 @@ give byte-identical shards.
 
 The build streams: each document goes to a spill file in `--out` as it is made, and the
 shards are then written in the shuffled order, so memory is the originals and their
-shingle sets (made once, about 0.4 GB) plus 8 bytes a document (a million documents:
-about 1.2 GB of spill on disk for the time of the build).
+shingle sets (made once; 0.73 GB of RSS in all at a million) plus 8 bytes a document,
+whatever the size (a million documents: about 1.2 GB of spill on disk for the time of
+the build).
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def text_jaccard(x: str, y: str) -> float:
 @functools.cache
 def original_keys(text: str) -> frozenset[tuple[str, ...]]:
     """`shingle_keys` of an original, made once: every derived document is measured
-    against its originals (about 0.4 GB for all 21,268)."""
+    against its originals (about 0.6 GB for all 21,268)."""
     return shingle_keys(text)
 
 
