@@ -14,6 +14,7 @@ from __future__ import annotations
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -52,25 +53,30 @@ class _Codes:
         return code
 
 
+# Every count a `Comparison` holds, in its fields' order.
+_COUNTS = tuple(f.name for f in fields(Comparison))
+
+
 class _VerifiedPairs:
-    """The verified pairs as columns, 24 bytes a pair: in a million documents copies of
-    one story meet in clusters of about 30, some 12 million pairs, which as a dict of
-    id tuples and `Comparison`s took about 300 bytes a pair."""
+    """The verified pairs as columns, 4 bytes a code or count (24 bytes a pair with four
+    counts): in a million documents copies of one story meet in clusters of about 30,
+    some 12 million pairs, which as a dict of id tuples and `Comparison`s took about
+    300 bytes a pair."""
 
     def __init__(self) -> None:
         self.first, self.second = array("i"), array("i")  # document codes (`_Codes`)
-        self._counts = array("i")  # each pair's words_a, words_b, aligned, conflicts
+        self._counts = array("i")  # each pair's `_COUNTS`
 
     def add(self, a: int, b: int, c: Comparison) -> None:
         self.first.append(a)
         self.second.append(b)
-        self._counts.extend((c.words_a, c.words_b, c.aligned, c.conflicts))
+        self._counts.extend([getattr(c, name) for name in _COUNTS])
 
     def __len__(self) -> int:
         return len(self.first)
 
     def comparison(self, i: int) -> Comparison:
-        return Comparison(*self._counts[4 * i : 4 * i + 4])
+        return Comparison(*self._counts[len(_COUNTS) * i : len(_COUNTS) * (i + 1)])
 
 
 def _components(n: int, pairs: _VerifiedPairs) -> np.ndarray:
