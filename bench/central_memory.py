@@ -1,6 +1,6 @@
 """How much memory each central step of a run allocates in the flow's process (tracemalloc).
 
-    python bench/central_memory.py CORPUS/shards [--workers 2]
+    python bench/central_memory.py CORPUS/shards [--workers 2] [--config FILE] [--out DIR]
 
 Runs `ingest.run.pipeline.run` with the batches in a pool of worker processes (as
 `ingest run` does, without Prefect) and traces, in this process only, the Python and
@@ -8,7 +8,8 @@ numpy allocations of each central step: dedup, the choice of story pairs for pas
 the passages grouped by batch, and the write step's decisions. Printed per step: the
 traced peak above what was allocated when it began, and what it left allocated.
 tracemalloc sees no memory-mapped pages; the RSS of this process at each step's end is
-printed beside it.
+printed beside it. `--out` keeps the run's outputs there (to compare them with
+bench/same_outputs.py's `differences`).
 """
 
 from __future__ import annotations
@@ -54,15 +55,16 @@ def main() -> None:
     parser.add_argument("shards", type=Path)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--config", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="where the outputs are kept (default: removed)")
     args = parser.parse_args()
     config = load_config(args.config)
     rows: list = []
     for name in STEPS:
         setattr(pipeline, name, traced(name, getattr(pipeline, name), rows))
     from flows.workers import local_workers, run_batches  # noqa: PLC0415 (the pool the CLI uses)
-    with tempfile.TemporaryDirectory() as out, local_workers(args.workers):
+    with tempfile.TemporaryDirectory() as work, local_workers(args.workers):
         tracemalloc.start()
-        report = pipeline.run([str(args.shards)], out, config, mapper=run_batches, workers=args.workers)
+        report = pipeline.run([str(args.shards)], args.out or work, config, mapper=run_batches, workers=args.workers)
     print(f"{report['counts']}, peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     print("| step | traced peak MiB | left MiB | RSS after MiB | s |")
     print("|---|---:|---:|---:|---:|")

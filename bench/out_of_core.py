@@ -8,8 +8,10 @@ times each in alternating pairs (ABBA: the order flips every pair), measured as
 bench/compare.py measures (`compare.measure`: whole-tree peak RSS, wall time). The
 outputs of the first pair are compared as bench/same_outputs.py compares two
 revisions: `documents.jsonl`, `duplicates.jsonl` and `rejects.jsonl` record by record,
-every field but `added`. Printed: each mode's median wall time and documents a second,
-its largest peak and the parts of it by process, and whether the outputs are the same.
+every field but `added`; with `--before OUT`, each mode's outputs are also compared with
+OUT, the outputs of another revision's `ingest run` of the same corpus. Printed: each
+mode's median wall time and documents a second, its largest peak and the parts of it by
+process, and whether the outputs are the same.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, required=True, help="a corpus folder with shards/")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each mode (default 1)")
     parser.add_argument("--ingest", default=None, help="the ingest executable (default: next to this Python)")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="the outputs of another revision's run of the corpus, to compare each mode's with")
     args = parser.parse_args()
     ingest = compare.ingest_executable(args.ingest)
     runs: dict[str, list[compare.Measurement]] = {mode: [] for mode in MODES}
@@ -57,6 +61,7 @@ def main() -> None:
                     kept[mode] = out
         docs = json.loads((kept["in memory"] / "report.json").read_text())["counts"]["inputs"]
         found = same_outputs.differences(kept["in memory"], kept["out of core"])
+        before = {mode: same_outputs.differences(args.before, out) for mode, out in kept.items()} if args.before else {}
     print(f"\n`python bench/out_of_core.py --corpus {args.corpus} --repeat {args.repeat}` "
           f"(ingest commit {compare.ingest_revision()}), {docs:,} documents\n")
     print("| central steps | runs | median wall s | docs/s | peak MiB | at the peak, MiB |")
@@ -67,6 +72,8 @@ def main() -> None:
         parts = ", ".join(f"{role} {rss / MIB:.0f}" for role, (_, rss) in sorted(top.peak_by_role.items()))
         print(f"| {mode} | {len(measured)} | {wall:.1f} | {docs / wall:,.0f} | {top.peak_rss / MIB:.0f} | {parts} |")
     print("\nOutputs: " + ("the same (every field but `added`)." if not found else "DIFFERENT: " + "; ".join(found)))
+    for mode, differ in before.items():
+        print(f"{mode} against {args.before}: " + ("the same." if not differ else "DIFFERENT: " + "; ".join(differ)))
 
 
 if __name__ == "__main__":

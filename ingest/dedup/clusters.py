@@ -11,18 +11,21 @@ are similar, else the nearest copy on a path of verified pairs towards it.
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
 from ingest.config import DedupConfig
-from ingest.dedup.decisions import NO_CLUSTER, Decision, DedupResult
+from ingest.dedup.decisions import NO_CLUSTER, Clusters, Decision, DedupResult
 from ingest.dedup.keep import keep_order_key, prior_keep_key
 from ingest.dedup.lsh import band_key, band_keys, lsh_pairs
 from ingest.dedup.minhash import Sketch
 from ingest.dedup.prior import IndexedDocument, PriorDocuments, PriorIndex
+from ingest.dedup.sketch_table import SketchTable
 from ingest.dedup.spilled_lsh import spilled_lsh_pairs
 from ingest.dedup.verify import Comparison, compare, kind_of, may_be_one_story
 
@@ -31,24 +34,66 @@ Words = tuple[np.ndarray, np.ndarray]  # a document's word hashes and their mark
 _SIGNATURES_AT_ONCE = 16_384
 
 
-class _UnionFind:
+class _Codes:
+    """A number for each document id met by one decision: the run's documents first,
+    numbered as in `run_codes`."""
+
+    def __init__(self, run_codes: dict[str, int]) -> None:
+        self.ids = list(run_codes)
+        self._run_codes = run_codes
+        self._earlier: dict[str, int] = {}
+
+    def __call__(self, doc_id: str) -> int:
+        code = self._run_codes.get(doc_id)
+        if code is None:
+            code = self._earlier.get(doc_id)
+        if code is None:  # a document of an earlier run
+            code = self._earlier[doc_id] = len(self.ids)
+            self.ids.append(doc_id)
+        return code
+
+
+# Every count a `Comparison` holds, in its fields' order.
+_COUNTS = tuple(f.name for f in fields(Comparison))
+
+
+class _VerifiedPairs:
+    """The verified pairs as columns, 4 bytes a code or count (24 bytes a pair with four
+    counts): in a million documents copies of one story meet in clusters of about 30,
+    some 12 million pairs, which as a dict of id tuples and `Comparison`s took about
+    300 bytes a pair."""
+
     def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
+        self.first, self.second = array("i"), array("i")  # document codes (`_Codes`)
+        self._counts = array("i")  # each pair's `_COUNTS`
 
-    def find(self, x: str) -> str:
-        root = x
-        while self.parent.get(root, root) != root:
-            root = self.parent[root]
-        while x != root:  # path compression
-            self.parent[x], x = root, self.parent[x]
-        return root
+    def add(self, a: int, b: int, c: Comparison) -> None:
+        self.first.append(a)
+        self.second.append(b)
+        self._counts.extend([getattr(c, name) for name in _COUNTS])
 
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def comparison(self, i: int) -> Comparison:
+        return Comparison(*self._counts[len(_COUNTS) * i : len(_COUNTS) * (i + 1)])
+
+
+def _components(n: int, pairs: _VerifiedPairs) -> np.ndarray:
+    """Each of the `n` codes' connected component over the pairs, named by its
+    smallest code (union-find)."""
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = x = parent[parent[x]]  # path halving
+        return x
+
+    for a, b in zip(pairs.first, pairs.second):
+        ra, rb = find(a), find(b)
         if ra != rb:
-            # Deterministic: the smaller id becomes the root.
-            lo, hi = sorted((ra, rb))
-            self.parent[hi] = lo
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.fromiter((find(x) for x in range(n)), dtype=np.int32, count=n)
 
 
 class Deduplicator:
@@ -60,13 +105,16 @@ class Deduplicator:
     """
 
     def __init__(self, config: DedupConfig, marks_of: Callable[[Sketch], np.ndarray] | None = None,
-                 signature_of: Callable[[Sketch], np.ndarray] | None = None, spill_to: Path | None = None) -> None:
+                 signature_of: Callable[[Sketch], np.ndarray] | None = None, spill_to: Path | None = None,
+                 tokens_of: Callable[[int, int], np.ndarray] | None = None) -> None:
         """`marks_of`: a document's `word_marks`, read when a pair is verified (by default
         the sketch's own, `Sketch.marks`); `signature_of`: its MinHash signature (by
         default `Sketch.signature`); `spill_to`: a folder where the LSH spills its
-        candidates (`spilled_lsh.py`), None to find them in memory."""
+        candidates (`spilled_lsh.py`), None to find them in memory; `tokens_of`: the
+        word hashes of the document at (batch, row): the sketches are then held as
+        columns (`SketchTable`), not as they are added."""
         self.config = config
-        self._sketches: dict[str, Sketch] = {}
+        self._sketches: dict[str, Sketch] | SketchTable = {} if tokens_of is None else SketchTable(tokens_of)
         self._marks_of = marks_of or (lambda s: s.marks)
         self._signature_of = signature_of or (lambda s: s.signature)
         self._spill_to = spill_to
@@ -74,7 +122,10 @@ class Deduplicator:
     def add(self, s: Sketch) -> None:
         if s.id in self._sketches:
             raise ValueError(f"document id {s.id} added twice")
-        self._sketches[s.id] = s
+        if isinstance(self._sketches, SketchTable):
+            self._sketches.add(s)
+        else:
+            self._sketches[s.id] = s
 
     def sketches(self) -> Iterable[Sketch]:
         return self._sketches.values()
@@ -127,8 +178,10 @@ class Deduplicator:
     def run(self, state: PriorIndex | None = None) -> DedupResult:
         known = state.known(self._sketches) if state is not None else {}
         prior = PriorDocuments(state, (self.config.figure_words, self.config.not_names))
-        pairs, stats = self._verified_pairs(set(known), prior)
-        decisions, clusters, cluster_of = self._cluster(pairs, known, prior)
+        codes = _Codes(self._sketches.position if isinstance(self._sketches, SketchTable)
+                       else {doc_id: code for code, doc_id in enumerate(self._sketches)})
+        pairs, stats = self._verified_pairs(set(known), prior, codes)
+        decisions, clusters, cluster_of = self._cluster(pairs, codes, known, prior)
         for doc_id, doc in known.items():
             decisions[doc_id] = self._known_decision(doc, prior)
             cluster_of[doc_id] = doc.kept_id
@@ -156,20 +209,24 @@ class Deduplicator:
                                  decision.duplicate_of)
         return record, text, self.state_keys(s)
 
-    def _verified_pairs(self, known: set[str], prior: PriorDocuments):
-        """Candidate pairs, each verified: {(a, b): their `Comparison`}, for the pairs that
-        are one story, and the counts of what was compared and refused."""
-        pairs: dict[tuple[str, str], Comparison] = {}
+    def _verified_pairs(self, known: set[str], prior: PriorDocuments, codes: _Codes):
+        """Candidate pairs, each verified: those that are one story, and the counts of
+        what was compared and refused."""
+        pairs = _VerifiedPairs()
         stats = {"lsh_candidates": 0, "lsh_false_positives": 0, "refused_for_figures_or_names": 0}
+        contained = 0
 
         def check(a: str, b: str, words_a: Words, words_b: Words) -> None:
+            nonlocal contained
             stats["lsh_candidates"] += 1
             if not may_be_one_story(words_a, words_b, self.config):
                 stats["lsh_false_positives"] += 1
                 return
             c = self._compare(words_a, words_b)
-            if kind_of(c, self.config) is not None:
-                pairs[(a, b)] = c
+            kind = kind_of(c, self.config)
+            if kind is not None:
+                pairs.add(codes(a), codes(b), c)
+                contained += kind == "contained"
             else:
                 stats["lsh_false_positives"] += 1
                 stats["refused_for_figures_or_names"] += c.conflicts > 0
@@ -182,42 +239,42 @@ class Deduplicator:
                 if doc.id != doc_id:
                     check(doc_id, doc.id, self.words(doc_id), prior.words(doc.id))
         stats["verified_pairs"] = len(pairs)
-        stats["contained_pairs"] = sum(kind_of(c, self.config) == "contained" for c in pairs.values())
+        stats["contained_pairs"] = contained
         return pairs, stats
 
-    def _cluster(self, pairs: dict[tuple[str, str], Comparison], known: dict, prior: PriorDocuments):
+    def _cluster(self, pairs: _VerifiedPairs, codes: _Codes, known: dict, prior: PriorDocuments):
         """Clusters are the connected components of the verified pairs; each keeps one
         document, and each other new member is linked to a document it was verified
-        against, on a shortest path of verified pairs to the kept one (`_links`)."""
-        uf = _UnionFind()
-        for a, b in pairs:
-            uf.union(a, b)
-        groups: dict[str, list[str]] = defaultdict(list)
-        for doc_id in set(self._sketches) - set(known):
-            groups[uf.find(doc_id)].append(doc_id)
-        # Documents of earlier runs met as candidates, this run's input included when it
-        # was indexed already (a rerun with new documents beside it).
-        for doc_id in list(prior.seen):
-            if (doc_id not in self._sketches or doc_id in known) and uf.find(doc_id) in groups:
-                groups[uf.find(doc_id)].append(doc_id)
-        edges: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
-        for (a, b), c in pairs.items():
-            edges[uf.find(a)].append((a, b, c.similarity))
+        against, on a shortest path of verified pairs to the kept one (`_links`).
+        A component holds a new document of the run (every pair has one); its documents
+        of earlier runs (this run's input too when it was indexed already) were met as
+        candidates."""
+        component = _components(len(codes.ids), pairs)
+        clustered = np.bincount(component, minlength=len(component))[component] > 1
         decisions: dict[str, Decision] = {}
-        clusters: list[dict] = []
+        for code in np.flatnonzero(~clustered[: len(self._sketches)]).tolist():
+            if codes.ids[code] not in known:
+                decisions[codes.ids[code]] = NO_CLUSTER
+        in_clusters = np.flatnonzero(clustered)
+        members_of = _grouped(component[in_clusters])
+        first, second = (np.frombuffer(pairs.first, dtype=np.int32), np.frombuffer(pairs.second, dtype=np.int32)) \
+            if len(pairs) else (np.empty(0, np.int32), np.empty(0, np.int32))
+        pairs_of = _grouped(component[first])
+        clusters: list[tuple[str, list[str]]] = []
         cluster_of: dict[str, str] = {}
         policy = self.config.keep_policy
-        for root, members in groups.items():
-            if len(members) == 1:
-                decisions[members[0]] = NO_CLUSTER
-                continue
+        for root, positions in members_of.items():
+            members = [codes.ids[m] for m in in_clusters[positions].tolist()]
+            verified: dict[tuple[str, str], Comparison] = {}  # this cluster's pairs
+            for i in pairs_of[root].tolist():
+                verified[(codes.ids[first[i]], codes.ids[second[i]])] = pairs.comparison(i)
             new = [m for m in members if m in self._sketches and m not in known]
             ordered = sorted(new, key=lambda m: keep_order_key(self._sketches[m], policy))
             new_set = set(new)
             earlier = [prior.seen[m] for m in members if m not in new_set]
             graph: dict[str, dict[str, float]] = defaultdict(dict)
-            for a, b, sim in edges[root]:
-                graph[a][b] = graph[b][a] = sim
+            for (a, b), c in verified.items():
+                graph[a][b] = graph[b][a] = c.similarity
             if earlier:
                 # Documents of earlier runs are published already: their cluster's kept
                 # document stays kept, and new copies join it. The links they were
@@ -237,22 +294,18 @@ class Deduplicator:
                 if member not in graph[kept.id]:
                     c = self._compare(self.words(member), words_of_kept(kept.id))
                     if kind_of(c, self.config) is not None:
-                        pairs[(member, kept.id)] = c
+                        verified[(member, kept.id)] = c
                         graph[member][kept.id] = graph[kept.id][member] = c.similarity
             links = self._links(kept.id, graph)
-            cluster = {"cluster_id": kept.id, "kept": kept.id, "members": []}
             for member in ordered:
                 # Always reached, unless the index lost a link: then the kept one, as before.
                 parent = links[member] if member in links else kept.id
-                c = _oriented(pairs, member, parent) or self._compare(self.words(member), words_of_kept(kept.id))
-                decisions[member] = decision = _decision(member, parent, kept.id, c, self.config)
-                cluster["members"].append({"id": member} | {k: v for k, v in decision.to_json().items()
-                                                           if k != "cluster_id"})
+                c = _oriented(verified, member, parent) or self._compare(self.words(member), words_of_kept(kept.id))
+                decisions[member] = _decision(member, parent, kept.id, c, self.config)
             for member in new:
                 cluster_of[member] = kept.id
-            clusters.append(cluster)
-        clusters.sort(key=lambda c: (-len(c["members"]), c["cluster_id"]))
-        return decisions, clusters, cluster_of
+            clusters.append((kept.id, ordered))
+        return decisions, Clusters(clusters, decisions), cluster_of
 
     @staticmethod
     def _links(kept: str, graph: dict[str, dict[str, float]]) -> dict[str, str]:
@@ -272,6 +325,17 @@ class Deduplicator:
             reached |= following
             layer = following
         return links
+
+
+def _grouped(keys: np.ndarray) -> dict[int, np.ndarray]:
+    """The positions of `keys` grouped by key, in increasing keys (in order in a group)."""
+    if len(keys) == 0:
+        return {}
+    order = np.argsort(keys, kind="stable").astype(np.int32)  # 12 million pairs: 48 MB, not 96
+    ordered_keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered_keys[1:] != ordered_keys[:-1]])
+    ends = np.r_[starts[1:], len(keys)]
+    return {k: order[a:b] for k, a, b in zip(ordered_keys[starts].tolist(), starts.tolist(), ends.tolist())}
 
 
 def _oriented(pairs: dict[tuple[str, str], Comparison], a: str, b: str) -> Comparison | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """One document's dedup outcome; every link it reports is a verified pair.
 
@@ -17,6 +18,7 @@ class Decision:
     trimmed or extended); similarity, the share of their words aligned; containment,
     the share of the shorter one's words aligned; contained_in, for a contained pair,
     the longer of the two (duplicate_of for a trimmed copy, this one for an extended one).
+    With slots: a run of a million bench documents holds some 700,000.
     """
 
     cluster_id: str | None
@@ -35,13 +37,42 @@ class Decision:
 NO_CLUSTER = Decision(None, None, None)
 
 
+class Clusters(Sequence):
+    """A run's duplicate clusters, largest first (then by id), each read as {cluster_id,
+    kept, members: [{id, duplicate_of, kind, similarity, containment, contained_in}]}:
+    the members are the cluster's new documents but the kept one, each with its
+    decision. Made from the decisions when read: a run holds a member's id, not a dict
+    of its decision again (about 400 bytes)."""
+
+    def __init__(self, clusters: list[tuple[str, list[str]]], decisions: dict[str, Decision]) -> None:
+        """`clusters`: (kept id, the other members' ids) each."""
+        self._clusters = sorted(clusters, key=lambda c: (-len(c[1]), c[0]))
+        self._decisions = decisions
+
+    def __len__(self) -> int:
+        return len(self._clusters)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._shown(c) for c in self._clusters[i]]
+        return self._shown(self._clusters[i])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None
+
+    def _shown(self, cluster: tuple[str, list[str]]) -> dict:
+        kept, members = cluster
+        return {"cluster_id": kept, "kept": kept,
+                "members": [{"id": m} | {k: v for k, v in self._decisions[m].to_json().items() if k != "cluster_id"}
+                            for m in members]}
+
+
 @dataclass
 class DedupResult:
     decisions: dict[str, Decision]
-    # {cluster_id, kept, members: [{id, duplicate_of, kind, similarity,
-    # containment, contained_in}]}, largest first: the
-    # members are the cluster's new documents but the kept one, each with its decision.
-    clusters: list[dict]
+    clusters: Sequence[dict]  # `Clusters`
     stats: dict[str, int] = field(default_factory=dict)
     # Documents indexed by an earlier run (same input again): their original `added`.
     added_before: dict[str, str] = field(default_factory=dict)

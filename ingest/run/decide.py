@@ -1,14 +1,14 @@
 """The central dedup step, in the flow's process: the run's sketches read back, clustered.
 
 The workers spilled each cleaned batch's sketches (`ingest/run/spill.py`); here they
-are read back without their word marks, which are read only for candidate pairs, and
-the run's near-duplicate clusters are decided, against the index of earlier runs when
-there is one.
+are held as columns (`ingest/dedup/sketch_table.py`), their words read back by (batch,
+row) when compared and their word marks only for candidate pairs, and the run's
+near-duplicate clusters are decided, against the index of earlier runs when there is one.
 
 An input too large for `[run] central_memory_mib` is decided out of core
-(`central_spill`): the sketches are read back without their signatures too, which the
-LSH reads once into band keys on disk (`ingest/dedup/spilled_lsh.py`), and the passage
-candidates are found from spilled anchors (`ingest/dedup/spilled_anchors.py`).
+(`central_spill`): the signatures are not held either, the LSH reads them once into
+band keys on disk (`ingest/dedup/spilled_lsh.py`), and the passage candidates are found
+from spilled anchors (`ingest/dedup/spilled_anchors.py`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from ingest.workspace import Workspace
 # bench/central_memory.py at 20,000 bench documents (dedup 1.6 KB, then the passage
 # candidates 2.9 KB over the 1.1 KB dedup left).
 CENTRAL_BYTES_PER_DOCUMENT = 4096
-_NO_SIGNATURE = np.empty(0, dtype=np.uint32)
+_NO_ARRAY = np.empty(0, dtype=np.uint32)
 
 
 def central_spill(summaries: Iterable[CleanSummary], config: Config, workspace: Workspace) -> Path | None:
@@ -45,25 +45,33 @@ def central_spill(summaries: Iterable[CleanSummary], config: Config, workspace: 
 
 def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: SpilledWords, added: str,
                 state: PriorIndex | None = None, spill_to: Path | None = None) -> tuple[Deduplicator, DedupResult]:
-    """`spill_to`: where to spill (`central_spill`), None to decide in memory."""
+    """`spill_to`: where to spill (`central_spill`), None to decide in memory.
+
+    The sketches are held as columns (`SketchTable`): their words are read back from the
+    spilled batches by (batch, row), and so are their signatures out of core; in memory
+    each batch's signatures are held as one array."""
+    signatures: dict[int, np.ndarray] = {}
     dedup = Deduplicator(config.dedup, marks_of=lambda s: words.marks(s.batch, s.row),
-                         signature_of=(lambda s: words.signature(s.batch, s.row)) if spill_to else None,
-                         spill_to=spill_to)
+                         signature_of=((lambda s: words.signature(s.batch, s.row)) if spill_to
+                                       else (lambda s: signatures[s.batch][s.row])),
+                         spill_to=spill_to, tokens_of=lambda b, row: _tokens(words, b, row))
     for summary in summaries:
-        for s in load_sketches(words, summary, added, with_signatures=spill_to is None):
+        if spill_to is None:
+            signatures[summary.batch] = words.signatures(summary.batch)
+        for s in load_sketches(summary, added):
             dedup.add(s)
-        summary.documents.clear()  # in the sketches now (the same strings)
+        summary.documents.clear()  # in the sketches' columns now (the same strings)
     return dedup, dedup.run(state)
 
 
-def load_sketches(words: SpilledWords, summary: CleanSummary, added: str,
-                  with_signatures: bool = True) -> Iterator[Sketch]:
-    """The sketches of a cleaned batch, over its spilled arrays (views, not copies),
-    without their word marks: `deduplicate` reads those of candidate pairs only; and
-    without their signatures unless `with_signatures`."""
-    b = summary.batch
-    offsets, tokens = words.array(b, "offsets").tolist(), words.array(b, "tokens")
-    signatures = words.signatures(b) if with_signatures else None
+def _tokens(words: SpilledWords, batch: int, row: int) -> np.ndarray:
+    """A document's word hashes: a view of its batch's mapped array."""
+    offsets = words.array(batch, "offsets")
+    return words.array(batch, "tokens")[offsets[row] : offsets[row + 1]]
+
+
+def load_sketches(summary: CleanSummary, added: str) -> Iterator[Sketch]:
+    """The sketches of a cleaned batch without their arrays: `SketchTable` reads the
+    words by (batch, row), `deduplicate` the word marks of candidate pairs only."""
     for row, (doc_id, length, created, source) in enumerate(summary.documents):
-        yield Sketch(doc_id, length, created, added, source, tokens[offsets[row] : offsets[row + 1]],
-                     signatures[row] if signatures is not None else _NO_SIGNATURE, b, row)
+        yield Sketch(doc_id, length, created, added, source, _NO_ARRAY, _NO_ARRAY, summary.batch, row)

@@ -245,3 +245,30 @@ def test_jaccards_of_one_set_with_many_equal_jaccard_of_each_pair() -> None:
     sets = [np.unique(rng.integers(0, 40, size=rng.integers(0, 30)).astype(np.uint64)) for _ in range(30)]
     for a in sets:
         assert jaccards(a, sets) == [jaccard(a, b) for b in sets]
+
+
+def test_sketches_held_as_columns_decide_the_same() -> None:
+    """A run's Deduplicator holds its sketches as columns and reads their words by
+    (batch, row): the decisions and clusters are those of sketches held whole."""
+    config = DedupConfig()
+    hasher = MinHasher(config.num_perm, config.seed)
+    docs = {f"doc-{i}-{k}": edit_words(article(i), 0.03 * k, k) for i in range(4) for k in range(4)}
+    docs["alone"] = article(9)
+    held = Deduplicator(config)
+    sketches = [sketch(doc_id, text, None, "2026-01-01T00:00:00Z", f"src/{doc_id}", config, hasher)
+                for doc_id, text in docs.items()]
+    where = {}
+    for n, s in enumerate(sketches):
+        held.add(s)
+        where[(n // 5, n % 5)] = s
+    columns = Deduplicator(config, marks_of=lambda s: where[(s.batch, s.row)].marks,
+                           signature_of=lambda s: where[(s.batch, s.row)].signature,
+                           tokens_of=lambda batch, row: where[(batch, row)].tokens)
+    for (batch, row), s in where.items():
+        columns.add(type(s)(s.id, s.length, s.created, s.added, s.source, s.tokens[:0], s.signature[:0], batch, row))
+    expected, found = held.run(), columns.run()
+    assert expected.stats["verified_pairs"] > 0
+    assert found.decisions == expected.decisions
+    assert found.clusters == expected.clusters
+    assert found.cluster_of == expected.cluster_of
+    assert found.stats == expected.stats
