@@ -79,11 +79,26 @@ def time_parts(parts: collections.Counter) -> None:
                 parts[label] += time.process_time() - started
         return wrapper
 
-    for name, label in (("clean_record", "rules and boilerplate (clean_record)"),
-                        ("hashes_and_spans", "dedup: words"), ("ngram_hashes", "dedup: n-grams"),
-                        ("sketch", "dedup: shingle set and MinHash"), ("write_jsonl", "spill: documents")):
-        setattr(clean, name, timed(getattr(clean, name), label))
-    clean.BatchWords.add = timed(clean.BatchWords.add, "dedup: passage anchors (BatchWords.add)")
+    import ingest.run.spill as spill
+
+    # The words and sketches for dedup: made per document in `clean_batch` before 8f1c2a0,
+    # for many documents at once in `BatchWords.add` since.
+    for module, name, label in ((clean, "clean_record", "rules and boilerplate (clean_record)"),
+                                (clean, "write_jsonl", "spill: documents"),
+                                (clean, "hashes_and_spans", "dedup: words"),
+                                (spill, "texts_hashes_and_spans", "dedup: words"),
+                                (clean, "word_marks", "dedup: figures and names"),
+                                (spill, "texts_word_marks", "dedup: figures and names"),
+                                (clean, "ngram_hashes", "dedup: n-grams"),
+                                (spill, "texts_ngram_hashes", "dedup: n-grams"),
+                                (clean, "sketch", "dedup: shingle set and MinHash"),
+                                (spill, "texts_winnow", "dedup: passage anchors")):
+        if hasattr(module, name):
+            setattr(module, name, timed(getattr(module, name), label))
+    if hasattr(spill, "MinHasher"):
+        spill.MinHasher.signatures = timed(spill.MinHasher.signatures, "dedup: shingle set and MinHash")
+    if "add" in vars(clean.BatchWords) and not hasattr(spill, "texts_winnow"):
+        clean.BatchWords.add = timed(clean.BatchWords.add, "dedup: passage anchors")
     clean.BatchWords.save = timed(clean.BatchWords.save, "spill: words and sketches")
 
 

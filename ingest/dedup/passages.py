@@ -73,16 +73,30 @@ def anchors(tokens: np.ndarray, config: PassageConfig) -> np.ndarray:
 
 def winnow(grams: np.ndarray, config: PassageConfig) -> np.ndarray:
     """Sorted unique anchors of a document's n-gram hashes."""
+    return texts_winnow(grams, np.array([0, len(grams)]), config)[0]
+
+
+def texts_winnow(grams: np.ndarray, offsets: np.ndarray, config: PassageConfig) -> tuple[np.ndarray, np.ndarray]:
+    """`winnow` of each document's n-grams (`grams[offsets[i]:offsets[i + 1]]`), in one set
+    of array operations: the anchors concatenated, and where each document's start."""
     w = window(config)
-    if len(grams) <= w:
-        return np.unique(grams)
-    # The minimum of each window of w n-grams: w - 1 element-wise minimums of shifted
-    # views (a few windows wide), cheaper than a sliding-window view's reduction.
-    count = len(grams) - w + 1
+    sizes = np.diff(offsets)
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    count = max(0, len(grams) - w + 1)
+    # The minimum of the window at every n-gram (across documents' ends too): w - 1
+    # element-wise minimums of shifted views, cheaper than a sliding-window view's reduction.
     smallest = grams[:count].copy()
     for k in range(1, w):
         np.minimum(smallest, grams[k : k + count], out=smallest)
-    return np.unique(smallest)
+    inside = np.arange(count) + w <= offsets[1:][owner[:count]]
+    few = (sizes <= w)[owner]  # a document of one window or less: all its n-grams
+    found = np.concatenate((smallest[inside], grams[few]))
+    found_owner = np.concatenate((owner[:count][inside], owner[few]))
+    order = np.lexsort((found, found_owner))
+    found, found_owner = found[order], found_owner[order]
+    first = np.ones(len(found), dtype=bool)
+    first[1:] = (found[1:] != found[:-1]) | (found_owner[1:] != found_owner[:-1])
+    return found[first], np.concatenate(([0], np.cumsum(np.bincount(found_owner[first], minlength=len(sizes)))))
 
 
 def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple[np.ndarray, np.ndarray]:
