@@ -81,7 +81,7 @@ def time_parts(parts: collections.Counter) -> None:
 
     import ingest.run.spill as spill
 
-    # The words and sketches for dedup: made per document in `clean_batch` before 8f1c2a0,
+    # The words and sketches for dedup: made per document in `clean_batch` before 3e94de7,
     # for many documents at once in `BatchWords.add` since.
     for module, name, label in ((clean, "clean_record", "rules and boilerplate (clean_record)"),
                                 (clean, "write_jsonl", "spill: documents"),
