@@ -36,6 +36,9 @@ _SENTENCE_END[[ord(c) for c in ".!?:"]] = True
 _NEWLINE = np.uint32(ord("\n"))
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _HEADLINE_WORDS = 20
+# `_among` looks values up in a table of the low bits of this few first.
+_FEW = 256
+_LOW_BITS = 0xFFFF
 
 
 @functools.lru_cache(maxsize=8)
@@ -103,7 +106,14 @@ def _among(values: np.ndarray, others: np.ndarray) -> np.ndarray:
         return np.zeros(len(values), dtype=bool)
     if len(others) <= len(values):
         others = np.sort(others)
-        return others[np.minimum(np.searchsorted(others, values), len(others) - 1)] == values
+        found = np.zeros(len(values), dtype=bool)
+        maybe = slice(None)
+        if len(others) <= _FEW:  # a word list: most values are told apart by their low bits first
+            table = np.zeros(_LOW_BITS + 1, dtype=bool)
+            table[others & _LOW_BITS] = True
+            maybe = np.flatnonzero(table[values & _LOW_BITS])
+        found[maybe] = others[np.minimum(np.searchsorted(others, values[maybe]), len(others) - 1)] == values[maybe]
+        return found
     ordered = np.sort(values)
     at = np.searchsorted(ordered, others)
     present = np.zeros(len(ordered), dtype=bool)

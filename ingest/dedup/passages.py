@@ -92,6 +92,10 @@ def texts_winnow(grams: np.ndarray, offsets: np.ndarray, config: PassageConfig) 
     few = (sizes <= w)[owner]  # a document of one window or less: all its n-grams
     found = np.concatenate((smallest[inside], grams[few]))
     found_owner = np.concatenate((owner[:count][inside], owner[few]))
+    # A window's minimum is mostly the next one's too: the repeats go before sorting.
+    changed = np.ones(len(found), dtype=bool)
+    changed[1:] = (found[1:] != found[:-1]) | (found_owner[1:] != found_owner[:-1])
+    found, found_owner = found[changed], found_owner[changed]
     order = np.lexsort((found, found_owner))
     found, found_owner = found[order], found_owner[order]
     first = np.ones(len(found), dtype=bool)
@@ -287,6 +291,9 @@ def _passages(runs: list[tuple[int, int, int, int]], config: PassageConfig) -> l
 
 
 def _passage(group: list[tuple[int, int, int, int]]) -> tuple:
+    if len(group) == 1:  # most groups: one run, as long on both sides, all of it shared
+        a_start, a_end, b_start, b_end = group[0]
+        return a_start, a_end, b_start, b_end, 1.0, 1.0, a_end - a_start
     a_words = _covered(sorted((r[0], r[1]) for r in group))
     b_words = _covered(sorted((r[2], r[3]) for r in group))
     a_start, a_end = group[0][0], max(r[1] for r in group)
