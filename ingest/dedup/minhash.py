@@ -11,8 +11,9 @@ from ingest.dedup.marks import NO_MARKS, word_marks
 from ingest.dedup.shingles import NO_HASHES, hashes_and_spans, shingle_set
 
 
-# Hashes permuted at a time by `MinHasher.signatures`: 8 MiB at 128 permutations.
-_HASHES_AT_ONCE = 8192
+# Hashes permuted at a time by `MinHasher.signatures`: 1 MiB at 128 permutations, which
+# stays in cache (a quarter less CPU than 8 MiB, bench figures in docs/benchmarks/speed.md).
+_HASHES_AT_ONCE = 1024
 
 
 class MinHasher:
