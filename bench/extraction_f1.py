@@ -39,21 +39,31 @@ RESAMPLES = 1000
 SEED = 12345
 
 _TOKEN = re.compile(r"\w+")
+# Scripts written without spaces between words (Han, kana, Thai, Lao, Myanmar, Khmer):
+# `\w+` makes a whole run of them, often a sentence, one token. The CJK-aware measure
+# takes each of their characters as a token, as CJK-aware text metrics do (BERT's
+# tokenizer for Han, sacreBLEU's "zh" tokenizer); other scripts' tokens stay `\w+`.
+_UNSEGMENTED = (
+    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
+)
+_CHARACTER_TOKEN = re.compile(f"[{_UNSEGMENTED}]|(?:(?![{_UNSEGMENTED}])\\w)+")
 
 
-def tokenize(text: str) -> list[str]:
-    return _TOKEN.findall(text or "")
+def tokenize(text: str, per_character: bool = False) -> list[str]:
+    """`\\w+` tokens; with `per_character`, each character of an unsegmented script one token."""
+    return (_CHARACTER_TOKEN if per_character else _TOKEN).findall(text or "")
 
 
-def shingles(text: str, n: int = SHINGLE) -> Counter[tuple[str, ...]]:
+def shingles(text: str, n: int = SHINGLE, per_character: bool = False) -> Counter[tuple[str, ...]]:
     """The multiset of n-token shingles; a shorter (non-empty) text is one shingle."""
-    tokens = tokenize(text)
+    tokens = tokenize(text, per_character)
     return Counter(tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens)
 
 
-def match_counts(truth: str, prediction: str) -> tuple[int, int, int]:
-    """(TP, FP, FN) shingle counts of one page."""
-    true, pred = shingles(truth), shingles(prediction)
+def match_counts(truth: str, prediction: str, per_character: bool = False) -> tuple[int, int, int]:
+    """(TP, FP, FN) shingle counts of one page (`tokenize` for `per_character`)."""
+    true, pred = shingles(truth, per_character=per_character), shingles(prediction, per_character=per_character)
     tp = sum((true & pred).values())
     return tp, sum(pred.values()) - tp, sum(true.values()) - tp
 

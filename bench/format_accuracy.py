@@ -11,7 +11,8 @@ Each source file is run alone through `ingest.run.pipeline.run` with the default
 configuration; its documents and duplicates are matched to the gold by record number
 (`source#n`).
 
-- title: equal after whitespace is collapsed; url: equal; author: equal (a list of
+- title: equal after whitespace is collapsed and HTML entities decoded (a scraper's
+  "&apos;" in a CSV title is an apostrophe, as issue 18's normalisation has it); url: equal; author: equal (a list of
   names: the gold among them); date: the same instant (the same day for a date).
 - recall: the share of the gold text's 4-token shingles (tokens \\w+, a multiset, as
   bench/extraction_f1.py counts them) found in the document's text; mean and minimum
@@ -133,10 +134,16 @@ def atom_gold(data: bytes) -> list[Gold]:
 def rss_gold(data: bytes) -> list[Gold]:
     root = etree.fromstring(data)
     content = "{http://purl.org/rss/1.0/modules/content/}encoded"
-    return [Gold(n, item.findtext("title"), item.findtext("pubDate"), item.findtext("link"),
+    return [Gold(n, item.findtext("title"), item.findtext("pubDate"), item.findtext("link") or permalink(item),
                  item.findtext("{http://purl.org/dc/elements/1.1/}creator"),
                  html_text(item.findtext(content) or item.findtext("description") or ""))
             for n, item in enumerate(root.iter("item"), 1)]
+
+
+def permalink(item: etree._Element) -> str | None:
+    """RSS 2.0: a <guid> is the item's permalink unless isPermaLink="false"."""
+    guid = item.find("guid")
+    return guid.text.strip() if guid is not None and guid.text and guid.get("isPermaLink") != "false" else None
 
 
 RSS1 = "{http://purl.org/rss/1.0/}"
@@ -162,6 +169,8 @@ SOURCES = [
            ("OCR-D+ocrd-website", "docs/feed.xml"), atom_gold),
     Source("WordPress.org News (RSS 2.0)", FIXTURES / "wordpress-develop" / "wordpress-org-news-excerpt.xml",
            ("", ""), rss_gold),
+    Source("RSS 2.0 specification's sample (Liftoff News)", FIXTURES / "rust-syndication-rss" / "rss2sample.xml",
+           ("rust-syndication+rss", "tests/data/rss2sample.xml"), rss_gold),
     Source("RSS 1.0 spec example (RDF)", FIXTURES / "mozilla-comm-central" / "rss_7_1.rdf",
            ("", ""), rdf_gold),
     Source("FakeNewsCorpus sample (CSV)", FIXTURES / "fakenewscorpus" / "news_sample-excerpt.csv",
@@ -238,7 +247,7 @@ def score(source: Source, full: bool) -> Iterator[str]:
         doc = docs.get(g.n)
         meta = doc["metadata"] if doc else {}
         checks = {
-            "title": (g.title, lambda: " ".join((meta.get("title") or "").split()) == " ".join(g.title.split())),
+            "title": (g.title, lambda: " ".join((meta.get("title") or "").split()) == " ".join(html.unescape(g.title).split())),
             "date": (g.date, lambda: same_date(g.date, doc["created"])),
             "url": (g.url, lambda: meta.get("url") == g.url),
             "author": (g.author, lambda: same_author(g.author, meta.get("author"))),

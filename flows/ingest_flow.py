@@ -20,7 +20,7 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.futures import as_completed
 
-from flows.api_server import TemporaryApi
+from flows.api_server import ApiLog, ApiStartError, TemporaryApi
 from flows.retry import RETRY_TRANSIENT_IO
 from flows.runners import TASKS_PER_WORKER, prefect_api, task_runner
 from flows.workers import (
@@ -149,6 +149,17 @@ def ingest_flow(paths: list[str], out: str, config_path: str | None = None, stat
 _plans: dict[str, RunPlan] = {}
 
 
+def _end(out: str, api: TemporaryApi | None) -> ApiLog | None:
+    """Drop what was read ahead for a flow that never started, stop the temporary API
+    and keep its log beside the report, also when the run failed or the API did not
+    start (the log then holds why)."""
+    end_read_ahead()
+    unclaimed = _plans.pop(out, None)
+    if unclaimed is not None:  # the flow never started (the API did not): nothing read ahead is kept
+        unclaimed.workspace.remove()
+    return api.keep_log(Path(out)) if api is not None else None
+
+
 def run_ingest(paths: list[str], out: str, config_path: str | None = None, state: str | None = None,
                workers: int | None = None, runner: str | None = None,
                dask_address: str | None = None, api: TemporaryApi | None = None,
@@ -168,6 +179,7 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
     # Workers elsewhere would resolve a relative output folder against their own.
     out = os.path.abspath(out)
     used: TemporaryApi | None = None  # the temporary API the flow ran on
+    ended = False
     try:
         with local_workers(workers) if kind == "process" else nullcontext():
             if kind == "process":
@@ -180,15 +192,14 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
                     paths=paths, out=out, config_path=config_path,
                     state=IndexLocation(state) if state is not None else None, workers=parallelism,
                     output_format=output_format)
+    except ApiStartError as exc:
+        ended, api_log = True, _end(out, used or api)
+        if api_log is not None and api_log.path is not None:  # the one line names where to read why
+            raise ApiStartError(f"{exc} (its log: {api_log.path})") from exc
+        raise
     finally:
-        end_read_ahead()
-        unclaimed = _plans.pop(out, None)
-        if unclaimed is not None:  # the flow never started (the API did not): nothing read ahead is kept
-            unclaimed.workspace.remove()
-        # Stopped by now. Its log goes beside the report, also when the run failed or
-        # the API did not start (`api` then holds why).
-        leftover = used or api
-        api_log = leftover.keep_log(Path(out)) if leftover is not None else None
+        if not ended:
+            api_log = _end(out, used or api)
     if used is not None and api_log is not None:
         record_api_log(Path(out), report, api_log.path, api_log.errors)
     return report

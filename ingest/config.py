@@ -148,7 +148,18 @@ class MetadataConfig(_Strict):
     @cached_property
     def keys(self) -> dict[str, tuple[str, ...]]:
         """For each standard field, the source fields of every listed set, in order, once each."""
-        return {name: tuple(dict.fromkeys(key for convention in self.conventions
+        return self._keys(self.conventions)
+
+    @cached_property
+    def _format_keys(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        return {name: self._keys([name, *self.conventions]) for name in self.sets}
+
+    def keys_for(self, input_format: str | None) -> dict[str, tuple[str, ...]]:
+        """`keys`, after the fields of the set named after `input_format` when there is one."""
+        return self._format_keys.get(input_format or "", self.keys)
+
+    def _keys(self, conventions: list[str]) -> dict[str, tuple[str, ...]]:
+        return {name: tuple(dict.fromkeys(key for convention in conventions
                                           for key in getattr(self.sets[convention], name)))
                 for name in CONVENTION_FIELDS}
 
@@ -196,6 +207,8 @@ class DedupConfig(_Strict):
     contained_share: float = Field(0.9, gt=0, le=1)
     contained_min_words: int = Field(20, ge=1)
     max_substitution_words: int = Field(6, ge=1)
+    substitution_gap_words: int = Field(2, ge=0)
+    contained_lead_words: int = Field(10, ge=0)
     moved_run_words: int = Field(4, ge=2)
     figure_words: list[str] = Field(default_factory=list)
     not_names: list[str] = Field(default_factory=list)
@@ -232,6 +245,11 @@ class WriteConfig(_Strict):
     format: Literal[OUTPUT_FORMATS] = "jsonl"
 
 
+class LoadConfig(_Strict):
+    batch_rows: int = Field(2_000, ge=1)
+    duckdb_memory_mib: int = Field(128, ge=16)
+
+
 class Config(_Strict):
     read: ReadConfig = ReadConfig()
     decode: DecodeConfig = DecodeConfig()
@@ -241,6 +259,7 @@ class Config(_Strict):
     dedup: DedupConfig = DedupConfig()
     run: RunConfig = RunConfig()
     write: WriteConfig = WriteConfig()
+    load: LoadConfig = LoadConfig()
 
     def with_format(self, output_format: str | None) -> Config:
         """This config with [write] format set to `output_format` (a --format option), when given."""

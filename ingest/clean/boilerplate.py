@@ -3,8 +3,10 @@
 Documents are grouped by source (`source_group`: the URL's host, else the JSONL or WARC
 file, else the folder). A line (as `line_key` folds it) that appears in at least
 `min_documents` documents and `min_fraction` of its group's documents is learned, and
-removed from that group's documents under the rule name "boilerplate". Lines are
-counted per batch, in the workers, as hashes; learning is central.
+removed from that group's documents under the rule name "boilerplate" (but for code
+lines, headings over text that stays, and a document's whole text: `clean_record`,
+`Cleaner.clean`). Lines are counted per batch, in the workers, as hashes; learning is
+central.
 """
 
 from __future__ import annotations

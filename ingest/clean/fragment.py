@@ -13,7 +13,16 @@ boilerplate's job, with their audit trail.
 
 from __future__ import annotations
 
-from ingest.clean.html import Extracted, ExtractError, _as_document, _parse_html, _plain_paragraphs, _time_limit
+from ingest.clean.html import (
+    Extracted,
+    ExtractError,
+    _as_document,
+    _parse_html,
+    _plain_paragraphs,
+    _time_limit,
+    code_lines,
+    heading_texts,
+)
 from ingest.clean.markdown import _autop
 from ingest.config import HtmlConfig
 
@@ -21,7 +30,8 @@ from ingest.config import HtmlConfig
 def extract_fragment(fragment: str, config: HtmlConfig) -> Extracted:
     """The text of post content given as HTML; no metadata (the container has it)."""
     with _time_limit(config.timeout_seconds):
-        paragraphs = _plain_paragraphs(_parse_html(_as_document(_autop(fragment)))) if fragment.strip() else []
+        tree = _parse_html(_as_document(_autop(fragment))) if fragment.strip() else None
+        paragraphs = _plain_paragraphs(tree) if tree is not None else []
     if not paragraphs:
         raise ExtractError("no text found in the HTML content")
-    return Extracted(text="\n\n".join(paragraphs))
+    return Extracted(text="\n\n".join(paragraphs), headings=heading_texts(tree), code=code_lines(tree))

@@ -45,6 +45,11 @@ class ExtractError(Exception):
 class Extracted:
     text: str  # paragraphs separated by "\n\n"
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The paragraphs the source marks as headings (<h1>-<h6>, Markdown's "#" and
+    # underlined lines): learned boilerplate keeps a heading over text it keeps.
+    headings: list[str] = field(default_factory=list)
+    # The lines of code blocks (<pre>, Markdown's fences): content, never chrome.
+    code: list[str] = field(default_factory=list)
 
 
 def extract_html(html: str, config: HtmlConfig, url: str | None = None) -> Extracted:
@@ -62,7 +67,8 @@ def extract_html(html: str, config: HtmlConfig, url: str | None = None) -> Extra
             paragraphs = paragraphs or _plain_paragraphs(tree)
     if not paragraphs:
         raise ExtractError("no text found in HTML")
-    return Extracted(text="\n\n".join(paragraphs), metadata=metadata)
+    return Extracted(text="\n\n".join(paragraphs), metadata=metadata, headings=heading_texts(tree),
+                     code=code_lines(tree))
 
 
 class _Timeout(BaseException):
@@ -197,6 +203,17 @@ def _page_metadata(document: Any, tree: HtmlElement, url: str | None) -> dict[st
         "date": document.date,  # ISO 8601 date, found by htmldate
     }
     return {key: value for key, value in fields.items() if value}
+
+
+def heading_texts(tree: HtmlElement) -> list[str]:
+    """The text of each <h1>-<h6>, white space collapsed as in the paragraphs."""
+    headings = (" ".join(h.text_content().split()) for h in tree.iter("h1", "h2", "h3", "h4", "h5", "h6"))
+    return [h for h in headings if h]
+
+
+def code_lines(tree: HtmlElement) -> list[str]:
+    """The non-blank lines of each <pre>."""
+    return [line for pre in tree.iter("pre") for line in pre.text_content().splitlines() if line.strip()]
 
 
 def _declared_language(tree: HtmlElement) -> str | None:

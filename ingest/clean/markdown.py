@@ -23,6 +23,8 @@ from ingest.clean.html import (
     _plain_paragraphs,
     _time_limit,
     _words,
+    code_lines,
+    heading_texts,
 )
 from ingest.config import HtmlConfig
 
@@ -44,17 +46,34 @@ def extract_markdown(text: str, config: HtmlConfig) -> Extracted:
     # The time limit covers the Markdown rules too: hostile lines make regexes slow.
     with _time_limit(config.timeout_seconds):
         front, body = split_front_matter(text)
-        if not _HTML_BLOCK.search(body):
-            paragraphs = _markdown_paragraphs(body)
+        if not _HTML_BLOCK.search(_without_code(body)):
+            paragraphs, headings, code = _markdown_paragraphs(body)
         elif _MARKDOWN_SYNTAX.search(body):
             # Markdown with raw HTML blocks in it (a <figure> in a Hugo post): rendered
             # as the site generator would, then read as the HTML it makes.
-            paragraphs = _fragment_paragraphs(_render_markdown(body), config)
+            paragraphs, headings, code = _fragment_paragraphs(_render_markdown(body), config)
         else:
-            paragraphs = _fragment_paragraphs(body, config)  # an HTML body (WordPress)
+            paragraphs, headings, code = _fragment_paragraphs(body, config)  # an HTML body (WordPress)
     if not paragraphs:
         raise ExtractError("no text found in Markdown")
-    return Extracted(text="\n\n".join(paragraphs), metadata=_front_matter_metadata(front))
+    return Extracted(text="\n\n".join(paragraphs), metadata=_front_matter_metadata(front), headings=headings,
+                     code=code)
+
+
+def _without_code(body: str) -> str:
+    """`body` without fenced code and code spans: markup shown as code ("`<h1>`") is
+    the post's words, not its HTML. Fences close as `_markdown_paragraphs` closes them."""
+    kept: list[str] = []
+    fence: str | None = None
+    for line in body.splitlines():
+        if fence is not None:
+            if line.strip().startswith(fence):
+                fence = None
+        elif match := _FENCE.match(line):
+            fence = match.group(1)[0] * 3
+        else:
+            kept.append(line)
+    return _CODE_SPAN.sub(" ", "\n".join(kept))
 
 
 # Markdown's own block and link syntax, which an HTML body (a WordPress export) lacks.
@@ -82,14 +101,16 @@ def _front_matter_metadata(front: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in front.items() if value is not None}
 
 
-def _fragment_paragraphs(fragment: str, config: HtmlConfig) -> list[str]:
+def _fragment_paragraphs(fragment: str, config: HtmlConfig) -> tuple[list[str], list[str], list[str]]:
+    """(paragraphs, headings, code lines) of an HTML body."""
     tree = _parse_html(_as_document(_autop(fragment)))
     plain = _plain_paragraphs(tree)
+    structure = heading_texts(tree), code_lines(tree)
     document = _main_text(tree, config, url=None)
     extracted = _document_paragraphs(document) if document is not None else []
     if len(_words(" ".join(extracted))) >= FRAGMENT_MIN_COVERAGE * len(_words(" ".join(plain))):
-        return extracted
-    return plain
+        return extracted, *structure
+    return plain, *structure
 
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
@@ -127,9 +148,12 @@ _NUMBERED = re.compile(r"^([ \t]*)(\d{1,9})([.)][ \t]+)")
 _TABLE_ROW = re.compile(r"^[ \t]*\|")
 
 
-def _markdown_paragraphs(body: str) -> list[str]:
-    """The words of a Markdown body, one paragraph per block, syntax stripped."""
+def _markdown_paragraphs(body: str) -> tuple[list[str], list[str], list[str]]:
+    """(paragraphs, headings, code lines): the words of a Markdown body, one paragraph
+    per block, syntax stripped; the paragraphs that are headings; the fenced code's lines."""
     paragraphs: list[str] = []
+    headings: list[str] = []
+    code: list[str] = []
     notes: list[str] = []  # footnotes: at the end, where a rendered page shows them
     current: list[str] = []
     fence: str | None = None
@@ -141,6 +165,8 @@ def _markdown_paragraphs(body: str) -> list[str]:
         nonlocal in_note
         if current:
             text = _strip_inline(" ".join(current), labels) if fence is None else "\n".join(current)
+            if fence is not None:
+                code.extend(current)
             (notes if in_note else paragraphs).append(text)
             current.clear()
         in_note = False
@@ -160,13 +186,17 @@ def _markdown_paragraphs(body: str) -> list[str]:
             fence = match.group(1)[0] * 3
             continue
         line = _QUOTE.sub("", line)
-        if not line.strip() or _RULE.match(line) or _TABLE_RULE.match(line) or _LINK_DEFINITION.match(line):
+        rule = _RULE.match(line)
+        if rule and rule.group(1) in "=-" and len(current) == 1 and not in_note:
+            headings.append(_strip_inline(current[0], labels))  # a setext heading's underline
+        if not line.strip() or rule or _TABLE_RULE.match(line) or _LINK_DEFINITION.match(line):
             close()
             continue
         if heading := _ATX_HEADING.match(line):
             close()
             numbers.clear()
             current.append(_HEADING_ATTRIBUTES.sub("", heading.group(1) or ""))
+            headings.append(_strip_inline(current[0], labels))
             close()
             continue
         if footnote := _FOOTNOTE.match(line):
@@ -187,7 +217,7 @@ def _markdown_paragraphs(body: str) -> list[str]:
             numbers.clear()  # a paragraph of its own, not in a list: the list is over
         current.append(line.strip())
     close()
-    return [p for p in (para.strip() for para in paragraphs + notes) if p]
+    return [p for p in (para.strip() for para in paragraphs + notes) if p], [h for h in headings if h], code
 
 
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # backslash before ASCII punctuation
@@ -208,6 +238,7 @@ _REFERENCE_LINK = re.compile(r"!?\[([^\]]+)\]\[[^\]]*\]")
 # else text in brackets.
 _SHORTCUT_LINK = re.compile(r"(?<![\]\\])!?\[([^\[\]]{1,200})\](?![(\[:])")
 _LINK_LABEL = re.compile(r"^[ \t]{0,3}\[([^\]^][^\]]*)\]:[ \t]*\S+", re.MULTILINE)
+_HTML_COMMENT = re.compile(r"<!--.*?-->")  # a note to the site's editors: not rendered
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
 _INLINE_TAG = re.compile(
     r"</?(?:a|abbr|b|br|cite|code|del|em|i|img|ins|kbd|mark|q|s|small|span|strong|sub|sup|u)\b[^>]*>",
@@ -235,6 +266,7 @@ def _strip_inline(text: str, labels: frozenset[str] = frozenset()) -> str:
     text = _CODE_SPAN.sub(lambda m: m.group(2).strip().translate(_PARK), text)
     text = _ESCAPED.sub(lambda m: m.group(1).translate(_PARK), text)
     text = _TEMPLATE_TAG.sub(" ", text)  # after code: a tag shown as code stays
+    text = _HTML_COMMENT.sub(" ", text)
     text = _FOOTNOTE_MARK.sub("", text)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)

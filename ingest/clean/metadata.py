@@ -3,7 +3,8 @@
 Sources name their fields differently (the WordPress Jekyll Exporter's "post_title",
 Hugo's "publishDate", a feed's "pubDate"): each set in `[metadata.sets]` names, for each
 standard field, the source fields that carry it. The sets are consulted in the order of
-`[metadata] conventions`; the first source field present and not empty wins, for the
+`[metadata] conventions`, after the set named after the record's input format when there
+is one (`wxr`); the first source field present and not empty wins, for the
 dates the first that reads as one. Values are normalised on the way: HTML entities
 decoded, white space collapsed (a folded YAML scalar's final newline), one-item lists
 unwrapped, a lone category or tag made a list.
@@ -40,7 +41,7 @@ _FALSE = frozenset({"false", "no", "0", "off"})
 
 def standard_metadata(metadata: dict[str, Any], config: MetadataConfig) -> dict[str, Any]:
     """The standard fields (`STANDARD_FIELDS`), each from the first source field that has it."""
-    keys = config.keys
+    keys = config.keys_for(metadata.get("input_format"))
     found: dict[str, Any] = {}
     for name, field in STANDARD_FIELDS.items():
         if field in _TEXT_FIELDS:
@@ -58,18 +59,19 @@ def standard_metadata(metadata: dict[str, Any], config: MetadataConfig) -> dict[
 
 def created_date(metadata: dict[str, Any], config: MetadataConfig) -> str | None:
     """The publication date (ISO 8601); the modification date when no publication date reads as one."""
-    return _first(metadata, config.keys["date"], date_value) or _first(metadata, config.keys["modified"], date_value)
+    keys = config.keys_for(metadata.get("input_format"))
+    return _first(metadata, keys["date"], date_value) or _first(metadata, keys["modified"], date_value)
 
 
 def page_url(metadata: dict[str, Any], config: MetadataConfig) -> str | None:
     """The page's own address, as the container gave it (an HTML page's base for links)."""
-    return _first(metadata, config.keys["url"], text_value)
+    return _first(metadata, config.keys_for(metadata.get("input_format"))["url"], text_value)
 
 
 def draft_flag(metadata: dict[str, Any], config: MetadataConfig) -> bool | None:
     """True when the source marks a draft (draft: true, published: false, a draft status);
     False when it says it is not one; None when it says nothing."""
-    keys = config.keys
+    keys = config.keys_for(metadata.get("input_format"))
     said: bool | None = None
     for key in keys["draft"]:
         if (flag := boolean_value(metadata.get(key))) is not None:

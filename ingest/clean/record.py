@@ -16,8 +16,8 @@ from ingest.clean.boilerplate import LearnedLines, source_group
 from ingest.clean.dates import iso_date
 from ingest.clean.decode import decode_bytes
 from ingest.clean.fragment import extract_fragment
-from ingest.clean.html import extract_html
-from ingest.clean.layout import normalise_layout
+from ingest.clean.html import Extracted, extract_html
+from ingest.clean.layout import line_key, normalise_layout
 from ingest.clean.markdown import extract_markdown
 from ingest.clean.metadata import created_date, merge_missing, page_url, standard_metadata
 from ingest.clean.repair import repair_text
@@ -37,16 +37,17 @@ def prepare_record(record: RawRecord, config: Config) -> dict[str, Any]:
     else:
         text = record.data
     metadata: dict[str, Any] = dict(record.metadata)
+    extracted: Extracted | None = None  # plain text has no structure to report
     if record.format == "html":
         extracted = extract_html(text, config.html, url=page_url(metadata, config.metadata))
-        text = extracted.text
         merge_missing(metadata, extracted.metadata)
     elif record.format == "html-fragment":
-        text = extract_fragment(text, config.html).text
+        extracted = extract_fragment(text, config.html)
     elif record.format == "markdown":
         extracted = extract_markdown(text, config.html)
-        text = extracted.text
         merge_missing(metadata, extracted.metadata)
+    if extracted is not None:
+        text = extracted.text
     text, text_repairs = repair_text(text, config.decode)
     repairs.extend(text_repairs)
     # The layout the rules and boilerplate learning see; the audit offsets refer to it.
@@ -62,6 +63,10 @@ def prepare_record(record: RawRecord, config: Config) -> dict[str, Any]:
         "metadata": {**metadata, **standard, "input_format": metadata.get("input_format", record.format),
                      "encoding": encoding},
         "repairs": repairs,
+        # Line keys of what the source marks as headings (`Cleaner.clean`) and as code
+        # (never learned boilerplate).
+        "headings": sorted({line_key(h) for h in extracted.headings}) if extracted else [],
+        "code_lines": sorted({line_key(line) for line in extracted.code}) if extracted else [],
         "group": source_group(record, standard),
         "path": record.path,
         "record_no": record.record_no,
@@ -75,12 +80,14 @@ def reject_from(record: RawRecord, exc: Exception) -> Reject:
 
 
 def clean_text(text: str, cleaner: Cleaner, config: Config, known: Iterable[str] = (),
-               boilerplate: Iterable[str] = (), normalised: bool = False) -> tuple[CleanResult, list[dict]]:
+               boilerplate: Iterable[str] = (), normalised: bool = False,
+               headings: Iterable[str] = ()) -> tuple[CleanResult, list[dict]]:
     """Artefact rules, then encoding repair once more: a cut can join characters into
     something that reads as mojibake ("Â[ad_1] 0" -> "Â 0"), and a rerun over the
     output must not find anything left to do. `normalised`: `text` is what
     `normalise_layout` returned (a prepared record's), as `Cleaner.clean` takes it."""
-    result = cleaner.clean(text, known=set(known), boilerplate=set(boilerplate), normalised=normalised)
+    result = cleaner.clean(text, known=set(known), boilerplate=set(boilerplate), normalised=normalised,
+                           headings=set(headings))
     repaired, repairs = repair_text(result.text, config.decode)
     if repaired != result.text:
         result = CleanResult(normalise_layout(repaired), result.removals, result.fields)
@@ -95,10 +102,19 @@ def known_fields(metadata: dict[str, Any]) -> set[str]:
 def clean_record(row: dict[str, Any], cleaner: Cleaner, config: Config, boilerplate: LearnedLines,
                  added: str) -> Document | Reject:
     """A prepared record (`prepare_record`) cleaned into its document, with the audit trail;
-    its reject when cleaning leaves no text. `boilerplate`: the run's learned lines."""
+    its reject when cleaning leaves no text. `boilerplate`: the run's learned lines.
+
+    Learned boilerplate never empties a document: lines that many documents of a group
+    share are chrome around a text, and a document made of nothing else (a short post
+    of a series, a stub page) is that text itself. It is then cleaned by the artefact
+    rules alone. Code lines are never boilerplate ("}" ends most functions of a blog on Go)."""
     lines = boilerplate.of(row["text"], row["group"], config.clean.boilerplate.max_line_chars)
+    lines.difference_update(row["code_lines"])
     metadata = row["metadata"]
-    result, late_repairs = clean_text(row["text"], cleaner, config, known_fields(metadata), lines, normalised=True)
+    known, headings = known_fields(metadata), row["headings"]
+    result, late_repairs = clean_text(row["text"], cleaner, config, known, lines, normalised=True, headings=headings)
+    if not result.text and lines:
+        result, late_repairs = clean_text(row["text"], cleaner, config, known, (), normalised=True)
     removed = [r.to_json() for r in result.removals]
     if not result.text:
         rules = ", ".join(sorted({r.rule for r in result.removals})) or "whitespace"

@@ -113,6 +113,7 @@ class Cleaner:
         known: Collection[str] = (),
         boilerplate: Collection[str] = (),
         normalised: bool = False,
+        headings: Collection[str] = (),
     ) -> CleanResult:
         """Clean `text`.
 
@@ -122,7 +123,12 @@ class Cleaner:
         normalised text (`CleanResult.source_text`).
         `known` names the fields the document already has from its metadata (a "move"
         to `title` does not fire then: a short first paragraph under a known title is
-        a lead, not a headline).  `boilerplate` holds learned line keys (`line_key`).
+        a lead, not a headline).  `boilerplate` holds learned line keys (`line_key`);
+        `headings` the keys of the lines the source marks as headings: a learned
+        heading goes only with its section, when the section's lines all go too (a
+        "Share this" heading over share links); over text that stays, or over nothing
+        (a heading over a sub-heading, a book card's shortcode), it is the text's
+        structure ("## References" in every post) and stays.
         `normalised`: `text` is what `normalise_layout` returned (a prepared record's
         text), which it returns unchanged: not checked again.
         """
@@ -155,7 +161,7 @@ class Cleaner:
             return view
 
         while True:
-            joined = self._line_rules(current_view(), remove, boilerplate)
+            joined = self._line_rules(current_view(), remove, boilerplate, headings)
             before = coverage.size()
             self._header_rules(current_view(), remove, fields, known)
             self._trailer_rules(current_view(), remove, fields, known)
@@ -165,7 +171,7 @@ class Cleaner:
         cut = _cut(text, coverage) if coverage.size() else text
         return CleanResult(normalise_layout(cut), removals, fields, text)
 
-    def _line_rules(self, view: str, remove, boilerplate: Collection[str]) -> bool:
+    def _line_rules(self, view: str, remove, boilerplate: Collection[str], headings: Collection[str]) -> bool:
         """Inline rules first; line, prefix and boilerplate rules then see the lines
         without their inline cuts ("[ad_1]READ: ..." is still a cross-link line).
         Rules with a `cut` group come last and see the lines without those cuts too
@@ -194,10 +200,14 @@ class Cleaner:
                     remove(*line_cuts[-1], name)
         if boilerplate:
             longest = max(map(len, boilerplate))
+            lines = (_blank_spans(view, sorted(line_cuts)) if line_cuts else view).split("\n")
+            # An empty line can only make an empty cut, which removes nothing.
+            learned = [bool(line) and len(line.strip()) <= longest and line_key(line) in boilerplate for line in lines]
+            if headings:
+                _keep_headings_over_text(lines, learned, headings)
             pos = 0
-            for line in view.split("\n"):
-                # An empty line can only make an empty cut, which removes nothing.
-                if line and len(line.strip()) <= longest and line_key(line) in boilerplate:
+            for line, is_learned in zip(lines, learned):
+                if is_learned:
                     line_cuts.append((pos, pos + len(line)))
                     remove(*line_cuts[-1], BOILERPLATE_RULE)
                 pos += len(line) + 1
@@ -300,6 +310,25 @@ def _visible_at_least(text: str, start: int, n: int) -> bool:
 def _line_pattern(rule: Rule, tail: str) -> re.Pattern[str]:
     flags = re.MULTILINE | (re.IGNORECASE if rule.ignore_case else 0)
     return re.compile(rf"^[^\S\n]*(?:{rule.pattern}){tail}", flags)
+
+
+def _keep_headings_over_text(lines: list[str], learned: list[bool], headings: Collection[str]) -> None:
+    """Unmark (in `learned`) each learned heading whose section, the lines up to the
+    next heading, is not all cut: it holds text that stays, or nothing. A line of
+    blanks is one an earlier cut took; an empty line separates paragraphs."""
+    section_cut = section_kept = False  # of the section below, scanning upwards
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
+        if not line.strip():
+            section_cut = section_cut or bool(line)
+        elif line_key(line) in headings:
+            if learned[i] and (section_kept or not section_cut):
+                learned[i] = False
+            section_cut = section_kept = False
+        elif learned[i]:
+            section_cut = True
+        else:
+            section_kept = True
 
 
 def _line_end(text: str, pos: int) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ingest.cli.common import EXIT_FAILED, fail
+from ingest.cli.common import EXIT_FAILED, EXIT_USAGE, fail
 
 
 def check_target(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -28,8 +28,10 @@ target_option = click.option(
 @click.command()
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
 @target_option
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="TOML file merged over the defaults (config/default.toml): [load] batch_rows, duckdb_memory_mib.")
 @click.option("--debug", is_flag=True, help="Print tracebacks.")
-def load(out: str, target: str, debug: bool) -> None:
+def load(out: str, target: str, config_path: str | None, debug: bool) -> None:
     """Load the output folder OUT into a store, each partition exactly once.
 
     OUT is an `ingest run` output (one partition) or an inbox's output with its
@@ -38,11 +40,16 @@ def load(out: str, target: str, debug: bool) -> None:
     hashes of its files). A partition loaded before is skipped; one whose files changed
     since is refused with one line; a partition is loaded whole or not at all.
     """
+    from ingest.config import ConfigError, load_config
     from ingest.load.target import LoadError
     from ingest.load.target import load as load_output
 
     try:
-        summary = load_output(out, target)
+        config = load_config(config_path)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE, debug)
+    try:
+        summary = load_output(out, target, config.load)
     except LoadError as exc:
         fail(str(exc), EXIT_FAILED, debug)
     click.echo(summary.message())

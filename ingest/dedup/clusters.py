@@ -162,13 +162,12 @@ class Deduplicator:
         pairs: dict[tuple[str, str], Comparison] = {}
         stats = {"lsh_candidates": 0, "lsh_false_positives": 0, "refused_for_figures_or_names": 0}
 
-        def check(a: str, b: str, tokens_b: np.ndarray, words_of_b: Callable[[str], Words]) -> None:
-            """`a` a new document; the marks are read only for what the words cannot refuse."""
+        def check(a: str, b: str, words_a: Words, words_b: Words) -> None:
             stats["lsh_candidates"] += 1
-            if not may_be_one_story(self._sketches[a].tokens, tokens_b, self.config):
+            if not may_be_one_story(words_a, words_b, self.config):
                 stats["lsh_false_positives"] += 1
                 return
-            c = self._compare(self.words(a), words_of_b(b))
+            c = self._compare(words_a, words_b)
             if kind_of(c, self.config) is not None:
                 pairs[(a, b)] = c
             else:
@@ -177,11 +176,11 @@ class Deduplicator:
 
         new_ids = sorted(set(self._sketches) - known)
         for a, b in self.candidate_pairs(new_ids):
-            check(a, b, self._sketches[b].tokens, self.words)
+            check(a, b, self.words(a), self.words(b))
         for doc_id in new_ids if prior.active else ():
             for doc in prior.candidates(self.state_keys(self._sketches[doc_id])):
                 if doc.id != doc_id:
-                    check(doc_id, doc.id, prior.words(doc.id)[0], prior.words)
+                    check(doc_id, doc.id, self.words(doc_id), prior.words(doc.id))
         stats["verified_pairs"] = len(pairs)
         stats["contained_pairs"] = sum(kind_of(c, self.config) == "contained" for c in pairs.values())
         return pairs, stats
@@ -280,7 +279,7 @@ def _oriented(pairs: dict[tuple[str, str], Comparison], a: str, b: str) -> Compa
     if (a, b) in pairs:
         return pairs[(a, b)]
     c = pairs.get((b, a))
-    return None if c is None else Comparison(c.words_b, c.words_a, c.aligned, c.conflicts)
+    return None if c is None else c.swapped()
 
 
 def _decision(doc_id: str, parent: str, kept_id: str, c: Comparison, config: DedupConfig) -> Decision:

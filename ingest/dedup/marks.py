@@ -22,6 +22,7 @@ from ingest.dedup.shingles import TEXT_SEPARATOR, text_offsets, word_hashes
 
 FIGURE = np.uint8(1)
 NAME = np.uint8(2)
+HEADLINE = np.uint8(4)  # a bit beside the others: the word is on the text's headline
 NO_MARKS = np.empty(0, dtype=np.uint8)
 
 # The tables below have one entry more, for every astral character: False.
@@ -49,7 +50,8 @@ def _word_set(words: tuple[str, ...]) -> np.ndarray:
 def word_marks(text: str, spans: np.ndarray, tokens: np.ndarray, figure_words: Sequence[str],
                not_names: Sequence[str] = ()) -> np.ndarray:
     """One uint8 per word of `spans` (rows of start, end in `text`; `tokens` their
-    `token_hashes`): FIGURE, NAME or 0. `figure_words` are figures, `not_names` never names."""
+    `token_hashes`): FIGURE, NAME or 0, with the bit HEADLINE on the headline's words.
+    `figure_words` are figures, `not_names` never names."""
     return texts_word_marks([text], spans, tokens, np.array([0, len(spans)]), figure_words, not_names)
 
 
@@ -80,7 +82,8 @@ def texts_word_marks(texts: Sequence[str], spans: np.ndarray, tokens: np.ndarray
     opens_sentence = ((before < 0) | _SENTENCE_END[bmp[np.maximum(before, 0)]]
                       | (np.searchsorted(newlines, starts) - np.searchsorted(newlines, np.maximum(before, 0)) >= 2))
     upper = _BMP_UPPER[bmp[starts]]
-    capital = upper & (starts >= _headline_ends(texts)[of_text] + text_starts)
+    headline = starts < _headline_ends(texts)[of_text] + text_starts
+    capital = upper & ~headline
     inside = capital & ~opens_sentence
     # A capitalised word opening a sentence is a name too when the text never writes it
     # in lower case and writes it as a name elsewhere or puts a name after it
@@ -96,7 +99,7 @@ def texts_word_marks(texts: Sequence[str], spans: np.ndarray, tokens: np.ndarray
     name = inside.copy()
     name[opening] = proper & named
     name &= ~_among(tokens, _word_set(tuple(not_names)))
-    return np.where(figure, FIGURE, np.where(name, NAME, 0)).astype(np.uint8)
+    return (np.where(figure, FIGURE, np.where(name, NAME, 0)) | np.where(headline, HEADLINE, 0)).astype(np.uint8)
 
 
 def _among(values: np.ndarray, others: np.ndarray) -> np.ndarray:

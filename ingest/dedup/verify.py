@@ -8,19 +8,26 @@ The LSH only proposes candidates; this decides them, exactly, on the two word se
 - similarity = 2 * aligned / (words of a + words of b): the share of words an editor
   left in place (a word changed every twenty words: 0.97; a notice of one template
   with other figures: near 1 too, hence the last point);
-- containment = aligned / words of the shorter text: 1.0 for a trimmed copy;
+- containment = aligned / words of the shorter text, less its headline where the
+  headline differs (`word_marks`'s HEADLINE): 1.0 for a trimmed copy, under a new
+  headline too;
 - a conflict is a substitution (words deleted and inserted in one place, at most
-  `max_substitution_words` on each side) where each side carries a figure or a name
-  (`ingest/dedup/marks.py`) that the other does not: "net up 4.20 billion" against
-  "net up 3.95 billion", "Arsenal" against "Chelsea". One conflict makes the texts
-  different notices. (A figure the alignment tells as deleted in one place and
-  another inserted elsewhere is not seen: "Pay June 1 Record May 15" against "Pay May
-  15 Record April 10". Reading those as conflicts refused a third of the copies with
-  5 % of their words edited at random, bench/dedup_eval.py.)
+  `max_substitution_words` on each side; or a deletion and an insertion at most
+  `substitution_gap_words` aligned words apart) where each side carries a figure the
+  other does not, or each a name the other does not (`ingest/dedup/marks.py`): "net
+  up 4.20 billion" against "net up 3.95 billion", "Arsenal" against "Chelsea", "Pay
+  June 1 Record May 15" against "Pay May 15 Record April 10" (the "May 15" aligned
+  between the two changes). One conflict makes the texts different notices. A figure
+  where the other has a name is an editor's slip, not another notice. (A figure only
+  deleted in one place and another only inserted further away is not seen: reading
+  those as conflicts refused a third of the copies with 5 % of their words edited at
+  random, bench/dedup_eval.py.)
 
 `kind_of` turns that into the decision: "duplicate" when the similarity reaches
-`duplicate_similarity`, "contained" when the containment reaches `contained_share`
-and the shorter text has at least `contained_min_words`, otherwise not a pair.
+`duplicate_similarity`, "contained" when the containment reaches `contained_share`,
+the shorter text has at least `contained_min_words` (its headline aside) and starts
+within `contained_lead_words` of the longer one's start (its headline aside: not a
+notice quoted inside a digest), otherwise not a pair.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import numpy as np
 from rapidfuzz.distance import Indel
 
 from ingest.config import DedupConfig
+from ingest.dedup.marks import FIGURE, HEADLINE, NAME
 
 # Rounds of aligning runs over what is left unaligned: moved sentences, then sentences
 # moved among those (a paragraph's sentences shuffled needs more than one).
@@ -45,6 +53,14 @@ class Comparison:
     words_b: int
     aligned: int  # words aligned between the two
     conflicts: int  # substitutions of a figure or name by another
+    # Words before the first run aligned with the other text: a new headline, or
+    # another story's text before this one ...
+    lead_a: int = 0
+    lead_b: int = 0
+    # ... and of those, the words on the text's headline (`word_marks`'s HEADLINE): a
+    # new headline, not counted against containment.
+    headline_a: int = 0
+    headline_b: int = 0
 
     @property
     def similarity(self) -> float:
@@ -53,12 +69,27 @@ class Comparison:
 
     @property
     def containment(self) -> float:
-        shorter = min(self.words_a, self.words_b)
-        return 1.0 if shorter == 0 else self.aligned / shorter
+        """The share of the shorter text's words aligned, its headline not counted (a
+        copy under a new headline is still all in the other text)."""
+        shorter = self.shorter_words()
+        return 1.0 if shorter == 0 else min(1.0, self.aligned / shorter)
+
+    def shorter_words(self) -> int:
+        """The shorter text's words, less its headline."""
+        return self.words_b - self.headline_b if self.a_contains_b() else self.words_a - self.headline_a
+
+    def longer_lead(self) -> int:
+        """The longer text's words before the shorter one starts, its headline not counted."""
+        return self.lead_a - self.headline_a if self.a_contains_b() else self.lead_b - self.headline_b
 
     def a_contains_b(self) -> bool:
         """Whether a is the longer text (a contains b when the pair is "contained")."""
         return self.words_a > self.words_b
+
+    def swapped(self) -> Comparison:
+        """The same comparison with b as the first text."""
+        return Comparison(self.words_b, self.words_a, self.aligned, self.conflicts, self.lead_b, self.lead_a,
+                          self.headline_b, self.headline_a)
 
 
 def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, marks_b: np.ndarray,
@@ -77,8 +108,7 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
     if (len(tokens_a), tokens_a.tobytes()) > (len(tokens_b), tokens_b.tobytes()):
         # One order for the pair: an alignment may choose among equally long ones by
         # which text is first, and the decision must not depend on the input's order.
-        c = compare(tokens_b, marks_b, tokens_a, marks_a, config)
-        return Comparison(c.words_b, c.words_a, c.aligned, c.conflicts)
+        return compare(tokens_b, marks_b, tokens_a, marks_a, config).swapped()
     rest_a, rest_b = np.arange(len(tokens_a)), np.arange(len(tokens_b))
     aligned = 0
     in_order: list[tuple] = []  # the first round's alignment: both texts whole, in order
@@ -94,39 +124,65 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
     # Substitutions are read where both texts are whole and in order (in what is left
     # after the runs, the changes of different places stand side by side), of the
     # words no round aligned: a figure of a moved sentence is found where it went.
-    left_a = np.zeros(len(tokens_a), dtype=bool)
-    left_b = np.zeros(len(tokens_b), dtype=bool)
-    left_a[rest_a] = left_b[rest_b] = True
-    conflicts = sum(1 for a0, a1, b0, b1 in _substitutions(in_order)
+    kinds_a = np.zeros(len(tokens_a), dtype=np.uint8)
+    kinds_b = np.zeros(len(tokens_b), dtype=np.uint8)
+    kinds_a[rest_a] = marks_a[rest_a] & (FIGURE | NAME)
+    kinds_b[rest_b] = marks_b[rest_b] & (FIGURE | NAME)
+    conflicts = sum(1 for a0, a1, b0, b1 in _substitutions(in_order, config.substitution_gap_words)
                     if max(a1 - a0, b1 - b0) <= config.max_substitution_words
-                    and _replaced(_marked(tokens_a[a0:a1], marks_a[a0:a1] * left_a[a0:a1]),
-                                  _marked(tokens_b[b0:b1], marks_b[b0:b1] * left_b[b0:b1])))
-    return Comparison(len(tokens_a), len(tokens_b), aligned, conflicts)
+                    and _replaced(tokens_a[a0:a1], kinds_a[a0:a1], tokens_b[b0:b1], kinds_b[b0:b1]))
+    lead_a, lead_b = next(((a0, b0) for tag, a0, a1, b0, b1 in in_order
+                           if tag == "equal" and a1 - a0 >= config.moved_run_words), (len(tokens_a), len(tokens_b)))
+    return Comparison(len(tokens_a), len(tokens_b), aligned, conflicts, lead_a, lead_b,
+                      _headline(marks_a, lead_a), _headline(marks_b, lead_b))
 
 
-def _marked(tokens: np.ndarray, marks: np.ndarray) -> set[int]:
-    """The figures and names among these words."""
-    return set(tokens[marks > 0].tolist())
+def _headline(marks: np.ndarray, lead: int) -> int:
+    """The words of a text's lead that are on its headline (the headline's words come first)."""
+    return min(lead, int(np.count_nonzero(marks & HEADLINE)))
 
 
-def _replaced(a: set[int], b: set[int]) -> bool:
-    """Whether each side has a figure or name the other has not: one replaced by another
-    (a name only added, beside the other's, is an editor's addition)."""
-    return bool(a - b) and bool(b - a)
+def _replaced(tokens_a: np.ndarray, kinds_a: np.ndarray, tokens_b: np.ndarray, kinds_b: np.ndarray) -> bool:
+    """Whether, of these words (`kinds`: FIGURE, NAME or 0), a figure is replaced by
+    another figure, or a name by another name: each side has one of that kind the other
+    has not (a name only added, beside the other's, is an editor's addition; a figure
+    where the other has a name is an edit, not another notice of one template, whose
+    figures and names stay in their places)."""
+    if not (kinds_a.any() and kinds_b.any()):  # most substitutions: no figure or name on a side
+        return False
+    for kind in (FIGURE, NAME):
+        a, b = set(tokens_a[kinds_a == kind].tolist()), set(tokens_b[kinds_b == kind].tolist())
+        if a - b and b - a:
+            return True
+    return False
 
 
-def _substitutions(ops: list[tuple]) -> list[tuple[int, int, int, int]]:
-    """The words deleted and inserted between two aligned runs, as (a0, a1, b0, b1): what
-    one text has in place of the other's."""
-    found, start = [], None
+def _substitutions(ops: list[tuple], gap_words: int) -> set[tuple[int, int, int, int]]:
+    """What one text has in place of the other's, as (a0, a1, b0, b1): the words deleted
+    and inserted between two aligned runs, and a deletion and an insertion apart by at
+    most `gap_words` aligned words, read as one. "Pay June 1 Record May 15" against "Pay
+    May 15 Record April 10" aligns "May 15" and leaves "June 1" deleted before it and
+    "April 10" inserted after it; "7.3 cts" against "3.6 cts" aligns the "3" ("7.3" is
+    two words). Only neighbours are joined: a longer chain of changes would be too long
+    to read as one substitution, where each pair of it is not."""
+    changes, start = [], None
     for tag, a0, a1, b0, b1 in ops + [("equal", 0, 0, 0, 0)]:
         if tag != "equal":
             start = start or (a0, b0)
             end = (a1, b1)
         elif start is not None:
-            found.append((start[0], end[0], start[1], end[1]))
+            changes.append((start[0], end[0], start[1], end[1]))
             start = None
-    return found
+    joined = {(first[0], second[1], first[2], second[3]) for first, second in zip(changes, changes[1:])
+              if second[0] - first[1] <= gap_words and _deletion_and_insertion(first, second)}
+    return {*changes, *joined}
+
+
+def _deletion_and_insertion(first: tuple[int, int, int, int], second: tuple[int, int, int, int]) -> bool:
+    """Whether one of two changes only deletes words and the other only inserts some."""
+    deletes = [a1 > a0 and b1 == b0 for a0, a1, b0, b1 in (first, second)]
+    inserts = [a1 == a0 and b1 > b0 for a0, a1, b0, b1 in (first, second)]
+    return (deletes[0] and inserts[1]) or (inserts[0] and deletes[1])
 
 
 def _align(tokens_a: np.ndarray, tokens_b: np.ndarray, rest_a: np.ndarray, rest_b: np.ndarray,
@@ -147,18 +203,25 @@ def _align(tokens_a: np.ndarray, tokens_b: np.ndarray, rest_a: np.ndarray, rest_
     return found, rest_a[keep_a], rest_b[keep_b], ops
 
 
-def may_be_one_story(tokens_a: np.ndarray, tokens_b: np.ndarray, config: DedupConfig) -> bool:
-    """False when no alignment of the two texts can make them one story: the words they
-    share (as multisets) bound the words any alignment pairs. Most LSH candidates that
-    are not one story are refused here, at a tenth of the cost of aligning them."""
-    words_a, words_b = len(tokens_a), len(tokens_b)
-    if words_a == 0 or words_b == 0:
+def may_be_one_story(words_a: tuple[np.ndarray, np.ndarray], words_b: tuple[np.ndarray, np.ndarray],
+                     config: DedupConfig) -> bool:
+    """False when no alignment of the two texts (word hashes and marks) can make them one
+    story: the words they share (as multisets) bound the words any alignment pairs.
+    Most LSH candidates that are not one story are refused here, at a tenth of the cost
+    of aligning them."""
+    (tokens_a, marks_a), (tokens_b, marks_b) = words_a, words_b
+    if len(tokens_a) == 0 or len(tokens_b) == 0:
         return True
     # The longest common subsequence of the sorted words is their multiset intersection.
-    shared = (words_a + words_b - Indel.distance(np.sort(tokens_a).tolist(), np.sort(tokens_b).tolist())) // 2
-    return (2 * shared >= config.duplicate_similarity * (words_a + words_b)
-            or (shared >= config.contained_share * min(words_a, words_b)
-                and min(words_a, words_b) >= config.contained_min_words))
+    shared = (len(tokens_a) + len(tokens_b) - Indel.distance(np.sort(tokens_a).tolist(), np.sort(tokens_b).tolist())) // 2
+    if 2 * shared >= config.duplicate_similarity * (len(tokens_a) + len(tokens_b)):
+        return True
+    if min(len(tokens_a), len(tokens_b)) < config.contained_min_words:
+        return False
+    # Containment does not count the shorter text's headline: at least this many words count.
+    body = min(len(tokens_a) - int(np.count_nonzero(marks_a & HEADLINE)),
+               len(tokens_b) - int(np.count_nonzero(marks_b & HEADLINE)))
+    return shared >= config.contained_share * body
 
 
 def kind_of(c: Comparison, config: DedupConfig) -> str | None:
@@ -167,6 +230,9 @@ def kind_of(c: Comparison, config: DedupConfig) -> str | None:
         return None
     if c.similarity >= config.duplicate_similarity:
         return "duplicate"
-    if c.containment >= config.contained_share and min(c.words_a, c.words_b) >= config.contained_min_words:
+    # Contained: the shorter text, its headline aside, is all in the longer, from (near)
+    # its start: a cut or an extension, not one story quoted whole inside another text.
+    if (c.containment >= config.contained_share and c.shorter_words() >= config.contained_min_words
+            and c.longer_lead() <= config.contained_lead_words):
         return "contained"
     return None

@@ -6,7 +6,9 @@ the partition's name first), `passages` (one row per link), `rejects`, and `load
 files, its row counts, when). A partition's rows and its `loads` row are committed in
 one transaction, so a load killed at any moment leaves each partition wholly loaded or
 not at all; a rerun skips what `loads` lists and refuses, before loading anything, a
-partition whose files' hashes differ from those recorded.
+partition whose files' hashes differ from those recorded. The rows go in a batch at a
+time, and DuckDB's memory is capped (`[load] duckdb_memory_mib`: past it, the open
+transaction's rows wait in `PATH.tmp/`), so a load's memory does not grow with the partition.
 
 DuckDB lets one process at a time open a file for writing: loads by ingest take turns
 on a lock file beside it (`PATH.load-lock`); another program holding the file (a DuckDB
@@ -21,11 +23,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from ingest.index.lock import StateLock
 from ingest.load.common import LoadError, LoadSummary, kill_point
-from ingest.load.outputs import ROW_TABLES, OutputPartition
+from ingest.load.outputs import ROW_TABLES, OutputPartition, with_partition
 
 LOCK_SUFFIX = ".load-lock"
 _LOADS = """CREATE TABLE IF NOT EXISTS loads (
@@ -34,9 +35,11 @@ _LOADS = """CREATE TABLE IF NOT EXISTS loads (
     loaded_at TIMESTAMPTZ NOT NULL)"""
 
 
-def load_duckdb(path: Path, partitions: Sequence[OutputPartition], waiting: Callable[[str], None]) -> LoadSummary:
+def load_duckdb(path: Path, partitions: Sequence[OutputPartition], waiting: Callable[[str], None],
+                batch_rows: int, memory_mib: int) -> LoadSummary:
     """Load the partitions not loaded before into the DuckDB file at `path` (created
-    when missing). `waiting` is told, in one line, when another load holds the file."""
+    when missing), `batch_rows` records of a file at a time. `waiting` is told, in one
+    line, when another load holds the file."""
     path = path.resolve()
     try:
         lock = StateLock(path.parent, path.name + LOCK_SUFFIX)
@@ -48,7 +51,9 @@ def load_duckdb(path: Path, partitions: Sequence[OutputPartition], waiting: Call
             lock.wait()
         con = _connect(path)
         try:
-            return _load(con, path, partitions)
+            # Past this, DuckDB moves the open transaction's rows to PATH.tmp/ until the commit.
+            con.execute(f"SET memory_limit = '{memory_mib}MiB'")
+            return _load(con, path, partitions, batch_rows)
         finally:
             con.close()
     finally:
@@ -79,7 +84,8 @@ def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("empty")
 
 
-def _load(con: duckdb.DuckDBPyConnection, path: Path, partitions: Sequence[OutputPartition]) -> LoadSummary:
+def _load(con: duckdb.DuckDBPyConnection, path: Path, partitions: Sequence[OutputPartition],
+          batch_rows: int) -> LoadSummary:
     summary = LoadSummary(f"duckdb:{path}")
     loaded = {name: json.loads(files) for name, files in con.execute("SELECT partition, files FROM loads").fetchall()}
     for partition in partitions:  # every partition checked before any is loaded
@@ -89,25 +95,26 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, partitions: Sequence[Outpu
         if partition.name in loaded:
             summary.skipped.append(partition.name)
             continue
-        _load_partition(con, partition, summary)
+        _load_partition(con, partition, batch_rows, summary)
         summary.loaded.append(partition.name)
         kill_point("after-commit")
     return summary
 
 
-def _load_partition(con: duckdb.DuckDBPyConnection, partition: OutputPartition, summary: LoadSummary) -> None:
-    tables: dict[str, pa.Table] = {kind: partition.table(kind) for kind in ("documents", "duplicates", "rejects")}
-    tables["passages"] = partition.passage_links(tables["documents"])
+def _load_partition(con: duckdb.DuckDBPyConnection, partition: OutputPartition, batch_rows: int,
+                    summary: LoadSummary) -> None:
+    counts = dict.fromkeys(ROW_TABLES, 0)
     con.begin()
     try:
-        for table, rows in tables.items():
-            con.register("incoming", rows)
-            con.execute(f"INSERT INTO {table} BY NAME SELECT ? AS partition, * FROM incoming", [partition.name])
-            con.unregister("incoming")
+        for table, rows in partition.row_batches(ROW_TABLES, batch_rows):
+            # A relation, not a registered view: a view dropped inside a transaction
+            # keeps its rows alive until the commit.
+            con.from_arrow(with_partition(rows, partition.name)).insert_into(table)
+            counts[table] += rows.num_rows
         kill_point("before-commit")
         con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [partition.name, str(partition.output), json.dumps(partition.hashes, sort_keys=True),
-                     *(tables[k].num_rows for k in ("documents", "duplicates", "passages", "rejects")),
+                     *(counts[k] for k in ("documents", "duplicates", "passages", "rejects")),
                      dt.datetime.now(dt.UTC)])
         con.commit()
     except duckdb.Error as exc:
@@ -117,5 +124,5 @@ def _load_partition(con: duckdb.DuckDBPyConnection, partition: OutputPartition, 
     except BaseException:
         con.rollback()
         raise
-    for table, rows in tables.items():
-        summary.add_rows(table, rows.num_rows)
+    for table, count in counts.items():
+        summary.add_rows(table, count)

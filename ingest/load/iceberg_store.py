@@ -15,13 +15,24 @@ Commits are compare-and-swap on the catalog's pointer to the table's metadata: o
 loads appending to one table at once, one commit fails, and that load reads the table
 again, finds the partition there, and goes on (pyiceberg's own retry, which would append
 the rows again, is switched off in the tables' properties).
+
+The rows are written as Parquet data files a batch at a time (a file per batch and
+table), so that the load's memory does not grow with the partition; each table then
+gets one commit adding all of its files: one snapshot per partition and table, as
+before. A lost race commits the same files again; a load killed before a table's
+commit leaves its files in no snapshot, invisible to readers (an Iceberg orphan-file
+clean-up removes them). pyiceberg 0.12's streaming append takes unpartitioned tables
+only, so the files are written with the function its `append` uses
+(`_dataframe_to_data_files`, private: pyproject keeps pyiceberg below 0.13).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,11 +40,14 @@ from typing import Any
 import pyarrow as pa
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
+from pyiceberg.table.snapshots import ADDED_RECORDS, Summary
 from sqlalchemy.exc import OperationalError
 
 from ingest.load.common import LoadError, LoadSummary, kill_point
-from ingest.load.outputs import ROW_TABLES, OutputPartition
+from ingest.load.outputs import ROW_TABLES, OutputPartition, with_partition
 
 NAMESPACE = "ingest"
 PARTITION_PROPERTY = "ingest.partition"
@@ -56,8 +70,9 @@ def catalog(folder: Path) -> SqlCatalog:
                       warehouse=(folder / "warehouse").as_uri())
 
 
-def load_iceberg(folder: Path, partitions: Sequence[OutputPartition]) -> LoadSummary:
-    """Load the partitions not loaded before into the Iceberg catalog in `folder`."""
+def load_iceberg(folder: Path, partitions: Sequence[OutputPartition], batch_rows: int) -> LoadSummary:
+    """Load the partitions not loaded before into the Iceberg catalog in `folder`,
+    `batch_rows` records of a file at a time."""
     store = f"iceberg:{folder.resolve()}"
     try:
         tables = _retried(lambda: _open_tables(folder), store)
@@ -71,7 +86,7 @@ def load_iceberg(folder: Path, partitions: Sequence[OutputPartition]) -> LoadSum
             if partition.name in complete:
                 summary.skipped.append(partition.name)
                 continue
-            _load_partition(tables, partition, summary, store)
+            _load_partition(tables, partition, batch_rows, summary, store)
             summary.loaded.append(partition.name)
             kill_point("after-commit")
         return summary
@@ -107,44 +122,72 @@ def _open_tables(folder: Path) -> dict[str, Table]:
 def _recorded_in_snapshots(tables: dict[str, Table], name: str) -> dict[str, str] | None:
     """The file hashes a snapshot of any table recorded for the partition, if one did."""
     for table in tables.values():
-        if (found := _snapshot_files(table, name)) is not None:
-            return found
+        if (snapshot := _snapshot_of(table, name)) is not None:
+            return json.loads(snapshot[FILES_PROPERTY] or "{}")
     return None
 
 
-def _snapshot_files(table: Table, name: str) -> dict[str, str] | None:
+def _snapshot_of(table: Table, name: str) -> Summary | None:
+    """The summary of the table's snapshot that appended the partition, if one did."""
     for snapshot in table.snapshots():
-        properties = snapshot.summary.additional_properties if snapshot.summary else {}
-        if properties.get(PARTITION_PROPERTY) == name:
-            return json.loads(properties.get(FILES_PROPERTY, "{}"))
+        if snapshot.summary is not None and snapshot.summary[PARTITION_PROPERTY] == name:
+            return snapshot.summary
     return None
 
 
-def _load_partition(tables: dict[str, Table], partition: OutputPartition, summary: LoadSummary, store: str) -> None:
-    rows: dict[str, pa.Table] = {kind: partition.table(kind) for kind in ("documents", "duplicates", "rejects")}
-    rows["passages"] = partition.passage_links(rows["documents"])
-    counts = {k: rows[k].num_rows for k in ("documents", "duplicates", "passages", "rejects")}
+def _load_partition(tables: dict[str, Table], partition: OutputPartition, batch_rows: int, summary: LoadSummary,
+                    store: str) -> None:
     properties = {PARTITION_PROPERTY: partition.name, FILES_PROPERTY: json.dumps(partition.hashes, sort_keys=True)}
-    for name in ("documents", "duplicates", "passages", "rejects"):
-        data = rows[name].add_column(0, "partition", pa.array([partition.name] * rows[name].num_rows, pa.string()))
-        if _append_once(tables, name, data, properties, store):
-            summary.add_rows(name, data.num_rows)
+    pending = [name for name in ROW_TABLES if _snapshot_of(tables[name], partition.name) is None]
+    files = _write_data_files(tables, partition, pending, batch_rows)
+    for name in pending:
+        if _append_once(tables, name, files[name], properties, store):
+            summary.add_rows(name, sum(f.record_count for f in files[name]))
         kill_point("between-tables")
+    # Each table's count as its snapshot recorded it, whichever load appended it.
+    counts = {name: int(_snapshot_of(tables[name], partition.name)[ADDED_RECORDS] or 0) for name in ROW_TABLES}
     loads_row = pa.Table.from_pylist([{"partition": partition.name, "output": str(partition.output),
                                        "files": properties[FILES_PROPERTY], **counts,
                                        "loaded_at": dt.datetime.now(dt.UTC).isoformat()}], schema=LOADS)
-    _append_once(tables, "loads", loads_row, properties, store)
+    _append_once(tables, "loads", _data_files(tables["loads"], loads_row, uuid.uuid4(), itertools.count()),
+                 properties, store)
 
 
-def _append_once(tables: dict[str, Table], name: str, data: pa.Table, properties: dict[str, str], store: str) -> bool:
-    """Append unless a snapshot of the table names the partition; True when appended now."""
+def _write_data_files(tables: dict[str, Table], partition: OutputPartition, names: list[str],
+                      batch_rows: int) -> dict[str, list[DataFile]]:
+    """The partition's rows for the tables `names` as data files in their tables' folders
+    (a file per batch and table, so that one batch is in memory at once), not yet in any snapshot."""
+    found: dict[str, list[DataFile]] = {name: [] for name in names}
+    write_uuid, counter = uuid.uuid4(), itertools.count()
+    for name, rows in partition.row_batches(names, batch_rows):
+        found[name] += _data_files(tables[name], with_partition(rows, partition.name), write_uuid, counter)
+    return found
+
+
+def _data_files(table: Table, data: pa.Table, write_uuid: uuid.UUID, counter: itertools.count) -> list[DataFile]:
+    # What `Transaction.append` does with a table before its commit (pyiceberg 0.12: its
+    # streaming append does not take partitioned tables, and a snapshot per batch would
+    # break "one snapshot per partition and table").
+    _check_pyarrow_schema_compatible(table.schema(), provided_schema=data.schema,
+                                     format_version=table.metadata.format_version)
+    return list(_dataframe_to_data_files(table.metadata, data, table.io, write_uuid=write_uuid, counter=counter))
+
+
+def _append_once(tables: dict[str, Table], name: str, files: list[DataFile], properties: dict[str, str],
+                 store: str) -> bool:
+    """Commit one snapshot of the table that adds `files`, unless a snapshot of the table
+    names the partition; True when appended now. The files stay valid when a commit loses
+    a race, so a retry commits them again without rewriting them."""
 
     def attempt() -> bool:
         table = tables[name]
-        if _snapshot_files(table, properties[PARTITION_PROPERTY]) is not None:
+        if _snapshot_of(table, properties[PARTITION_PROPERTY]) is not None:
             return False
         try:
-            table.append(data, snapshot_properties=properties)
+            with table.transaction() as change, \
+                    change.update_snapshot(snapshot_properties=properties).fast_append() as append:
+                for data_file in files:
+                    append.append_data_file(data_file)
         except CommitFailedException:
             tables[name] = table.refresh()  # another load committed first: look again
             raise

@@ -3,8 +3,9 @@
 An output folder is either a plain `ingest run` output (documents, duplicates, rejects
 and report.json: one partition, named by the folder's name and the run's start time,
 `out@2026-11-21T05-30-00Z`) or an inbox's output (`ingest update`, `serve`), whose `manifest.jsonl`
-lists the complete partitions. Either may be JSON lines or Parquet. Rows are read as
-Arrow tables of the stable schema of `ingest/write/parquet.py`, whatever the format.
+lists the complete partitions. Either may be JSON lines or Parquet. Rows are read in
+batches, as Arrow tables of the stable schema of `ingest/write/parquet.py` whatever the
+format, so that a load holds one batch of a partition at a time.
 """
 
 from __future__ import annotations
@@ -12,15 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from ingest.load.common import LoadError
-from ingest.write.parquet import DOCUMENT, REJECT, read_table, to_table
+from ingest.load.common import LoadError, kill_point
+from ingest.write.parquet import DOCUMENT, REJECT, SCHEMAS, to_table
 from ingest.write.partitions import MANIFEST_NAME, OUTPUT_KINDS, output_file, partition_name
 
 # One row per passage link: a span of a document, the span of the other document that
@@ -30,6 +35,8 @@ PASSAGE_LINKS = pa.schema([("document", pa.string()), ("start", pa.int64()), ("e
                            ("similarity", pa.float64())])
 # The tables of rows in a store, with their Arrow schema (a store adds `partition` first).
 ROW_TABLES = {"documents": DOCUMENT, "duplicates": DOCUMENT, "passages": PASSAGE_LINKS, "rejects": REJECT}
+# What `to_table` raises for a value that is not a record of the schema.
+_NOT_A_RECORD = (KeyError, TypeError, AttributeError, pa.ArrowException)
 
 
 @dataclass(frozen=True)
@@ -56,41 +63,90 @@ class OutputPartition:
         return LoadError(f"partition {self.name} of {self.output} changed since it was loaded into {store} "
                          f"({', '.join(names)}): refused; load it into a new store, or delete its rows there first")
 
-    def table(self, kind: str) -> pa.Table:
-        """The rows of one kind as a table of the stable schema."""
+    def row_batches(self, tables: Collection[str], batch_rows: int) -> Iterator[tuple[str, pa.Table]]:
+        """(table, rows) for the store's `tables` ("documents", "duplicates", "passages",
+        "rejects"), each file read `batch_rows` records at a time so that one batch is
+        in memory at once, whatever the partition's size; "passages" are the links of
+        each batch of documents, which are read once for both tables."""
+        read = [kind for kind in OUTPUT_KINDS if kind in tables or (kind == "documents" and "passages" in tables)]
+        first = True
+        for kind in read:
+            for rows in self._batches(kind, batch_rows):
+                if not first:
+                    kill_point("between-batches")
+                first = False
+                if kind in tables:
+                    yield kind, rows
+                if kind == "documents" and "passages" in tables:
+                    yield "passages", passage_links(rows)
+
+    def _batches(self, kind: str, batch_rows: int) -> Iterator[pa.Table]:
+        """The rows of one kind in tables of the stable schema, at most `batch_rows` each."""
         path = self.files[kind]
         if path.suffix == ".parquet":
+            yield from _parquet_batches(path, kind, batch_rows)
+            return
+        lines = _json_lines(path)
+        while chunk := list(islice(lines, batch_rows)):
             try:
-                return read_table(path, kind)
-            except (OSError, pa.ArrowException) as exc:
-                raise LoadError(f"{path}: not a readable Parquet file of ingest's schema ({exc})") from exc
+                yield to_table(kind, (record for _, record in chunk))
+            except _NOT_A_RECORD as exc:
+                raise _bad_line(path, kind, chunk, exc) from exc
+
+
+def with_partition(rows: pa.Table, name: str) -> pa.Table:
+    """The rows with the partition's name as their first column, as the store's tables have it."""
+    return rows.add_column(0, "partition", pa.array([name] * rows.num_rows, pa.string()))
+
+
+def passage_links(documents: pa.Table) -> pa.Table:
+    """Every passage link of these documents, one row each (`PASSAGE_LINKS`)."""
+    passages = documents.column("passages")
+    owner = pc.take(documents.column("id"), pc.list_parent_indices(passages))
+    spans = pc.list_flatten(passages)
+    links = pc.struct_field(spans, "duplicates")
+    link_owner = pc.take(owner, pc.list_parent_indices(links))
+    link_span = pc.take(spans, pc.list_parent_indices(links))
+    flat = pc.list_flatten(links)
+    return pa.Table.from_arrays(
+        [link_owner, pc.struct_field(link_span, "start"), pc.struct_field(link_span, "end"),
+         pc.struct_field(flat, "id"), pc.struct_field(flat, "start"), pc.struct_field(flat, "end"),
+         pc.struct_field(flat, "similarity")], schema=PASSAGE_LINKS)
+
+
+def _parquet_batches(path: Path, kind: str, batch_rows: int) -> Iterator[pa.Table]:
+    # One row group's pages read at a time, on this thread: the leanest of pyarrow's readers.
+    try:
+        file = pq.ParquetFile(path, pre_buffer=False)
+        if not file.schema_arrow.equals(SCHEMAS[kind]):
+            raise pa.ArrowInvalid(f"its schema is not that of ingest's {kind}")
+        for batch in file.iter_batches(batch_size=batch_rows, use_threads=False):
+            yield pa.Table.from_batches([batch])
+    except (OSError, pa.ArrowException) as exc:
+        raise LoadError(f"{path}: not a readable Parquet file of ingest's schema ({exc})") from exc
+
+
+def _bad_line(path: Path, kind: str, chunk: list[tuple[int, Any]], exc: Exception) -> LoadError:
+    """The error naming the first line of `chunk` (line number, record) that is not a
+    record of `kind`: the batch's lines when each converts alone but not together."""
+    where = f"lines {chunk[0][0]}-{chunk[-1][0]}"
+    for n, record in chunk:
         try:
-            return to_table(kind, _json_lines(path))
-        except (KeyError, TypeError, AttributeError, pa.ArrowException) as exc:
-            raise LoadError(f"{path}: a line is not an ingest {kind} record ({exc.__class__.__name__}: {exc})") from exc
-
-    def passage_links(self, documents: pa.Table) -> pa.Table:
-        """Every passage link of these documents, one row each (`PASSAGE_LINKS`)."""
-        passages = documents.column("passages")
-        owner = pc.take(documents.column("id"), pc.list_parent_indices(passages))
-        spans = pc.list_flatten(passages)
-        links = pc.struct_field(spans, "duplicates")
-        link_owner = pc.take(owner, pc.list_parent_indices(links))
-        link_span = pc.take(spans, pc.list_parent_indices(links))
-        flat = pc.list_flatten(links)
-        return pa.Table.from_arrays(
-            [link_owner, pc.struct_field(link_span, "start"), pc.struct_field(link_span, "end"),
-             pc.struct_field(flat, "id"), pc.struct_field(flat, "start"), pc.struct_field(flat, "end"),
-             pc.struct_field(flat, "similarity")], schema=PASSAGE_LINKS)
+            to_table(kind, [record])
+        except _NOT_A_RECORD as one:
+            where, exc = f"line {n}", one
+            break
+    return LoadError(f"{path} {where}: not an ingest {kind} record ({exc.__class__.__name__}: {exc})")
 
 
-def _json_lines(path: Path):
+def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, value) of each line that is not blank."""
     try:
         with open(path, encoding="utf-8") as fh:
             for n, line in enumerate(fh, 1):
                 if line.strip():
                     try:
-                        yield json.loads(line)
+                        yield n, json.loads(line)
                     except ValueError as exc:
                         raise LoadError(f"{path} line {n}: not valid JSON ({exc})") from exc
     except OSError as exc:
@@ -131,7 +187,7 @@ def _plain_partition(out: Path) -> OutputPartition:
 def _manifest_partitions(out: Path) -> list[OutputPartition]:
     manifest = out / MANIFEST_NAME
     found = []
-    for n, entry in enumerate(_json_lines(manifest), 1):
+    for n, entry in _json_lines(manifest):
         try:
             name, outputs = entry["partition"], entry["outputs"]
         except (KeyError, TypeError) as exc:

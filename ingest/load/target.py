@@ -10,9 +10,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.load.common import LoadError, LoadSummary
 from ingest.load.outputs import partitions_of
+
+if TYPE_CHECKING:
+    from ingest.config import LoadConfig
 
 STORES = ("duckdb", "iceberg")
 
@@ -25,8 +29,10 @@ def parse_target(target: str) -> tuple[str, Path]:
     return store, Path(place)
 
 
-def load(output: str | Path, target: str, waiting: Callable[[str], None] | None = None) -> LoadSummary:
-    """Load the complete partitions of `output` not loaded before into `target`.
+def load(output: str | Path, target: str, settings: LoadConfig,
+         waiting: Callable[[str], None] | None = None) -> LoadSummary:
+    """Load the complete partitions of `output` not loaded before into `target`, with the
+    batches and DuckDB memory of `settings` ([load]).
 
     LoadError (one line) when the output is not one, names a missing file, a loaded
     partition changed since, or the store cannot be written; nothing is half-loaded.
@@ -37,10 +43,10 @@ def load(output: str | Path, target: str, waiting: Callable[[str], None] | None 
     if store == "duckdb":
         from ingest.load.duckdb_store import load_duckdb
 
-        return load_duckdb(place, partitions, tell)
+        return load_duckdb(place, partitions, tell, settings.batch_rows, settings.duckdb_memory_mib)
     from ingest.load.iceberg_store import load_iceberg
 
-    return load_iceberg(place, partitions)
+    return load_iceberg(place, partitions, settings.batch_rows)
 
 
 __all__ = ["LoadError", "LoadSummary", "load", "parse_target"]

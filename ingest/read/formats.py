@@ -61,7 +61,10 @@ _XML_ROOT = re.compile(
 )
 _WXR_NAMESPACE = re.compile(r"xmlns:wp\s*=\s*[\"']https?://wordpress\.org/export/")
 _TABLE_DELIMITERS = ",\t;|"
-_FRONT_MATTER_START = re.compile(r"---[ \t]*\r?\n[ \t]*[A-Za-z_][\w .-]*:")
+# YAML's "---" or TOML's "+++" fence, then a first key (Jekyll, Hugo, Eleventy, Astro).
+_FRONT_MATTER_START = re.compile(
+    r"---[ \t]*\r?\n[ \t]*[A-Za-z_][\w .-]*:|\+\+\+[ \t]*\r?\n[ \t]*(?:[A-Za-z_\"][\w.\"-]*[ \t]*=|\[)"
+)
 _HTML_START = re.compile(
     r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*"
     r"<(?:!doctype\s+html|html|head|body|article|section|main|header|footer|nav|aside|div|p|"
@@ -105,6 +108,10 @@ def content_format(path: str, head: _Head, text_columns: Collection[str] = ()) -
         return None
     if extension in _XML_EXTENSIONS:
         return _xml_format(head.text) or _XML_EXTENSIONS[extension] or _sniff_format(head, text_columns)
+    # Site generators (Hugo, Jekyll, Eleventy) take .html content files with front
+    # matter: read like a Markdown post, whose reader takes HTML bodies.
+    if by_extension == "html" and _FRONT_MATTER_START.match(head.text):
+        return "markdown"
     return by_extension or _sniff_format(head, text_columns)
 
 

@@ -32,38 +32,111 @@ _DELIMITERS = ",\t;|"
 def read_csv_records(
     f: InputFile, stream: io.BufferedReader, fmt: str, meta: dict[str, Any], config: ReadConfig
 ) -> Iterator[RawRecord | Reject]:
-    """One record per data row of a CSV (`fmt` "csv") or TSV ("tsv") file."""
+    """One record per data row of a CSV (`fmt` "csv") or TSV ("tsv") file.
+
+    A quote that is never closed makes a lenient parser take the lines after it into
+    one cell, up to the next quote in the file, which it takes for the closing one.
+    The rows are parsed strictly (a closing quote is followed by a delimiter or the end
+    of a line): a row that runs over several lines and does not parse (strictly, or its
+    cells do not match the header) is such a quote, so its first line is rejected and
+    the lines after it are read again as rows. A one-line row that only the strict
+    parser refuses ('"Hello" world') is read leniently, as before."""
     head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]
     encoding = bom_codec(head) or "utf-8-sig"
     # Undecodable bytes stay as surrogates, so that only the rows holding them are rejected.
     text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
     delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(head.decode(encoding, "replace"))
     csv.field_size_limit(config.max_record_bytes)
-    rows = csv.reader(text, delimiter=delimiter)
-    n, line = 0, 0
+    lines = _Lines(text)
+    rows = csv.reader(lines, delimiter=delimiter, strict=True)
+    n = 0
     header: list[str] | None = None
-    try:
-        for cells in rows:
-            first_line, line = line + 1, rows.line_num
-            if header is None:
-                if any(cell.strip() for cell in cells):
-                    header = _header(cells)
-                continue
-            if not any(cell.strip() for cell in cells):
-                continue  # a blank line is no row
-            n += 1
-            where = f"row {n} (line {first_line})"
+    while True:
+        lines.start_row()
+        try:
+            cells = next(rows)
+            problem = None
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            cells, problem = [], describe(exc)
+            if lines.in_row() == 1:
+                cells, problem = _lenient(lines.row_text(), delimiter, problem)
+        except ReadProblem as bad:
+            yield reject(f, bad.error, f"reading stopped at row {n + 1}: {bad.detail}", n + 1)
+            return
+        first_line = lines.first_of_row()
+        if header is None and problem is None:
+            if any(cell.strip() for cell in cells):
+                header = _header(cells)
+            continue
+        if problem is None and not any(cell.strip() for cell in cells):
+            continue  # a blank line is no row
+        n += 1
+        where = f"row {n} (line {first_line})"
+        if header is not None and problem is None and len(cells) != len(header):
+            problem = f"{len(cells)} cells, the header {len(header)}"
+        if problem is not None and lines.in_row() > 1:
+            yield reject(f, "MalformedCSV", f"{where}: a quote opened there is never closed ({problem} at line "
+                         f"{first_line + lines.in_row() - 1}); the line is rejected, reading goes on at line "
+                         f"{first_line + 1}", n)
+            lines.read_again_after_first()
+            rows = csv.reader(lines, delimiter=delimiter, strict=True)
+        elif problem is not None:
+            yield reject(f, "MalformedCSV", f"{where} has {problem}", n)
+        else:
             yield _csv_row(f, n, where, header, cells, meta, config)
-    except csv.Error as exc:
-        yield reject(f, "MalformedCSV", f"reading stopped at row {n + 1} (line {line + 1}): {describe(exc)}", n + 1)
-        return
-    except ReadProblem as bad:
-        yield reject(f, bad.error, f"reading stopped at row {n + 1}: {bad.detail}", n + 1)
-        return
     if header is None:
         yield reject(f, "EmptyFile", "the table has no header line")
     elif n == 0:
         yield reject(f, "EmptyFile", "the table has a header but no rows")
+
+
+class _Lines:
+    """A text's lines for python's csv reader, numbered, with the lines of the row being
+    read kept so that they can be read again."""
+
+    def __init__(self, text: Iterator[str]) -> None:
+        self._text = text
+        self._again: list[str] = []  # lines to read again, the next one last
+        self._row: list[str] = []
+        self._read = 0  # lines read, counting each line read again once
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._again.pop() if self._again else next(self._text)
+        self._read += 1
+        self._row.append(line)
+        return line
+
+    def start_row(self) -> None:
+        self._row = []
+
+    def in_row(self) -> int:
+        return len(self._row)
+
+    def row_text(self) -> str:
+        return "".join(self._row)
+
+    def first_of_row(self) -> int:
+        return self._read - len(self._row) + 1
+
+    def read_again_after_first(self) -> None:
+        """The row's lines after its first are read again, as rows of their own."""
+        again = self._row[1:]
+        self._again.extend(reversed(again))
+        self._read -= len(again)
+        self._row = self._row[:1]
+
+
+def _lenient(line: str, delimiter: str, problem: str) -> tuple[list[str], str | None]:
+    """A one-line row read by python's lenient parser, or `problem` when it fails too."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), []), None
+    except csv.Error:
+        return [], problem
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -89,8 +162,6 @@ def _header(cells: list[str]) -> list[str]:
 
 def _csv_row(f: InputFile, n: int, where: str, header: list[str], cells: list[str], meta: dict[str, Any],
              config: ReadConfig) -> RawRecord | Reject:
-    if len(cells) != len(header):
-        return reject(f, "MalformedCSV", f"{where} has {len(cells)} cells, the header {len(header)}", n)
     try:
         values = [cell.encode("utf-8", "surrogateescape").decode("utf-8") if _has_surrogates(cell) else cell
                   for cell in cells]

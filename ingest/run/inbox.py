@@ -115,7 +115,7 @@ def ingest_new(inbox: str | Path, out: str | Path, state: str | Path, config: Co
             return Outcome("skipped", f"another run (pid {lock.holder()}) holds {lock.path}; its inputs wait for the next run")
         outcome = _locked_run(inbox, out, state, config, mapper, workers)
         if load_into is not None:
-            outcome.load = load(out, load_into).message()
+            outcome.load = load(out, load_into, config.load).message()
             outcome.message += f"; {outcome.load}"
         return outcome
     finally:

@@ -82,6 +82,9 @@ def test_an_api_that_cannot_start_fails_the_run_and_leaves_nothing_read_ahead(tm
     result = ingest("run", str(seeds), "--out", str(out), "--no-progress", env=env, timeout=120)
     assert result.returncode == 1
     assert "ingest: error: ApiStartError: the temporary Prefect API exited with status" in result.stderr
+    # The one line names the kept log, which holds why.
+    assert f"(its log: {out / 'prefect-api.log'})" in result.stderr
+    assert "unable to open database file" in (out / "prefect-api.log").read_text()
     assert out.exists() and not (out / ".ingest-work").exists()  # the batches read ahead went with the workspace
 
 

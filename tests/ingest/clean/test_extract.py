@@ -18,6 +18,7 @@ from ingest.clean.front_matter import split_front_matter
 from ingest.clean.html import ExtractError, extract_html
 from ingest.clean.markdown import extract_markdown
 from ingest.config import HtmlConfig
+from tests.samples import html_page
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = HtmlConfig()
@@ -354,6 +355,21 @@ def test_markdown_body_keeps_words_drops_syntax():
         "Escaped *stars* and & entity, see https://ferry.example.",
         "code *kept* as is",
     ]
+
+
+def test_markdown_structure_headings_and_code_lines():
+    body = ("Intro.\n\n## References {#refs}\n\n- A [book][b]\n\nSetext\n======\n\n```go\npackage main\n\n}\n```\n\n"
+            "<!-- a note to the editors --> Shown.\n\n[b]: https://example.org\n")
+    extracted = extract_markdown(body, CONFIG)
+    assert extracted.text.split("\n\n") == ["Intro.", "References", "A book", "Setext", "package main\n}", "Shown."]
+    assert (extracted.headings, extracted.code) == (["References", "Setext"], ["package main", "}"])
+
+
+def test_html_structure_headings_and_code_lines():
+    page = html_page("A title", "Words of the story that the page tells at length, more than a sliver.")
+    page = page.replace("<p>", "<h2>Section <em>one</em></h2><pre>x = 1\n\ny = 2</pre><p>", 1)
+    extracted = extract_html(page, CONFIG)
+    assert "Section one" in extracted.headings and extracted.code == ["x = 1", "y = 2"]
 
 
 def test_markdown_body_as_readers_see_it():

@@ -118,8 +118,8 @@ def test_a_user_config_changes_a_set_and_adds_one(tmp_path: Path):
 
 def test_an_undefined_set_is_a_clear_error(tmp_path: Path):
     path = tmp_path / "bad.toml"
-    path.write_text('[metadata]\nconventions = ["hugo", "wxr"]\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"metadata: .*conventions lists undefined sets: wxr"):
+    path.write_text('[metadata]\nconventions = ["hugo", "wordpress"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"metadata: .*conventions lists undefined sets: wordpress"):
         load_config(path)
 
 
@@ -185,3 +185,33 @@ def test_pelican_posts():
     assert draft["metadata"]["draft"] is True
     summary = prepared(FIXTURES / "pelican-tests" / "article_with_markdown_and_summary_metadata_multi.md")
     assert summary["metadata"]["summary"] == "A multi-line summary should be supported as well as **inline markup**."
+
+
+def test_astro_theme_posts():
+    row = prepared(FIXTURES / "astro-theme-cactus" / "webmentions.md")
+    metadata = row["metadata"]
+    assert metadata["title"] == "Adding Webmentions to Astro Cactus"
+    assert metadata["summary"] == "This post describes the process of adding webmentions to your own site"
+    assert row["created"] == "2023-10-11"  # publishDate: "11 Oct 2023"
+    assert metadata["modified"] == "2024-12-06"  # updatedDate: 6 December 2024
+    assert metadata["tags"] == ["webmentions", "astro", "social"]
+    assert row["text"].startswith("TLDR\n\n1. Add a link on your homepage")
+    assert prepared(FIXTURES / "astro-theme-cactus" / "welcome.md")["created"] == "2024-10-14T11:23:00+00:00"
+    assert prepared(FIXTURES / "astro-theme-cactus" / "draft-post.md")["metadata"]["draft"] is True
+
+
+def test_eleventy_base_blog_post():
+    row = prepared(FIXTURES / "eleventy-base-blog" / "firstpost.md")
+    assert (row["metadata"]["title"], row["created"]) == ("This is my first post.", "2018-05-01")
+    assert row["metadata"]["summary"] == "This is a post on My Blog about agile frameworks."
+    assert row["metadata"]["tags"] == ["another tag"]
+
+
+def test_astro_blog_template_post():
+    row = prepared(FIXTURES / "astro-blog-template" / "markdown-style-guide.md")
+    assert (row["metadata"]["title"], row["created"]) == ("Markdown Style Guide", "2022-07-01")  # pubDate: 'Jul 01 2022'
+    # HTML shown as code ("`<h1>`", a fenced HTML page) does not make the body HTML:
+    # it is read as Markdown, its list numbers and its footnote at the end kept.
+    paragraphs = row["text"].split("\n\n")
+    assert ["1. First item", "2. Second item", "3. Third item"] == paragraphs[paragraphs.index("Ordered List") + 1:][:3]
+    assert paragraphs[-1].startswith("The above quote is excerpted from Rob Pike's talk")

@@ -126,6 +126,23 @@ def test_ordinary_hyphenated_start_is_not_a_dateline(cleaner: Cleaner) -> None:
     assert result.removals == []
 
 
+def test_a_learned_heading_goes_only_with_its_section(cleaner: Cleaner) -> None:
+    text = ("What happened at the harbour.\n\nReferences\n\nThe harbour log.\n\nBooks\n\nChapters\n\n"
+            "Harbours of the north.\n\nShare this:\n\nTwitter\n\nFacebook\n\nSee also")
+    learned = {line_key(line) for line in ("References", "Books", "Chapters", "Share this:", "Twitter", "Facebook",
+                                           "See also")}
+    headings = {line_key(line) for line in ("References", "Books", "Chapters", "Share this:", "See also")}
+    result = cleaner.clean(text, boilerplate=learned, headings=headings)
+    # Over text that stays, over a sub-heading, over nothing: structure. Over chrome: chrome.
+    assert result.text == ("What happened at the harbour.\n\nReferences\n\nThe harbour log.\n\nBooks\n\n"
+                           "Chapters\n\nHarbours of the north.\n\nSee also")
+    assert [(r.rule, r.text) for r in result.removals] == [
+        ("boilerplate", "Share this:"), ("boilerplate", "Twitter"), ("boilerplate", "Facebook")]
+    # Without heading marks every learned line goes, as before.
+    assert cleaner.clean(text, boilerplate=learned).text == "What happened at the harbour.\n\nThe harbour log.\n\n" \
+        "Harbours of the north."
+
+
 def test_learned_boilerplate_removed_under_its_rule(cleaner: Cleaner) -> None:
     text = "The minister spoke.\nSubscribe to our newsletter!\nHe left."
     result = cleaner.clean(text, boilerplate={line_key("subscribe to our   NEWSLETTER!")})

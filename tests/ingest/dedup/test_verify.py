@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.dedup.clusters import Deduplicator
-from ingest.dedup.marks import FIGURE, NAME, word_marks
+from ingest.dedup.marks import FIGURE, HEADLINE, NAME, word_marks
 from ingest.dedup.minhash import MinHasher, sketch
 from ingest.dedup.passages import find_passages
 from ingest.dedup.shingles import hashes_and_spans
@@ -101,6 +101,27 @@ def test_copy_with_a_new_headline_is_a_duplicate() -> None:
     assert_one_story("Severn defences hold as river peaks\n\n" + ORIGINAL, "duplicate")
 
 
+def test_trimmed_copy_under_a_new_headline_is_contained() -> None:
+    # A paper ran the first two of three paragraphs under its own 12-word headline: its
+    # headline is not counted against its containment (else 0.85, below contained_share).
+    original = "\n\n".join(STORY[:3])
+    copy = "Flood barriers on the Severn hold as the river peaks at Shrewsbury\n\n" + "\n\n".join(STORY[:2])
+    c = comparison(copy, original)
+    assert c.similarity < DEFAULTS.duplicate_similarity and c.aligned / c.words_a < DEFAULTS.contained_share
+    assert c.containment == 1.0
+    d = decide({"original": original, "copy": copy})
+    assert d["copy"].duplicate_of == "original" and d["copy"].kind == "contained"
+    assert d["copy"].contained_in == "original"
+
+
+def test_a_name_edited_into_a_figure_is_still_one_story() -> None:
+    # An editor's slip puts a figure where a name was: not another notice of one
+    # template, whose figures and names keep their places.
+    copy = ORIGINAL.replace("Frankwell district", "40 district")
+    assert comparison(copy, ORIGINAL).conflicts == 0
+    assert_one_story(copy, "duplicate")
+
+
 # ---------------------------------------------------------------------- hard negatives
 
 EARNINGS = ("Shr 45 cts vs 38 cts\n    Net 4,512,000 vs 3,870,000\n    Revs 61.2 mln vs 55.4 mln\n"
@@ -133,6 +154,60 @@ def test_dividend_notices_with_other_dates_stay_apart() -> None:
 def test_sport_results_with_other_teams_stay_apart() -> None:
     assert comparison(RESULT, OTHER_RESULT).conflicts > 0
     assert_apart(RESULT, OTHER_RESULT)
+
+
+HOG_PRICES = ("Hog prices are expected steady to strong on estimated receipts of 2,000 head, private "
+              "sources said. Top seen at 50.75 dlrs per cwt.\n\nReuter")
+LATER_HOG_PRICES = (
+    "Hog prices are expected steady to 0.50 dlr higher on estimated receipts of 2,000 head, private sources "
+    "said. Top seen at 51.00 to 51.50 dlrs per cwt.\n\nSources said the market closed stronger late yesterday "
+    "and was expected to carry over into today's session.\n\nReuter")
+
+
+def test_a_market_report_and_a_later_one_with_another_figure_stay_apart() -> None:
+    # "50.75" against "51.00 to 51.50": the alignment pairs the "50" of "51.50" and leaves
+    # "75" deleted after it and "51 00 to 51" inserted before it, two aligned words apart.
+    c = comparison(HOG_PRICES, LATER_HOG_PRICES)
+    assert c.containment > DEFAULTS.contained_share and c.conflicts > 0
+    assert_apart(HOG_PRICES, LATER_HOG_PRICES)
+
+
+def test_dividend_notices_with_dates_moved_stay_apart() -> None:
+    # The alignment pairs "May 15" and reads "June 1" as deleted before it and "April 10"
+    # as inserted after it: one substitution.
+    a = "Qtrly div eight cts vs eight cts prior\n    Pay June 1\n    Record May 15\n Reuter\n"
+    b = "Qtrly div eight cts vs eight cts prior\n    Pay May 15\n    Record April 10\n Reuter\n"
+    assert comparison(a, b).similarity >= DEFAULTS.duplicate_similarity
+    assert_apart(a, b)
+
+
+def test_dividend_notices_with_other_amounts_stay_apart() -> None:
+    # "7.3" against "3.6" is "7 3" against "3 6": the "3" is aligned between the two changes.
+    a = "Mthly div 7.3 cts vs 7.3 cts last month\n    Payable July 14\n    Record July 1\n Reuter\n"
+    b = "Mthly div 3.6 cts vs 3.6 cts last month\n    Payable July 14\n    Record July 1\n Reuter\n"
+    assert comparison(a, b).similarity >= DEFAULTS.duplicate_similarity
+    assert_apart(a, b)
+
+
+def test_prime_rate_notices_of_two_banks_stay_apart() -> None:
+    # Their first words differ (the bank), but they are no headline: they carry names.
+    a = ("Chemical Bank, the main bank subsidiary of Chemical New York Corp, said it is raising its prime "
+         "lending rate to 7-3/4 pct from 7-1/2 pct, effective immediately.\n\nReuter\n")
+    b = ("The First Interstate Bank of California subsidiary of First Interstate Bancorp said it is raising "
+         "its prime lending rate to 7-3/4 pct from 7-1/2 pct, effective immediately.\n\nReuter\n")
+    assert comparison(a, b).headline_a == comparison(a, b).headline_b == 0
+    assert_apart(a, b)
+
+
+def test_a_notice_quoted_inside_a_digest_is_not_contained() -> None:
+    notice = ("Lockheed Corp has received an 80.0 mln dlr contract for engineering support services for high "
+              "energy laser facilities, the Defense Department said.\n\nReuter\n")
+    digest = "\n\n".join([
+        "Traders said this week's sharp fall in world sugar prices helped to provoke the Soviet Union into "
+        "covering nearby needs.", notice.replace("\n\nReuter\n", ""), STORY[0], STORY[3]])
+    c = comparison(notice, digest)
+    assert c.containment > DEFAULTS.contained_share and c.longer_lead() > DEFAULTS.contained_lead_words
+    assert_apart(notice, digest)
 
 
 def test_a_number_word_is_a_figure() -> None:
@@ -169,8 +244,10 @@ def test_marks_figures_and_names_inside_sentences() -> None:
     marks = dict(zip((text[s:e] for s, e in spans.tolist()), word_marks(text, spans, tokens, ["two"]).tolist()))
     assert marks["Agency"] == NAME and marks["Tuesday"] == NAME and marks["Frankwell"] == NAME
     assert marks["40"] == marks["two"] == FIGURE
-    # A headline's capitals, a sentence's first word: not names ("The" is written "the").
-    assert marks["Flooded"] == marks["Homes"] == marks["The"] == marks["Engineers"] == 0
+    # A headline's capitals, a sentence's first word: not names ("The" is written "the");
+    # the headline's words are marked as such.
+    assert marks["Flooded"] == marks["Homes"] == HEADLINE
+    assert marks["The"] == marks["Engineers"] == 0
     # ... unless the text never writes it in lower case and a name follows it.
     assert marks["Severn"] == NAME
 

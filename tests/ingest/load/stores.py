@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -82,10 +83,17 @@ def duckdb_counts(path: Path) -> dict[str, int]:
                 for t in ("documents", "duplicates", "passages", "rejects", "loads")}
 
 
-def load(out: Path, target: str, prefix: tuple[str, ...] = (), **env: str) -> subprocess.CompletedProcess:
-    """`ingest load OUT --into TARGET` in its own process."""
-    return subprocess.run([*prefix, *INGEST, "load", str(out), "--into", target], capture_output=True, text=True,
-                          timeout=300, env=clean_env(**env))
+def load(out: Path, target: str, prefix: tuple[str, ...] = (), batch_rows: int | None = None,
+         **env: str) -> subprocess.CompletedProcess:
+    """`ingest load OUT --into TARGET` in its own process; with `batch_rows`, a config of
+    that [load] batch_rows beside the store."""
+    options = []
+    if batch_rows is not None:
+        config = Path(target.partition(":")[2]).with_name(f"batch-{batch_rows}.toml")
+        config.write_text(f"[load]\nbatch_rows = {batch_rows}\n", encoding="utf-8")
+        options = ["--config", str(config)]
+    return subprocess.run([*prefix, *INGEST, "load", str(out), "--into", target, *options], capture_output=True,
+                          text=True, timeout=300, env=clean_env(**env))
 
 
 def popen_load(out: Path, target: str, **env: str) -> subprocess.Popen:
@@ -99,6 +107,39 @@ def one_line_error(result: subprocess.CompletedProcess, phrase: str) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ingest: error: "), result.stderr
     assert phrase in lines[0], lines[0]
+
+
+def duckdb_rows(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table, in order (the `loads` rows without their time)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {t: con.execute(f"SELECT * EXCLUDE (loaded_at) FROM {t} ORDER BY ALL" if t == "loads"
+                               else f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                for t in ("documents", "duplicates", "passages", "rejects", "loads")}
+
+
+def loaded_whole_and_batched(out: Path, store: str, name: str, root: Path) -> tuple[Path, Path]:
+    """Two stores (`store` "duckdb" or "iceberg", at root/whole/NAME and root/batched/NAME)
+    with OUT loaded in batches larger than its partitions and of one record each."""
+    assert max(entry["documents"] for entry in read_manifest(out)) > 1  # several batches
+    whole, batched = root / "whole" / name, root / "batched" / name
+    for place, rows in ((whole, 1_000_000), (batched, 1)):
+        place.parent.mkdir()
+        result = load(out, f"{store}:{place}", batch_rows=rows)
+        assert result.returncode == 0, result.stderr
+    return whole, batched
+
+
+def killed_between_batches_then_rerun(out: Path, target: str, counts: Callable[[], dict[str, int]]) -> None:
+    """A load of one record per batch killed after the first partition's first batch
+    leaves no row in the store (`counts` reads it); a rerun loads every row once."""
+    from ingest.load.common import KILL_AT_VARIABLE
+
+    killed = load(out, target, batch_rows=1, **{KILL_AT_VARIABLE: "between-batches"})
+    assert killed.returncode == -9, killed.stderr
+    assert counts() == dict.fromkeys(("documents", "duplicates", "passages", "rejects", "loads"), 0)
+    rerun = load(out, target, batch_rows=1)
+    assert rerun.returncode == 0, rerun.stderr
+    assert counts() == expected_counts(out)
 
 
 def iceberg_counts(folder: Path) -> dict[str, int]:

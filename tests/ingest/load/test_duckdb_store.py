@@ -19,8 +19,11 @@ from ingest.write.partitions import read_manifest
 from tests.ingest.load.stores import (
     DROPS,
     duckdb_counts,
+    duckdb_rows,
     expected_counts,
     inbox_output,
+    killed_between_batches_then_rerun,
+    loaded_whole_and_batched,
     load,
     one_line_error,
     popen_load,
@@ -77,6 +80,35 @@ def test_a_load_killed_midway_then_rerun_gives_exact_counts(jsonl_out: Path, tmp
     rerun = load(jsonl_out, f"duckdb:{store}")
     assert rerun.returncode == 0, rerun.stderr
     assert duckdb_counts(store) == expected_counts(jsonl_out)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_a_partition_read_a_record_at_a_time_loads_the_same_rows(request, fmt: str, tmp_path: Path) -> None:
+    # batch_rows 1: each of the second partition's files is several batches.
+    whole, batched = loaded_whole_and_batched(request.getfixturevalue(f"{fmt}_out"), "duckdb", "store.duckdb", tmp_path)
+    assert duckdb_rows(batched) == duckdb_rows(whole)
+    assert duckdb_counts(batched) == expected_counts(request.getfixturevalue("jsonl_out"))
+
+
+def test_a_load_killed_between_batches_leaves_nothing_of_the_partition(jsonl_out: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store.duckdb"
+    killed_between_batches_then_rerun(jsonl_out, f"duckdb:{store}", lambda: duckdb_counts(store))
+
+
+def test_a_line_that_is_not_a_record_is_named_and_nothing_loaded(jsonl_out: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    subprocess.run(["cp", "-a", str(jsonl_out), str(out)], check=True)
+    documents = out / read_manifest(out)[0]["partition"] / "documents.jsonl"
+    lines = documents.read_text(encoding="utf-8").splitlines(keepends=True)
+    record = json.loads(lines[1])
+    del record["metadata"]
+    lines[1] = json.dumps(record) + "\n"
+    documents.write_text("".join(lines), encoding="utf-8")
+    store = tmp_path / "store.duckdb"
+    for rows in (1, 1_000_000):  # the line is named whether its batch is itself or the whole file
+        one_line_error(load(out, f"duckdb:{store}", batch_rows=rows),
+                       f"{documents} line 2: not an ingest documents record (KeyError: 'metadata')")
+        assert duckdb_counts(store)["loads"] == 0
 
 
 def test_two_loads_at_once_load_each_partition_once(jsonl_out: Path, parquet_out: Path, tmp_path: Path) -> None:

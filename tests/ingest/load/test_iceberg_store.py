@@ -17,6 +17,8 @@ from tests.ingest.load.stores import (
     expected_counts,
     iceberg_counts,
     inbox_output,
+    killed_between_batches_then_rerun,
+    loaded_whole_and_batched,
     load,
     one_line_error,
     output_rows,
@@ -66,6 +68,33 @@ def test_a_load_killed_midway_then_rerun_gives_exact_counts(out: Path, tmp_path:
     rerun = load(out, f"iceberg:{store}")
     assert rerun.returncode == 0, rerun.stderr
     assert iceberg_counts(store) == expected_counts(out)
+
+
+def _rows(folder: Path) -> dict[str, list]:
+    """Every row of every table, in a stable order (the `loads` rows without their time)."""
+    found = {}
+    for name in ("documents", "duplicates", "passages", "rejects", "loads"):
+        rows = catalog(folder).load_table(f"{NAMESPACE}.{name}").scan().to_arrow().to_pylist()
+        found[name] = sorted(({k: v for k, v in row.items() if k != "loaded_at"} for row in rows), key=repr)
+    return found
+
+
+def test_a_partition_read_a_record_at_a_time_loads_the_same_rows_in_one_snapshot(out: Path, tmp_path: Path) -> None:
+    # batch_rows 1: each of the second partition's files is several batches, and data files.
+    whole, batched = loaded_whole_and_batched(out, "iceberg", "lake", tmp_path)
+    assert _rows(batched) == _rows(whole)
+    assert iceberg_counts(batched) == expected_counts(out)
+    for name in ("documents", "duplicates", "passages", "rejects", "loads"):
+        table = catalog(batched).load_table(f"{NAMESPACE}.{name}")
+        recorded = [s.summary.additional_properties.get(PARTITION_PROPERTY) for s in table.snapshots()]
+        assert recorded == [e["partition"] for e in read_manifest(out)], name
+    files = catalog(batched).load_table(f"{NAMESPACE}.documents").inspect.files().num_rows
+    assert files == sum(entry["documents"] for entry in read_manifest(out))
+
+
+def test_a_load_killed_between_batches_leaves_nothing_of_the_partition(out: Path, tmp_path: Path) -> None:
+    store = tmp_path / "lake"
+    killed_between_batches_then_rerun(out, f"iceberg:{store}", lambda: iceberg_counts(store))
 
 
 def test_two_loads_at_once_load_each_partition_once(out: Path, tmp_path: Path) -> None:

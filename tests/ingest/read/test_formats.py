@@ -46,6 +46,13 @@ def fmt(name: str, data: bytes) -> str | None:
     ("noext", PARQUET, "parquet"),
     ("CC-MAIN-1.warc.wet", b"WARC/1.0\r\n", "warc"),
     ("x.wet", b"garbage", "warc"),
+    # Hugo and Jekyll content files written as HTML, with front matter: read as posts.
+    ("gnupg-2-1-8.html", b'+++\ndate = "2015-09-11T21:36:43+09:00"\ntitle = "GnuPG"\n+++\n<p>x</p>', "markdown"),
+    ("post.html", b"+++\n[author]\nname = 'A'\n+++\n<p>x</p>", "markdown"),
+    ("post.html", b"---\nlayout: post\n---\n<p>x</p>", "markdown"),
+    ("page.html", b"<p>---\nnot: front matter</p>", "html"),
+    ("page.html", b"+++ big news +++\n<p>x</p>", "html"),
+    ("noext", b'+++\ntitle = "T"\n+++\nWords.', "markdown"),
 ])
 def test_formats_by_extension_and_content(name: str, data: bytes, expected: str) -> None:
     assert fmt(name, data) == expected

@@ -68,10 +68,50 @@ def test_a_row_that_is_not_utf8_is_rejected_alone(tmp_path: Path) -> None:
     assert (items[1].error, items[1].reason) == ("DecodeError", "t.csv#2: row 2 (line 3) is not valid UTF-8 (invalid continuation byte)")
 
 
-def test_an_unterminated_quote_is_one_bad_row_and_the_rows_before_are_kept(tmp_path: Path) -> None:
+# A scraper's export: quoted multi-line article texts, one of them cut off after its
+# opening quote (the closing quote and the rest of the cell lost in the crawl).
+SCRAPED = (
+    'id,title,published,url,content\n'
+    '101,Council approves ferry timetable,2019-03-04,https://news.example/101,'
+    '"The council approved the new timetable on Monday.\n\n""Boats will leave hourly,"" the mayor said."\n'
+    '102,Harbour bridge to close for repairs,2019-03-05,https://news.example/102,'
+    '"The bridge closes on 12 March.\n'
+    '103,Library extends opening hours,2019-03-06,https://news.example/103,'
+    '"From April the library opens until 9 pm.\n\nStaff, volunteers and readers welcomed it."\n'
+    '104,School wins robotics prize,2019-03-07,https://news.example/104,Pupils built a boat-sorting robot.\n'
+)
+
+
+def test_an_unterminated_quote_rejects_its_line_and_the_rows_after_it_are_read(tmp_path: Path) -> None:
+    items = read(tmp_path / "scraped.csv", SCRAPED.encode())
+
+    assert [getattr(i, "source", None) for i in items] == [f"scraped.csv#{n}" for n in (1, 2, 3, 4)]
+    first, bad, library, school = items
+    assert first.data == 'The council approved the new timetable on Monday.\n\n"Boats will leave hourly," the mayor said.'
+    assert (bad.error, bad.record_no) == ("MalformedCSV", 2)
+    assert bad.reason == (
+        "scraped.csv#2: row 2 (line 5): a quote opened there is never closed (',' expected after '\"' at "
+        "line 6); the line is rejected, reading goes on at line 6")
+    assert (library.metadata["title"], library.data) == (
+        "Library extends opening hours", "From April the library opens until 9 pm.\n\nStaff, volunteers and readers welcomed it.")
+    assert (school.metadata["url"], school.data) == ("https://news.example/104", "Pupils built a boat-sorting robot.")
+
+
+def test_an_unterminated_quote_that_runs_to_the_end_rejects_its_line_only(tmp_path: Path) -> None:
     items = read(tmp_path / "t.csv", b'title,text,url\nOne,First.,u1\nTwo,"never closed,u2\nThree,Third.,u3\n')
-    assert items[0].data == "First."
-    assert [(i.error, i.record_no) for i in items[1:]] == [("MalformedCSV", 2)]
+    assert [getattr(i, "data", None) for i in items] == ["First.", None, "Third."]
+    assert (items[1].error, items[1].record_no) == ("MalformedCSV", 2)
+    assert "(unexpected end of data at line 4)" in items[1].reason
+
+
+def test_a_stray_quote_inside_a_one_line_cell_is_read_as_before(tmp_path: Path) -> None:
+    (row,) = read(tmp_path / "t.csv", b'title,text\nOne,"Hello" world\n')
+    assert row.data == "Hello world"
+
+
+def test_a_quoted_cell_over_several_lines_is_one_row(tmp_path: Path) -> None:
+    (row,) = read(tmp_path / "t.csv", b'title,text\nOne,"Line one,\n\nline two ""quoted""."\n')
+    assert row.data == 'Line one,\n\nline two "quoted".'
 
 
 def test_a_field_longer_than_max_record_bytes_stops_with_a_reject(tmp_path: Path) -> None:

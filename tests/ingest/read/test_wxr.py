@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from ingest.clean.record import prepare_record
 from ingest.config import ReadConfig, load_config
 from ingest.document import RawRecord, Reject, Skipped
 from ingest.read.files import InputFile
 from ingest.read.records import read_records
 from tests.samples import ARTICLE, PARAGRAPHS, REAL_WXR, wxr_bytes, wxr_item
 
-CONFIG = load_config().read
+CONFIG_FULL = load_config()
+CONFIG = CONFIG_FULL.read
 
 
 def read(path: Path, data: bytes | None = None, config: ReadConfig = CONFIG) -> list:
@@ -37,8 +39,8 @@ def test_posts_and_pages_are_records_with_their_fields_and_other_types_are_skipp
     assert [type(i).__name__ for i in items] == ["RawRecord", "Skipped", "RawRecord", "Skipped", "Skipped"]
     post, page = items[0], items[2]
     assert (post.source, post.record_no, post.format, post.data) == ("export.xml#1", 1, "html-fragment", ARTICLE)
-    meta = post.metadata
-    assert (meta["title"], meta["url"], meta["author"], meta["created"]) == (
+    meta = post.metadata  # the item's own fields; the convention set `wxr` names the standard ones
+    assert (meta["title"], meta["link"], meta["dc:creator"], meta["wp:post_date_gmt"]) == (
         "Ferry & timetable", "https://harbour.example/ferry/", "jane", "2016-01-10T23:49:44Z")
     assert (meta["categories"], meta["tags"], meta["wp:status"]) == (["Local"], ["ferries", "council"], "publish")
     assert meta["postmeta"] == {"subtitle": "A subtitle"}  # "_edit_last" is WordPress's own
@@ -53,8 +55,19 @@ def test_a_draft_without_a_gmt_date_takes_the_pubdate(tmp_path: Path) -> None:
     (record,) = read(tmp_path / "e.xml", wxr_bytes(wxr_item("Draft", "Words.", status="draft",
                                                               date_gmt="0000-00-00 00:00:00")))
     assert "wp:post_date_gmt" not in record.metadata
-    assert record.metadata["created"] == "Sun, 10 Jan 2016 23:49:44 +0000"
     assert record.metadata["wp:status"] == "draft"
+    row = prepare_record(record, CONFIG_FULL)
+    assert (row["created"], row["metadata"]["draft"]) == ("2016-01-10T23:49:44+00:00", True)
+
+
+def test_the_gmt_date_wins_over_a_later_pubdate(tmp_path: Path) -> None:
+    """WordPress's theme unit test export gives some posts a pubDate a day after their
+    post date (the time they were imported): the post's own date is the GMT one, though
+    Astro's and Eleventy's convention names a `pubDate` first."""
+    (record,) = read(tmp_path / "e.xml", wxr_bytes(wxr_item("T", "Words.", date_gmt="2018-11-01 07:10:43")).replace(
+        b"Sun, 10 Jan 2016 23:49:44 +0000", b"Fri, 02 Nov 2018 16:20:28 +0000"))
+    assert record.metadata["pubDate"] == "Fri, 02 Nov 2018 16:20:28 +0000"
+    assert prepare_record(record, CONFIG_FULL)["created"] == "2018-11-01T07:10:43+00:00"
 
 
 def test_an_export_under_https_namespaces_is_read_by_its_prefixes(tmp_path: Path) -> None:
@@ -118,10 +131,10 @@ def test_the_real_theme_unit_test_export(tmp_path: Path) -> None:
     items = read(REAL_WXR)
     kinds = Counter(i.kind if isinstance(i, Skipped) else type(i).__name__ for i in items)
     assert kinds == {"RawRecord": 17, "wxr:attachment": 3, "wxr:nav_menu_item": 3}
-    first = items[0]
-    assert (first.metadata["title"], first.metadata["created"], first.metadata["author"]) == (
-        "WP 6.1 Font size scale", "2023-01-16T07:08:31Z", "themereviewteam")
-    assert first.metadata["url"] == "https://wpthemetestdata.wordpress.com/wp-6-1-font-size-scale/"
+    first = prepare_record(items[0], CONFIG_FULL)
+    assert (first["metadata"]["title"], first["created"], first["metadata"]["author"]) == (
+        "WP 6.1 Font size scale", "2023-01-16T07:08:31+00:00", "themereviewteam")
+    assert first["metadata"]["url"] == "https://wpthemetestdata.wordpress.com/wp-6-1-font-size-scale/"
 
 
 def test_a_nesting_bomb_is_refused_by_libxml2s_depth_limit(tmp_path: Path) -> None:

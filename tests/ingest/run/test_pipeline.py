@@ -205,6 +205,34 @@ def test_boilerplate_learned_per_source_and_removed_under_its_rule(tmp_path: Pat
     assert report["removals"]["boilerplate"]["count"] == 8
 
 
+def test_learned_boilerplate_keeps_headings_over_text_code_and_whole_short_posts(tmp_path: Path) -> None:
+    """A blog of Markdown posts: every post repeats the share line (chrome), a "## References"
+    section heading (structure), a Go code block's "package main" and "}" (code); a
+    short post says nothing but lines the others repeat."""
+    blog = tmp_path / "blog"
+    blog.mkdir()
+    for i in range(8):
+        (blog / f"post{i}.md").write_text(
+            f"---\ntitle: Post {i}\n---\nWhat happened on day {i} at the harbour, told once.\n\n"
+            f"```go\npackage main\n\nimport \"fmt\"\n\nfunc main() {{\n"
+            f"\tfmt.Printf(\"day %d: the ferry left the harbour at %s and came back at %s\\n\", {i}, start, end)\n}}\n```\n\n"
+            f"## References\n\n- The harbour log, page {i * 3}\n\nShare this post on social media\n",
+            encoding="utf-8")
+    (blog / "stub.md").write_text("---\ntitle: Stub\n---\n## References\n\nShare this post on social media\n",
+                                  encoding="utf-8")
+    report = run([str(blog)], tmp_path / "out", load_config())
+    docs = {Path(d["source"]).name: d for d in validate_lines(tmp_path / "out" / "documents.jsonl", "document")}
+
+    assert report["counts"]["documents"] == 9 and report["counts"]["rejected"] == 0
+    post = docs["post3.md"]
+    assert [(r["rule"], r["text"]) for r in post["cleaning"]["removed"]] == [
+        ("boilerplate", "Share this post on social media")]
+    assert "package main" in post["text"] and "\n}" in post["text"] and "References" in post["text"]
+    # The floor: learned lines are all a stub has, so they stay; no cut is made or recorded.
+    assert docs["stub.md"]["text"] == "References\n\nShare this post on social media"
+    assert docs["stub.md"]["cleaning"]["removed"] == []
+
+
 # ---------------------------------------------------------------- batches
 
 
