@@ -9,9 +9,10 @@ temporary folder as one JSONL file, so every revision reads the same input), the
 
 - by default, the clean phase's CPU (process time) split into its parts by timing the
   functions `clean_batch` calls: the rules and learned boilerplate (`clean_record`), the
-  words and sketches for dedup (`hashes_and_spans`, `ngram_hashes`, `sketch`,
-  `BatchWords.add`), the spill files; the rest is reading the prepared rows and the
-  summary's counts. CPU seconds move with the machine's load; the split less so.
+  words, marks, n-grams, MinHash signatures and passage anchors for dedup (per document
+  before 3e94de7, for many at once in `BatchWords.add` since), the spill files; the
+  rest is reading the prepared rows and the summary's counts. CPU seconds move with
+  the machine's load; the split less so.
 - with `--callgrind`, the instructions of each phase per document, counted by valgrind's
   callgrind (repeatable on a loaded machine): the same run three times under valgrind,
   stopping after the imports, after prepare and after clean, differences divided by
@@ -79,11 +80,26 @@ def time_parts(parts: collections.Counter) -> None:
                 parts[label] += time.process_time() - started
         return wrapper
 
-    for name, label in (("clean_record", "rules and boilerplate (clean_record)"),
-                        ("hashes_and_spans", "dedup: words"), ("ngram_hashes", "dedup: n-grams"),
-                        ("sketch", "dedup: shingle set and MinHash"), ("write_jsonl", "spill: documents")):
-        setattr(clean, name, timed(getattr(clean, name), label))
-    clean.BatchWords.add = timed(clean.BatchWords.add, "dedup: passage anchors (BatchWords.add)")
+    import ingest.run.spill as spill
+
+    # The words and sketches for dedup, in `clean_batch` or in `BatchWords.add` (whichever
+    # the measured checkout has: see the docstring).
+    for module, name, label in ((clean, "clean_record", "rules and boilerplate (clean_record)"),
+                                (clean, "write_jsonl", "spill: documents"),
+                                (clean, "hashes_and_spans", "dedup: words"),
+                                (spill, "texts_hashes_and_spans", "dedup: words"),
+                                (clean, "word_marks", "dedup: figures and names"),
+                                (spill, "texts_word_marks", "dedup: figures and names"),
+                                (clean, "ngram_hashes", "dedup: n-grams"),
+                                (spill, "texts_ngram_hashes", "dedup: n-grams"),
+                                (clean, "sketch", "dedup: shingle set and MinHash"),
+                                (spill, "texts_winnow", "dedup: passage anchors")):
+        if hasattr(module, name):
+            setattr(module, name, timed(getattr(module, name), label))
+    if hasattr(spill, "MinHasher"):
+        spill.MinHasher.signatures = timed(spill.MinHasher.signatures, "dedup: shingle set and MinHash")
+    if "add" in vars(clean.BatchWords) and not hasattr(spill, "texts_winnow"):
+        clean.BatchWords.add = timed(clean.BatchWords.add, "dedup: passage anchors")
     clean.BatchWords.save = timed(clean.BatchWords.save, "spill: words and sketches")
 
 

@@ -18,23 +18,28 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ingest.dedup.shingles import word_hashes
+from ingest.dedup.shingles import TEXT_SEPARATOR, text_offsets, word_hashes
 
 FIGURE = np.uint8(1)
 NAME = np.uint8(2)
 HEADLINE = np.uint8(4)  # a bit beside the others: the word is on the text's headline
 NO_MARKS = np.empty(0, dtype=np.uint8)
 
+# The tables below have one entry more, for every astral character: False.
+_ASTRAL = np.uint32(0x10000)
 _BMP = "".join(map(chr, range(0x10000)))
-_BMP_DIGIT = np.array([c.isdigit() for c in _BMP], dtype=bool)
-_BMP_UPPER = np.array([c.isupper() or c.istitle() for c in _BMP], dtype=bool)
+_BMP_DIGIT = np.array([c.isdigit() for c in _BMP] + [False], dtype=bool)
+_BMP_UPPER = np.array([c.isupper() or c.istitle() for c in _BMP] + [False], dtype=bool)
 # Characters looked through when finding what precedes a word: spaces, quotes, brackets.
-_BMP_SKIPPED = np.array([c.isspace() or c in "\"'“”‘’«»([{<" for c in _BMP], dtype=bool)
-_SENTENCE_END = np.zeros(0x10000, dtype=bool)
+_BMP_SKIPPED = np.array([c.isspace() or c in "\"'“”‘’«»([{<" for c in _BMP] + [False], dtype=bool)
+_SENTENCE_END = np.zeros(0x10001, dtype=bool)
 _SENTENCE_END[[ord(c) for c in ".!?:"]] = True
 _NEWLINE = np.uint32(ord("\n"))
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _HEADLINE_WORDS = 20
+# `_among` looks values up in a table of the low bits of this few first.
+_FEW = 256
+_LOW_BITS = 0xFFFF
 
 
 @functools.lru_cache(maxsize=8)
@@ -47,42 +52,91 @@ def word_marks(text: str, spans: np.ndarray, tokens: np.ndarray, figure_words: S
     """One uint8 per word of `spans` (rows of start, end in `text`; `tokens` their
     `token_hashes`): FIGURE, NAME or 0, with the bit HEADLINE on the headline's words.
     `figure_words` are figures, `not_names` never names."""
+    return texts_word_marks([text], spans, tokens, np.array([0, len(spans)]), figure_words, not_names)
+
+
+def texts_word_marks(texts: Sequence[str], spans: np.ndarray, tokens: np.ndarray, offsets: np.ndarray,
+                     figure_words: Sequence[str], not_names: Sequence[str] = ()) -> np.ndarray:
+    """`word_marks` of each text, concatenated, in one set of array operations
+    (`texts_hashes_and_spans` gives the words, each text's from `offsets[i]`)."""
     if len(spans) == 0:
         return NO_MARKS
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    bmp = np.where(codes > 0xFFFF, 0, codes)  # astral characters: neither digit, capital nor space
-    starts, ends = spans[:, 0].astype(np.int64), spans[:, 1].astype(np.int64)
-    digits = np.concatenate(([0], np.cumsum(_BMP_DIGIT[bmp])))
-    figure = (digits[ends] > digits[starts]) | np.isin(tokens, _word_set(tuple(figure_words)))
-    # The last character before each word that is not a space, quote or bracket.
-    positions = np.where(_BMP_SKIPPED[bmp], -1, np.arange(len(codes)))
-    last_seen = np.maximum.accumulate(positions)
-    before = np.where(starts > 0, last_seen[np.maximum(starts - 1, 0)], -1)
-    newlines = np.concatenate(([0], np.cumsum(codes == _NEWLINE)))
+    codes = np.frombuffer(TEXT_SEPARATOR.join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    # Astral characters are looked up as _ASTRAL: neither digit, capital nor space.
+    bmp = np.minimum(codes, _ASTRAL)
+    of_text = np.repeat(np.arange(len(texts)), np.diff(offsets))
+    text_starts = text_offsets(texts)[of_text]
+    starts, ends = spans[:, 0] + text_starts, spans[:, 1] + text_starts
+    # What is needed of the characters is found by searching, at the words, the sorted
+    # places of the few that matter (digits, line breaks, what is not a space or a
+    # quote), rather than by running sums over all of them.
+    digits = np.flatnonzero(_BMP_DIGIT[bmp])
+    figure = ((np.searchsorted(digits, ends) > np.searchsorted(digits, starts))
+              | _among(tokens, _word_set(tuple(figure_words))))
+    # The last character before each word that is not a space, quote or bracket (the
+    # separator ending the text before, a sentence's end, for a text's first word).
+    seen = np.flatnonzero(~_BMP_SKIPPED[bmp])
+    at = np.searchsorted(seen, starts)
+    before = np.where(at > 0, seen[np.maximum(at - 1, 0)], -1)
+    newlines = np.flatnonzero(codes == _NEWLINE)
     opens_sentence = ((before < 0) | _SENTENCE_END[bmp[np.maximum(before, 0)]]
-                      | (newlines[starts] - newlines[np.maximum(before, 0)] >= 2))
-    headline = _on_headline(text, starts)
-    capital = _BMP_UPPER[bmp[starts]] & ~headline
+                      | (np.searchsorted(newlines, starts) - np.searchsorted(newlines, np.maximum(before, 0)) >= 2))
+    upper = _BMP_UPPER[bmp[starts]]
+    headline = starts < _headline_ends(texts)[of_text] + text_starts
+    capital = upper & ~headline
     inside = capital & ~opens_sentence
     # A capitalised word opening a sentence is a name too when the text never writes it
     # in lower case and writes it as a name elsewhere or puts a name after it
-    # ("Phillips Petroleum Corp said ...": "The" is written "the" somewhere).
-    proper = ~np.isin(tokens, tokens[~_BMP_UPPER[bmp[starts]]])
-    named = np.isin(tokens, tokens[inside]) | np.r_[inside[1:], False]
-    name = (inside | (capital & proper & named)) & ~np.isin(tokens, _word_set(tuple(not_names)))
+    # ("Phillips Petroleum Corp said ...": "The" is written "the" somewhere). A word
+    # is told from the other texts' by its text's number above its hash.
+    words = (of_text.astype(np.uint64) << np.uint64(32)) | tokens
+    opening = np.flatnonzero(capital & ~inside)
+    proper = ~_among(words[opening], words[~upper])
+    last = np.zeros(len(inside), dtype=bool)  # the last word of its text
+    last[offsets[1:] - 1] = True
+    named = (_among(words[opening], words[inside])
+             | (inside[np.minimum(opening + 1, len(inside) - 1)] & ~last[opening]))
+    name = inside.copy()
+    name[opening] = proper & named
+    name &= ~_among(tokens, _word_set(tuple(not_names)))
     return (np.where(figure, FIGURE, np.where(name, NAME, 0)) | np.where(headline, HEADLINE, 0)).astype(np.uint8)
 
 
-def _on_headline(text: str, starts: np.ndarray) -> np.ndarray:
-    """Whether each word starting at `starts` is on the text's headline: a first
-    paragraph of one line, of at most `_HEADLINE_WORDS`, not ending a sentence, with
-    more text after it."""
-    inside = np.zeros(len(starts), dtype=bool)
+def _among(values: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """`np.isin(values, others)`, by binary search in whichever of the two is smaller,
+    sorted: the other one is never sorted."""
+    if len(values) == 0 or len(others) == 0:
+        return np.zeros(len(values), dtype=bool)
+    if len(others) <= len(values):
+        others = np.sort(others)
+        found = np.zeros(len(values), dtype=bool)
+        maybe = slice(None)
+        if len(others) <= _FEW:  # a word list: most values are told apart by their low bits first
+            table = np.zeros(_LOW_BITS + 1, dtype=bool)
+            table[others & _LOW_BITS] = True
+            maybe = np.flatnonzero(table[values & _LOW_BITS])
+        found[maybe] = others[np.minimum(np.searchsorted(others, values[maybe]), len(others) - 1)] == values[maybe]
+        return found
+    ordered = np.sort(values)
+    at = np.searchsorted(ordered, others)
+    present = np.zeros(len(ordered), dtype=bool)
+    hit = ordered[np.minimum(at, len(ordered) - 1)] == others
+    present[at[hit]] = True  # the first of equal values, where `values` are looked up below
+    return present[np.searchsorted(ordered, values)]
+
+
+def _headline_ends(texts: Sequence[str]) -> np.ndarray:
+    """Where each text's headline ends, 0 when it has none: a first paragraph of one
+    line, of at most `_HEADLINE_WORDS`, not ending a sentence, with more text after it."""
+    return np.fromiter(map(_headline_end, texts), dtype=np.int64, count=len(texts))
+
+
+def _headline_end(text: str) -> int:
     leading = len(text) - len(text.lstrip())
     found = _PARAGRAPH_BREAK.search(text, leading)
     if found is None:
-        return inside
+        return 0
     line = text[leading : found.start()].rstrip()
     if line and "\n" not in line and line[-1] not in ".!?\"'”" and len(line.split()) <= _HEADLINE_WORDS:
-        inside[: np.searchsorted(starts, leading + len(line))] = True
-    return inside
+        return leading + len(line)
+    return 0

@@ -73,16 +73,34 @@ def anchors(tokens: np.ndarray, config: PassageConfig) -> np.ndarray:
 
 def winnow(grams: np.ndarray, config: PassageConfig) -> np.ndarray:
     """Sorted unique anchors of a document's n-gram hashes."""
+    return texts_winnow(grams, np.array([0, len(grams)]), config)[0]
+
+
+def texts_winnow(grams: np.ndarray, offsets: np.ndarray, config: PassageConfig) -> tuple[np.ndarray, np.ndarray]:
+    """`winnow` of each document's n-grams (`grams[offsets[i]:offsets[i + 1]]`), in one set
+    of array operations: the anchors concatenated, and where each document's start."""
     w = window(config)
-    if len(grams) <= w:
-        return np.unique(grams)
-    # The minimum of each window of w n-grams: w - 1 element-wise minimums of shifted
-    # views (a few windows wide), cheaper than a sliding-window view's reduction.
-    count = len(grams) - w + 1
+    sizes = np.diff(offsets)
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    count = max(0, len(grams) - w + 1)
+    # The minimum of the window at every n-gram (across documents' ends too): w - 1
+    # element-wise minimums of shifted views, cheaper than a sliding-window view's reduction.
     smallest = grams[:count].copy()
     for k in range(1, w):
         np.minimum(smallest, grams[k : k + count], out=smallest)
-    return np.unique(smallest)
+    inside = np.arange(count) + w <= offsets[1:][owner[:count]]
+    few = (sizes <= w)[owner]  # a document of one window or less: all its n-grams
+    found = np.concatenate((smallest[inside], grams[few]))
+    found_owner = np.concatenate((owner[:count][inside], owner[few]))
+    # A window's minimum is mostly the next one's too: the repeats go before sorting.
+    changed = np.ones(len(found), dtype=bool)
+    changed[1:] = (found[1:] != found[:-1]) | (found_owner[1:] != found_owner[:-1])
+    found, found_owner = found[changed], found_owner[changed]
+    order = np.lexsort((found, found_owner))
+    found, found_owner = found[order], found_owner[order]
+    first = np.ones(len(found), dtype=bool)
+    first[1:] = (found[1:] != found[:-1]) | (found_owner[1:] != found_owner[:-1])
+    return found[first], np.concatenate(([0], np.cumsum(np.bincount(found_owner[first], minlength=len(sizes)))))
 
 
 def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple[np.ndarray, np.ndarray]:
@@ -273,6 +291,9 @@ def _passages(runs: list[tuple[int, int, int, int]], config: PassageConfig) -> l
 
 
 def _passage(group: list[tuple[int, int, int, int]]) -> tuple:
+    if len(group) == 1:  # most groups: one run, as long on both sides, all of it shared
+        a_start, a_end, b_start, b_end = group[0]
+        return a_start, a_end, b_start, b_end, 1.0, 1.0, a_end - a_start
     a_words = _covered(sorted((r[0], r[1]) for r in group))
     b_words = _covered(sorted((r[2], r[3]) for r in group))
     a_start, a_end = group[0][0], max(r[1] for r in group)

@@ -8,6 +8,7 @@ in their figures stay distinct. Words are hashed to 32 bits, n-grams of them to 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import xxhash
@@ -18,6 +19,9 @@ _WORD_CHAR = re.compile(r"\w")
 _BMP_WORD = np.zeros(0x10000, dtype=bool)
 _BMP_WORD[[m.start() for m in _WORD_CHAR.finditer("".join(map(chr, range(0x10000))))]] = True
 _APOSTROPHES = (ord("'"), ord("’"))
+# Between texts analysed together: no word character, and a sentence's end
+# (`ingest/dedup/marks.py`), so that each text's first word opens a sentence as alone.
+TEXT_SEPARATOR = "."
 NGRAM_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 NO_HASHES = np.empty(0, dtype=np.uint64)
 
@@ -38,7 +42,17 @@ def hashes_and_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
     75 µs for a 1,000-character article. A word is a run of `\w` characters, with an
     apostrophe inside it when word characters stand on both sides (the pattern's
     `\w+(?:['’]\w+)*`; a test holds the two to the same words)."""
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    hashes, spans, _ = texts_hashes_and_spans([text])
+    return hashes, spans
+
+
+def texts_hashes_and_spans(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`hashes_and_spans` of each text, concatenated, in one set of array operations over
+    the texts joined by a `TEXT_SEPARATOR` (the fixed cost of numpy calls, not the work,
+    dominated one text); spans are each text's own offsets. Also where each text's words
+    start, and their total (one more than the texts)."""
+    joined = TEXT_SEPARATOR.join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if codes.size and codes.max() > 0xFFFF:
         astral = codes > 0xFFFF
         word = _BMP_WORD[np.where(astral, 0, codes)]
@@ -49,15 +63,31 @@ def hashes_and_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
     word[1:-1] |= word[:-2] & word[2:] & ((inner == _APOSTROPHES[0]) | (inner == _APOSTROPHES[1]))
     edges = np.zeros(len(word) + 2, dtype=bool)
     edges[1:-1] = word
-    spans = np.flatnonzero(edges[1:] != edges[:-1]).astype(np.uint32).reshape(-1, 2)
-    folded = text.casefold()
-    if len(folded) != len(text):  # a character folded to several ("ß" -> "ss"): fold word by word
-        return word_hashes([text[start:end] for start, end in spans.tolist()]), spans
+    places = np.flatnonzero(edges[1:] != edges[:-1]).reshape(-1, 2)
+    text_starts = text_offsets(texts)
+    offsets = np.append(np.searchsorted(places[:, 0], text_starts), len(places))
+    spans = (places - np.repeat(text_starts, np.diff(offsets))[:, None]).astype(np.uint32)
     # Folding is per character, so the words keep their places: every other character
-    # becomes a space, and splitting on spaces gives the folded words.
-    folded_codes = np.frombuffer(folded.replace("’", "'").encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    words = np.where(word, folded_codes, np.uint32(32)).tobytes().decode("utf-32-le", "surrogatepass").split()
-    return _hash_words(words), spans
+    # becomes a space, and splitting on spaces gives the folded words. A text where a
+    # character folds to several ("ß" -> "ss") goes in unfolded, its words folded one by one.
+    folded = [text.casefold() for text in texts]
+    uneven = [i for i, (text, f) in enumerate(zip(texts, folded)) if len(f) != len(text)]
+    for i in uneven:
+        folded[i] = texts[i]
+    folded_codes = np.frombuffer(TEXT_SEPARATOR.join(folded).replace("’", "'").encode("utf-32-le", "surrogatepass"),
+                                 dtype=np.uint32)
+    hashes = _hash_words(np.where(word, folded_codes, np.uint32(32)).tobytes().decode("utf-32-le", "surrogatepass")
+                         .split())
+    for i in uneven:
+        lo, hi = offsets[i], offsets[i + 1]
+        hashes[lo:hi] = word_hashes([texts[i][start:end] for start, end in spans[lo:hi].tolist()])
+    return hashes, spans, offsets
+
+
+def text_offsets(texts: Sequence[str]) -> np.ndarray:
+    """Where each text starts in the texts joined by a `TEXT_SEPARATOR`."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    return np.cumsum(lengths + 1) - (lengths + 1)
 
 
 def word_hashes(words: list[str]) -> np.ndarray:
@@ -78,8 +108,29 @@ def ngram_hashes(tokens: np.ndarray, n: int) -> np.ndarray:
     """Hashes of all word n-grams, in order; a text shorter than n words is one n-gram."""
     if len(tokens) == 0:
         return np.empty(0, dtype=np.uint64)
+    return _ngrams(tokens, min(n, len(tokens)))
+
+
+def texts_ngram_hashes(tokens: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`ngram_hashes` of each text's words (`tokens[offsets[i]:offsets[i + 1]]`),
+    concatenated, and where each text's n-grams start (their total last)."""
+    sizes = np.diff(offsets)
+    long = sizes >= n
+    counts = np.where(long, sizes - n + 1, np.minimum(sizes, 1))
+    gram_offsets = np.concatenate(([0], np.cumsum(counts)))
+    out = np.empty(gram_offsets[-1], dtype=np.uint64)
+    if len(tokens) >= n:
+        every = _ngrams(tokens, n)  # at every word, across the texts' ends too
+        text = np.repeat(np.arange(len(sizes)), sizes)[: len(every)]
+        out[np.repeat(long, counts)] = every[np.arange(len(every)) + n <= offsets[1:][text]]
+    for i in np.flatnonzero(~long & (sizes > 0)).tolist():  # shorter than n: one n-gram
+        out[gram_offsets[i]] = ngram_hashes(tokens[offsets[i] : offsets[i + 1]], n)[0]
+    return out, gram_offsets
+
+
+def _ngrams(tokens: np.ndarray, n: int) -> np.ndarray:
+    """The hashes of the n-grams starting at each word but the last n - 1."""
     tokens = tokens.astype(np.uint64, copy=False)
-    n = min(n, len(tokens))
     count = len(tokens) - n + 1
     with np.errstate(over="ignore"):
         out = tokens[:count].copy()

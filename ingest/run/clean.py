@@ -14,14 +14,18 @@ from ingest.clean.boilerplate import LearnedLines
 from ingest.clean.record import clean_record
 from ingest.clean.rules import Cleaner
 from ingest.config import Config
-from ingest.dedup.marks import word_marks
-from ingest.dedup.minhash import MinHasher, sketch
-from ingest.dedup.shingles import hashes_and_spans, ngram_hashes
+from ingest.dedup.minhash import MinHasher
 from ingest.document import Reject
 from ingest.run.spill import BatchWords
 from ingest.workspace import Workspace
 from ingest.write.jsonl import read_jsonl, write_jsonl
 from ingest.write.rejects import write_batch_rejects
+
+
+# Characters of clean text sketched at a time (`BatchWords.add`): a few hundred news
+# documents, enough that numpy's fixed cost per call is small, few enough that the
+# arrays of code points stay a few MiB.
+_CHARACTERS_AT_ONCE = 1 << 20
 
 
 @dataclass
@@ -45,12 +49,11 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
     learned = LearnedLines(boilerplate)
     hasher = MinHasher(config.dedup.num_perm, config.dedup.seed)
     summary = CleanSummary(batch, [])
-    passages = config.dedup.passages if config.dedup.passages.enabled else None
-    # Passages are made of the shingles' n-grams when their n is the shingle size (3 % of the phase).
-    same_grams = passages is not None and passages.ngram == config.dedup.shingle_size
     words = BatchWords()
     documents: list[dict] = []
     rejects: list[dict] = []
+    pending: list[tuple[str, str]] = []  # id and text of the documents not sketched yet
+    pending_characters = 0
     for row in read_jsonl(workspace.prepared(batch)):
         doc = clean_record(row, cleaner, config, learned, added)
         if isinstance(doc, Reject):
@@ -62,13 +65,14 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
         for repair in doc.cleaning["repairs"]:
             summary.repairs[repair["rule"]] += repair.get("count", 1)
         documents.append(doc.to_json())
-        tokens, spans = hashes_and_spans(doc.text)
-        ngrams = ngram_hashes(tokens, config.dedup.shingle_size)
-        s = sketch(doc.id, doc.text, doc.created, added, doc.source, config.dedup, hasher, tokens, ngrams,
-                   word_marks(doc.text, spans, tokens, config.dedup.figure_words,
-                              config.dedup.not_names))
-        words.add(s, spans, passages, ngrams if same_grams and len(tokens) >= passages.ngram else None)
         summary.documents.append((doc.id, len(doc.text), doc.created, doc.source))
+        pending.append((doc.id, doc.text))
+        pending_characters += len(doc.text)
+        if pending_characters >= _CHARACTERS_AT_ONCE:
+            words.add(*map(list, zip(*pending)), config.dedup, hasher)
+            pending, pending_characters = [], 0
+    if pending:
+        words.add(*map(list, zip(*pending)), config.dedup, hasher)
     write_jsonl(workspace.cleaned(batch), documents)
     words.save(workspace, batch)
     summary.rejected = write_batch_rejects(workspace, batch, "clean", rejects)

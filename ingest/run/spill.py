@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from ingest.config import PassageConfig
-from ingest.dedup.minhash import Sketch
-from ingest.dedup.passages import grams, winnow
+from ingest.config import DedupConfig
+from ingest.dedup.marks import texts_word_marks
+from ingest.dedup.minhash import MinHasher
+from ingest.dedup.passages import texts_winnow
+from ingest.dedup.shingles import texts_hashes_and_spans, texts_ngram_hashes
 from ingest.workspace import Workspace
 
 
@@ -29,36 +31,51 @@ class BatchWords:
     def __init__(self) -> None:
         self.ids: list[str] = []
         self.arrays: dict[str, list[np.ndarray]] = defaultdict(list)
+        # Per kind of rows: how many each document has, where "offsets" and the like come from.
+        self.counts: dict[str, list[np.ndarray]] = defaultdict(list)
 
-    def add(self, s: Sketch, spans: np.ndarray, passages: PassageConfig | None,
-            known_grams: np.ndarray | None = None) -> None:
-        """`passages`: the passage settings, None when passages are not searched;
-        `known_grams`: the document's `grams`, when the caller has them already."""
-        self.ids.append(s.id)
-        self.arrays["tokens"].append(s.tokens)
-        self.arrays["signatures"].append(s.signature)
-        self.arrays["marks"].append(s.marks)
-        if passages is not None:
-            found = known_grams if known_grams is not None else grams(s.tokens, passages)
+    def add(self, ids: list[str], texts: list[str], config: DedupConfig, hasher: MinHasher) -> None:
+        """The words and sketches of documents `ids` with clean `texts`, made for all of
+        them at once (`texts_hashes_and_spans` and the like): the fixed cost of numpy
+        calls, not the work, dominated one document."""
+        tokens, spans, offsets = texts_hashes_and_spans(texts)
+        ngrams, gram_offsets = texts_ngram_hashes(tokens, offsets, config.shingle_size)
+        self.ids.extend(ids)
+        self._rows("tokens", tokens, offsets)
+        self.arrays["marks"].append(texts_word_marks(texts, spans, tokens, offsets, config.figure_words,
+                                                     config.not_names))
+        self.arrays["signatures"].append(hasher.signatures(ngrams, gram_offsets))
+        passages = config.passages
+        if passages.enabled:
+            # Passages are made of the shingles' n-grams when their n is the shingle size.
+            if passages.ngram != config.shingle_size:
+                ngrams, gram_offsets = texts_ngram_hashes(tokens, offsets, passages.ngram)
+            # A document below n words has no passage n-grams.
+            long = np.diff(offsets) >= passages.ngram
+            ngrams = ngrams[np.repeat(long, np.diff(gram_offsets))]
+            gram_offsets = np.concatenate(([0], np.cumsum(np.diff(gram_offsets) * long)))
             self.arrays["spans"].append(spans)
-            self.arrays["grams"].append(found)
-            self.arrays["anchors"].append(winnow(found, passages))
+            self._rows("grams", ngrams, gram_offsets)
+            self._rows("anchors", *texts_winnow(ngrams, gram_offsets, passages))
+
+    def _rows(self, kind: str, rows: np.ndarray, offsets: np.ndarray) -> None:
+        self.arrays[kind].append(rows)
+        self.counts[kind].append(np.diff(offsets))
 
     def save(self, workspace: Workspace, batch: int) -> None:
-        for kind, parts in (("offsets", "tokens"), ("anchor-offsets", "anchors"), ("gram-offsets", "grams")):
-            np.save(workspace.words(batch, kind), _offsets(self.arrays[parts]))
+        for kind, rows in (("offsets", "tokens"), ("anchor-offsets", "anchors"), ("gram-offsets", "grams")):
+            np.save(workspace.words(batch, kind), _offsets(self.counts[rows]))
         for kind, empty in (("tokens", np.empty(0, np.uint32)), ("signatures", np.empty((0, 0), np.uint32)),
                             ("spans", np.empty((0, 2), np.uint32)), ("anchors", np.empty(0, np.uint64)),
                             ("marks", np.empty(0, np.uint8)), ("grams", np.empty(0, np.uint64))):
             parts = self.arrays[kind]
-            joined = (np.stack(parts) if kind == "signatures" else np.concatenate(parts)) if parts else empty
-            np.save(workspace.words(batch, kind), joined)
+            np.save(workspace.words(batch, kind), np.concatenate(parts) if parts else empty)
         workspace.words(batch, "ids").write_text(json.dumps(self.ids), encoding="utf-8")
 
 
-def _offsets(parts: list[np.ndarray]) -> np.ndarray:
-    """Where each part starts in their concatenation, and the total."""
-    return np.concatenate(([0], np.cumsum([len(p) for p in parts], dtype=np.int64)))
+def _offsets(counts: list[np.ndarray]) -> np.ndarray:
+    """Where each document's rows start, and the total, from the rows of each."""
+    return np.concatenate(([0], np.cumsum(np.concatenate(counts) if counts else [], dtype=np.int64)))
 
 
 # Where the documents of a batch start in each kind of spilled rows.
