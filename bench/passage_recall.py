@@ -183,7 +183,9 @@ def unrelated(x: str, y: str, config: PassageConfig) -> bool:
     return len(np.intersect1d(gx, gy)) == 0
 
 
-def build(seed: int, pairs: int, stock_pairs: int) -> tuple[dict[str, str], list[SpanPair], list[tuple[str, str]], list[str]]:
+def build(seed: int, pairs: int,
+          stock_pairs: int) -> tuple[dict[str, str], list[SpanPair], list[tuple[str, str]], list[str]]:
+    """Texts by id, the span pairs, the stock pairs (C, D) and the stock phrases."""
     rng = random.Random(seed)
     config = load_config().dedup.passages
     originals = [(o.id, normalise_layout(o.text)) for o in load_originals(default_corpora())]
@@ -276,7 +278,7 @@ def measure(texts: dict[str, str], span_pairs: list[SpanPair], stock_pairs: list
             misses.append((pair, float(share)))
     phrases = [word_string(phrase) for phrase in stock]
     span_of = {(kept[p.a], p.b) for p in span_pairs} | {(p.b, kept[p.a]) for p in span_pairs}
-    stock_of = set(stock_pairs) | {(d, c) for c, d in stock_pairs}
+    stock_of = {(kept[c], kept[d]) for c, d in stock_pairs} | {(kept[d], kept[c]) for c, d in stock_pairs}
     reported, false, examples = 0, Counter(), defaultdict(list)
     for doc_id, matches in passages.items():
         for p in matches:
@@ -299,9 +301,11 @@ def measure(texts: dict[str, str], span_pairs: list[SpanPair], stock_pairs: list
             false[where] += 1
             if len(examples[where]) < 3:
                 examples[where].append((doc_id, p))
-    stock_links = [(c, d, p) for c, d in stock_pairs for p in passages.get(c, []) if p.other_id == d]
+    stock_links = [(kept[c], kept[d], p) for c, d in stock_pairs for p in passages.get(kept[c], [])
+                   if p.other_id == kept[d]]
     return {"found": found, "total": total, "left_out": left_out, "misses": misses, "reported": reported,
-            "false": false, "examples": examples, "stock_links": stock_links, "passages": passages, "chars": chars, "kept": kept}
+            "false": false, "examples": examples, "stock_links": stock_links, "passages": passages, "chars": chars,
+            "kept": kept}
 
 
 def report(texts, span_pairs, stock_pairs, stock, m, show_misses: int) -> None:
@@ -330,7 +334,8 @@ def report(texts, span_pairs, stock_pairs, stock, m, show_misses: int) -> None:
     print("\nstock phrases:", "; ".join(stock))
     for where, found in m["examples"].items():
         for doc_id, p in found:
-            print(f"\n{where}: {doc_id} ~ {p.other_id}:", " | ".join(passage_text(doc_id, p.start, p.end).split("\n\n")))
+            shown = " | ".join(passage_text(doc_id, p.start, p.end).split("\n\n"))
+            print(f"\n{where}: {doc_id} ~ {p.other_id}: {shown}")
     for c, d, p in m["stock_links"][:show_misses]:
         print(f"\nstock pair linked {c} ~ {d}:")
         print("  ", " | ".join(passage_text(c, p.start, p.end).split("\n\n")))
