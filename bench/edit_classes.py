@@ -228,7 +228,9 @@ def candidate_recall(texts: dict[str, str], copies, negatives) -> list[dict]:
     return rows
 
 
-def decisions(texts: dict[str, str], copies, negatives, config: DedupConfig) -> dict:
+def deduplicate(texts: dict[str, str], config: DedupConfig):
+    """Every text through the library's `Deduplicator` in one process, as a run decides:
+    the sketches by id, the result, and the seconds `run` took."""
     hasher = MinHasher(config.num_perm, config.seed)
     dedup = Deduplicator(config)
     sketches = {}
@@ -237,7 +239,11 @@ def decisions(texts: dict[str, str], copies, negatives, config: DedupConfig) -> 
         dedup.add(s)
     started = time.perf_counter()
     result = dedup.run()
-    seconds = time.perf_counter() - started
+    return sketches, result, time.perf_counter() - started
+
+
+def decisions(texts: dict[str, str], copies, negatives, config: DedupConfig) -> dict:
+    sketches, result, seconds = deduplicate(texts, config)
     cluster = {doc_id: d.cluster_id or doc_id for doc_id, d in result.decisions.items()}
     found, total, kinds = Counter(), Counter(), defaultdict(Counter)
     for name, copy_id, origin in copies:
