@@ -58,8 +58,8 @@ _COUNTS = tuple(f.name for f in fields(Comparison))
 
 
 class _VerifiedPairs:
-    """The verified pairs as columns, 4 bytes a code or count (24 bytes a pair with four
-    counts): in a million documents copies of one story meet in clusters of about 30,
+    """The verified pairs as columns, 4 bytes a code or count (40 bytes a pair: two codes
+    and `Comparison`'s eight counts): in a million documents copies of one story meet in clusters of about 30,
     some 12 million pairs, which as a dict of id tuples and `Comparison`s took about
     300 bytes a pair."""
 
