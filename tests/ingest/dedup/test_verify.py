@@ -43,8 +43,8 @@ def decide(texts: dict[str, str]) -> dict:
     return dedup.run().decisions
 
 
-def assert_one_story(copy: str, kind: str, contained_in: str | None = None) -> None:
-    d = decide({"original": ORIGINAL, "copy": copy})
+def assert_one_story(copy: str, kind: str, contained_in: str | None = None, original: str = ORIGINAL) -> None:
+    d = decide({"original": original, "copy": copy})
     linked = d["copy"] if d["copy"].duplicate_of else d["original"]
     assert linked.duplicate_of in ("original", "copy") and linked.kind == kind, linked
     assert linked.contained_in == contained_in
@@ -208,6 +208,45 @@ def test_a_notice_quoted_inside_a_digest_is_not_contained() -> None:
     c = comparison(notice, digest)
     assert c.containment > DEFAULTS.contained_share and c.longer_lead() > DEFAULTS.contained_lead_words
     assert_apart(notice, digest)
+
+
+def test_a_notice_opening_a_digest_is_not_contained() -> None:
+    # The whole notice, then six paragraphs of another story: the digest's first item,
+    # not the notice extended (an extended copy adds a paragraph or two).
+    notice = ("Lockheed Corp has received an 80.0 mln dlr contract for engineering support services for high "
+              "energy laser facilities, the Defense Department said.")
+    digest = "\n\n".join([notice, *STORY])
+    c = comparison(notice, digest)
+    assert c.containment == 1.0 and c.longer_lead() == 0
+    assert max(c.words_a, c.words_b) > DEFAULTS.contained_max_ratio * c.shorter_words()
+    assert_apart(notice, digest)
+
+
+PURCHASE = ("Egyptian importers bought 200,000 to 250,000 tonnes of French soft wheat in a tender overnight "
+            "for March shipment, trade sources said.\n\nReuter\n")
+
+
+def test_a_range_against_one_of_its_ends_stays_apart() -> None:
+    # "200,000 to" deleted beside the "250,000" both have: another quantity, another
+    # purchase, though every other word agrees.
+    other = PURCHASE.replace("200,000 to 250,000", "250,000")
+    c = comparison(PURCHASE, other)
+    assert c.similarity >= DEFAULTS.duplicate_similarity and c.conflicts == 1
+    assert_apart(PURCHASE, other)
+
+
+def test_a_cut_copy_with_a_figure_phrase_reworded_is_not_contained() -> None:
+    # A report cut to its first paragraph, "1.5 to two billion" there as "1.5 billion":
+    # all its words are in the full report, but it gives another amount.
+    report = ("The Federal Reserve is expected to enter the government securities market to add temporary "
+              "reserves by arranging 1.5 to two billion dlrs of customer repurchase agreements, economists said."
+              "\n\n" + "\n\n".join(STORY[3:]))
+    cut = report.split("\n\n")[0].replace("1.5 to two billion", "1.5 billion")
+    c = comparison(cut, report)
+    assert c.containment >= DEFAULTS.contained_share and c.conflicts == 1
+    assert_apart(cut, report)
+    # The same cut with the amount as the report gives it is the report's first part.
+    assert_one_story(report.split("\n\n")[0], "contained", contained_in="original", original=report)
 
 
 def test_a_number_word_is_a_figure() -> None:
