@@ -43,6 +43,14 @@ def decide(texts: dict[str, str]) -> dict:
     return dedup.run().decisions
 
 
+def passages(texts: dict[str, str]) -> dict:
+    """The passages reported for each text, none of them linked as a duplicate."""
+    config = DEFAULTS
+    hasher = MinHasher(config.num_perm, config.seed)
+    sketches = {k: sketch(k, t, None, "2026-01-01T00:00:00Z", k, config, hasher) for k, t in texts.items()}
+    return find_passages(sketches, {}, config.passages)
+
+
 def assert_one_story(copy: str, kind: str, contained_in: str | None = None, original: str = ORIGINAL) -> None:
     d = decide({"original": original, "copy": copy})
     linked = d["copy"] if d["copy"].duplicate_of else d["original"]
@@ -112,6 +120,12 @@ def test_trimmed_copy_under_a_new_headline_is_contained() -> None:
     d = decide({"original": original, "copy": copy})
     assert d["copy"].duplicate_of == "original" and d["copy"].kind == "contained"
     assert d["copy"].contained_in == "original"
+
+
+def test_a_clause_added_beside_a_figure_is_still_one_story() -> None:
+    # A figure added with words beside another figure, not as a range's other end.
+    copy = ORIGINAL.replace("the record set in 2000", "the record set in 2000 when 10,000 homes flooded")
+    assert_one_story(copy, "duplicate")
 
 
 def test_a_name_edited_into_a_figure_is_still_one_story() -> None:
@@ -220,6 +234,7 @@ def test_a_notice_opening_a_digest_is_not_contained() -> None:
     assert c.containment == 1.0 and c.longer_lead() == 0
     assert max(c.words_a, c.words_b) > DEFAULTS.contained_max_ratio * c.shorter_words()
     assert_apart(notice, digest)
+    assert [p.other_id for p in passages({"notice": notice, "digest": digest})["notice"]] == ["digest"]
 
 
 PURCHASE = ("Egyptian importers bought 200,000 to 250,000 tonnes of French soft wheat in a tender overnight "
@@ -265,12 +280,7 @@ def test_follow_up_quoting_the_first_story_stays_apart_and_is_a_passage() -> Non
         "The rail line to Welshpool reopened at midday after engineers found no damage to the track.",
     ])
     assert_apart(ORIGINAL, follow_up)
-    config = DEFAULTS
-    hasher = MinHasher(config.num_perm, config.seed)
-    sketches = {k: sketch(k, t, None, "2026-01-01T00:00:00Z", k, config, hasher)
-                for k, t in {"first": ORIGINAL, "follow": follow_up}.items()}
-    passages = find_passages(sketches, {}, config.passages)
-    assert [p.other_id for p in passages["follow"]] == ["first"]
+    assert [p.other_id for p in passages({"first": ORIGINAL, "follow": follow_up})["follow"]] == ["first"]
 
 
 # ---------------------------------------------------------------------- marks
