@@ -19,11 +19,10 @@ The LSH only proposes candidates; this decides them, exactly, on the two word se
   June 1 Record May 15" against "Pay May 15 Record April 10" (the "May 15" aligned
   between the two changes). A range in one text that is one of its ends in the other
   is a conflict too (`_ranges_cut`): "4,000 to 5,000 tonnes" against "5,000 tonnes".
-  One conflict makes the texts different notices. A figure where the other
-  has a name is an editor's slip, not another notice. (A figure only deleted in one
-  place and another only inserted further away is not seen: reading those as
-  conflicts refused a third of the copies with 5 % of their words edited at random,
-  bench/dedup_eval.py.)
+  One conflict makes the texts different notices. A figure where the other has a name
+  is an editor's slip, not another notice. (A figure only deleted in one place and
+  another only inserted further away is not seen: reading those as conflicts refused a
+  third of the copies with 5 % of their words edited at random, bench/dedup_eval.py.)
 
 `kind_of` turns that into the decision: "duplicate" when the similarity reaches
 `duplicate_similarity`, "contained" when the containment reaches `contained_share`,

@@ -252,7 +252,7 @@ def test_a_range_against_one_of_its_ends_stays_apart() -> None:
     assert_apart(PURCHASE, other)
 
 
-def test_a_cut_copy_with_a_figure_phrase_reworded_is_not_contained() -> None:
+def test_a_cut_copy_giving_one_end_of_a_range_is_not_contained() -> None:
     # A report cut to its first paragraph, "1.5 to two billion" there as "1.5 billion":
     # all its words are in the full report, but it gives another amount.
     report = ("The Federal Reserve is expected to enter the government securities market to add temporary "
