@@ -6,9 +6,11 @@ Three steps, so that the expensive one can run on the workers:
    smallest hash of every `window` consecutive n-grams). Two documents that share a
    run of `anchor_words` words share that run's smallest hash, so such a run is never
    missed, and every document picks the same anchors from the same text.
-2. `candidate_pairs`, centrally: stories that share enough anchors to hold a passage.
+2. `candidate_pairs`, centrally: stories that share enough anchors to hold a passage,
+   and the run's stock anchors, found in more stories than `stock_limit`.
 3. `match_pairs`, over chunks of pairs: the shared word runs of each pair, merged
-   across an inserted attribution into passages of at least `min_words` words.
+   across an inserted attribution into passages of at least `min_words` words that
+   stock anchors do not cover (a stock phrase, or two side by side, is no passage).
 
 `find_passages` strings the three together in one process.
 """
@@ -16,6 +18,7 @@ Three steps, so that the expensive one can run on the workers:
 from __future__ import annotations
 
 import itertools
+import math
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,7 +30,8 @@ from ingest.dedup.lsh import runs_of, same_size_buckets
 from ingest.dedup.minhash import Sketch
 from ingest.dedup.shingles import ngram_hashes
 
-# Anchors shared by more documents than this are stock phrases; they find no passage.
+# Anchors shared by more documents than this pair nobody, whatever `stock_limit` says:
+# the pairs of one anchor grow with the square of its documents.
 MAX_ANCHOR_DOCS = 50
 _EMPTY = np.empty(0, dtype=np.uint64)
 _GRAMS_CACHED = 8192
@@ -48,6 +52,34 @@ class PassageMatch:
     other_start: int
     other_end: int
     similarity: float  # share of the passage's words found in the other span
+
+
+@dataclass(frozen=True)
+class StockAnchors:
+    """The run's stock anchors, as `anchor_buckets` keys them: the top bits of the mixed
+    hash, above `bits` (those of a story number), sorted."""
+
+    keys: np.ndarray
+    bits: int
+
+    def mask(self, grams: np.ndarray) -> np.ndarray:
+        """Which of these n-gram hashes are stock anchors."""
+        if not len(self.keys):
+            return np.zeros(len(grams), dtype=bool)
+        with np.errstate(over="ignore"):
+            keys = grams * _MIX
+        keys >>= np.uint64(self.bits)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return self.keys[at] == keys
+
+
+NO_STOCK = StockAnchors(_EMPTY, 1)
+
+
+def stock_limit(stories: int, config: PassageConfig) -> int:
+    """An anchor found in more of the run's stories than this is a stock phrase's: more
+    than `stock_min_documents`, and more than `stock_document_share` of them."""
+    return max(config.stock_min_documents, math.floor(config.stock_document_share * stories))
 
 
 def window(config: PassageConfig) -> int:
@@ -103,8 +135,10 @@ def texts_winnow(grams: np.ndarray, offsets: np.ndarray, config: PassageConfig) 
     return found[first], np.concatenate(([0], np.cumsum(np.bincount(found_owner[first], minlength=len(sizes)))))
 
 
-def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (first < second) of the documents sharing at least `min_shared` anchors.
+def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int,
+                    stock_over: int = MAX_ANCHOR_DOCS) -> tuple[np.ndarray, np.ndarray, StockAnchors]:
+    """Index pairs (first < second) of the documents sharing at least `min_shared` anchors
+    other than stock ones, and the stock anchors: those of more than `stock_over` documents.
 
     Vectorised per bucket size (`same_size_buckets`), and in parts by the first document
     of a pair, so that no more than about _CODES_AT_ONCE pair codes are held at a time
@@ -114,12 +148,12 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple
     n = len(anchor_sets)
     none = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
     if n < 2:
-        return none
+        return *none, NO_STOCK
     packed = packed_anchors(anchor_sets, 0, doc_bits(n))
-    buckets = anchor_buckets(packed, doc_bits(n))
+    buckets, stock = anchor_buckets(packed, doc_bits(n), stock_over)
     del packed
     if not buckets:
-        return none
+        return *none, stock
     total = sum(len(members) * len(first) for members, first, _ in buckets)
     parts = max(1, -(-total // _CODES_AT_ONCE))
     found = []
@@ -132,7 +166,7 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple
         found.append(pairs_shared(np.concatenate(codes), min_shared))
         del codes
     chosen = np.sort(np.concatenate(found))
-    return (chosen // n).astype(np.int32), (chosen % n).astype(np.int32)
+    return (chosen // n).astype(np.int32), (chosen % n).astype(np.int32), stock
 
 
 def doc_bits(n: int) -> int:
@@ -158,15 +192,18 @@ def packed_anchors(anchor_sets: Sequence[np.ndarray], first_doc: int, bits: int)
     return packed
 
 
-def anchor_buckets(packed: np.ndarray, bits: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def anchor_buckets(packed: np.ndarray, bits: int,
+                   stock_over: int) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], StockAnchors]:
     """The buckets of documents sharing an anchor (`same_size_buckets`, at most
-    MAX_ANCHOR_DOCS documents), from `packed_anchors` (sorted here, in place)."""
+    `stock_over` and MAX_ANCHOR_DOCS documents), from `packed_anchors` (sorted here, in
+    place), and the stock anchors: those of more than `stock_over` documents."""
     packed.sort()
     docs = packed.astype(np.int32)  # the low 32 bits
     docs &= (1 << bits) - 1
     packed >>= np.uint64(bits)
     starts, sizes = runs_of(packed)
-    return same_size_buckets(docs, starts, sizes, MAX_ANCHOR_DOCS)
+    stock = StockAnchors(packed[starts[sizes > stock_over]], bits)
+    return same_size_buckets(docs, starts, sizes, min(stock_over, MAX_ANCHOR_DOCS)), stock
 
 
 def pairs_shared(codes: np.ndarray, min_shared: int) -> np.ndarray:
@@ -196,10 +233,11 @@ class _Grams:
 
 
 def match_pairs(pairs: Iterable[tuple[Hashable, Hashable]], grams_of: Callable[[Hashable], np.ndarray],
-                config: PassageConfig) -> list[tuple]:
+                config: PassageConfig, stock: StockAnchors = NO_STOCK) -> list[tuple]:
     """The passages of each pair (a, b): tuples (a, b, a_start, a_end, b_start, b_end,
     a_share, b_share) in word positions, where a share is the part of that side's span
-    covered by shared n-grams. `grams_of` gives a document's n-gram hashes in order.
+    covered by shared n-grams. `grams_of` gives a document's n-gram hashes in order;
+    words that `stock` anchors cover do not count towards `min_words`.
 
     Consecutive pairs with the same first document are searched together, in one set of
     array operations: the fixed cost of numpy calls, not the work, dominated one pair.
@@ -212,16 +250,19 @@ def match_pairs(pairs: Iterable[tuple[Hashable, Hashable]], grams_of: Callable[[
         order_a = np.argsort(grams_a, kind="stable")
         sorted_a = grams_a[order_a]
         repeats = bool(len(sorted_a) > 1 and (sorted_a[1:] == sorted_a[:-1]).any())
-        for b, runs in zip(others, _shared_runs(sorted_a, order_a, repeats, [cached(b) for b in others], config)):
+        runs_of_bs = _shared_runs(sorted_a, order_a, repeats, [cached(b) for b in others], config,
+                                  stock.mask(grams_a))
+        for b, runs in zip(others, runs_of_bs):
             for p in _passages(runs, config):
                 out.append((a, b, *p[:6]))
     return out
 
 
 def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams_bs: list[np.ndarray],
-                 config: PassageConfig) -> list[list[tuple[int, int, int, int]]]:
+                 config: PassageConfig, stock_a: np.ndarray | None = None) -> list[list[tuple[int, int, int, int, int]]]:
     """For each b: the maximal runs of consecutive n-grams it shares with a on one
-    diagonal, as sorted word spans (a_start, a_end, b_start, b_end)."""
+    diagonal, as sorted word spans (a_start, a_end, b_start, b_end) with the count of
+    their words that stock n-grams cover (`stock_a`: which n-grams of a are stock)."""
     n = config.ngram
     lengths = np.fromiter(map(len, grams_bs), dtype=np.int64, count=len(grams_bs))
     grams_b = np.concatenate(grams_bs)
@@ -249,7 +290,7 @@ def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams
     enough = np.bincount(owner, minlength=len(grams_bs)) * n >= config.min_words
     keep = enough[owner]
     owner, ia, jb = owner[keep], ia[keep], jb[keep] - first_of[owner[keep]]
-    runs: list[list[tuple[int, int, int, int]]] = [[] for _ in grams_bs]
+    runs: list[list[tuple[int, int, int, int, int]]] = [[] for _ in grams_bs]
     if len(ia) == 0:
         return runs
     diagonal = jb - ia
@@ -260,16 +301,35 @@ def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams
     first = np.concatenate(([0], breaks))
     last = np.concatenate((breaks, [len(ia)])) - 1
     a_start, a_end, shift = ia[first], ia[last] + n, diagonal[first]
+    stock_words = _stock_words(ia, first, stock_a, n)
     for b, run in zip(owner[first].tolist(), zip(a_start.tolist(), a_end.tolist(), (a_start + shift).tolist(),
-                                                 (a_end + shift).tolist())):
+                                                 (a_end + shift).tolist(), stock_words.tolist())):
         runs[b].append(run)
     for found in runs:
         found.sort()
     return runs
 
 
-def _passages(runs: list[tuple[int, int, int, int]], config: PassageConfig) -> list[tuple]:
-    """Runs merged into passages: (a_start, a_end, b_start, b_end, a_share, b_share, words)."""
+def _stock_words(ia: np.ndarray, first: np.ndarray, stock_a: np.ndarray | None, n: int) -> np.ndarray:
+    """Per run (its n-grams' positions in a, `ia`, runs starting at `first`): how many
+    of its words the stock n-grams among them cover."""
+    stocked = np.flatnonzero(stock_a[ia]) if stock_a is not None else _EMPTY
+    if not len(stocked):
+        return np.zeros(len(first), dtype=np.int64)
+    starts = np.zeros(len(ia), dtype=np.int64)
+    starts[first[1:]] = 1
+    run = np.cumsum(starts)[stocked]
+    at = ia[stocked]
+    # Words up to the next stock n-gram of the run (they overlap), n for the last one.
+    reach = np.full(len(at), n, dtype=np.int64)
+    same = run[1:] == run[:-1]
+    reach[:-1][same] = np.minimum(n, at[1:] - at[:-1])[same]
+    return np.bincount(run, weights=reach, minlength=len(first)).astype(np.int64)
+
+
+def _passages(runs: list[tuple[int, int, int, int, int]], config: PassageConfig) -> list[tuple]:
+    """Runs merged into passages: (a_start, a_end, b_start, b_end, a_share, b_share,
+    words), where words are the shared ones stock n-grams do not cover."""
     if not runs:
         return []
     n = config.ngram
@@ -290,10 +350,10 @@ def _passages(runs: list[tuple[int, int, int, int]], config: PassageConfig) -> l
     return [p for p in out if p[6] >= config.min_words]
 
 
-def _passage(group: list[tuple[int, int, int, int]]) -> tuple:
+def _passage(group: list[tuple[int, int, int, int, int]]) -> tuple:
     if len(group) == 1:  # most groups: one run, as long on both sides, all of it shared
-        a_start, a_end, b_start, b_end = group[0]
-        return a_start, a_end, b_start, b_end, 1.0, 1.0, a_end - a_start
+        a_start, a_end, b_start, b_end, stock = group[0]
+        return a_start, a_end, b_start, b_end, 1.0, 1.0, a_end - a_start - stock
     a_words = _covered(sorted((r[0], r[1]) for r in group))
     b_words = _covered(sorted((r[2], r[3]) for r in group))
     a_start, a_end = group[0][0], max(r[1] for r in group)
@@ -301,7 +361,7 @@ def _passage(group: list[tuple[int, int, int, int]]) -> tuple:
     return (
         a_start, a_end, b_start, b_end,
         round(a_words / (a_end - a_start), 4), round(b_words / (b_end - b_start), 4),
-        min(a_words, b_words),
+        min(a_words, b_words) - sum(r[4] for r in group),
     )
 
 
@@ -327,7 +387,8 @@ def find_passages(sketches: dict[str, Sketch], cluster_of: dict[str, str],
     """Passages of at least `min_words` words shared between distinct stories, by document:
     the three steps in this process."""
     chosen = stories(sketches.values(), cluster_of, config)
-    first, second = candidate_pairs([anchors(s.tokens, config) for s in chosen], min_shared_anchors(config))
+    first, second, stock = candidate_pairs([anchors(s.tokens, config) for s in chosen], min_shared_anchors(config),
+                                           stock_limit(len(chosen), config))
     ids = [s.id for s in chosen]
 
     def grams_of(doc_id: str) -> np.ndarray:
@@ -335,7 +396,7 @@ def find_passages(sketches: dict[str, Sketch], cluster_of: dict[str, str],
 
     pairs = ((ids[a], ids[b]) for a, b in zip(first.tolist(), second.tolist()))
     result: dict[str, list[PassageMatch]] = defaultdict(list)
-    for a, b, a_start, a_end, b_start, b_end, a_share, b_share in match_pairs(pairs, grams_of, config):
+    for a, b, a_start, a_end, b_start, b_end, a_share, b_share in match_pairs(pairs, grams_of, config, stock):
         result[a].append(PassageMatch(a_start, a_end, b, b_start, b_end, a_share))
         result[b].append(PassageMatch(b_start, b_end, a, a_start, a_end, b_share))
     for matches in result.values():
