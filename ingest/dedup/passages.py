@@ -18,7 +18,6 @@ Three steps, so that the expensive one can run on the workers:
 from __future__ import annotations
 
 import itertools
-import math
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from ingest.config import PassageConfig
 from ingest.dedup.lsh import runs_of, same_size_buckets
 from ingest.dedup.minhash import Sketch
 from ingest.dedup.shingles import ngram_hashes
+from ingest.dedup.stock_phrases import ANCHOR_MIX, NO_STOCK, StockAnchors, run_stock_words, stock_limit
 
 # Anchors shared by more documents than this pair nobody, whatever `stock_limit` says:
 # the pairs of one anchor grow with the square of its documents.
@@ -39,7 +39,8 @@ _GRAMS_CACHED = 8192
 _TABLE_BITS = 16
 _TABLE_SHIFT = np.uint64(64 - _TABLE_BITS)
 _CODES_AT_ONCE = 4_000_000
-_MIX = np.uint64(0x9E3779B97F4A7C15)
+# A shared run of words: (a_start, a_end, b_start, b_end, words stock anchors cover).
+Run = tuple[int, int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -52,34 +53,6 @@ class PassageMatch:
     other_start: int
     other_end: int
     similarity: float  # share of the passage's words found in the other span
-
-
-@dataclass(frozen=True)
-class StockAnchors:
-    """The run's stock anchors, as `anchor_buckets` keys them: the top bits of the mixed
-    hash, above `bits` (those of a story number), sorted."""
-
-    keys: np.ndarray
-    bits: int
-
-    def mask(self, grams: np.ndarray) -> np.ndarray:
-        """Which of these n-gram hashes are stock anchors."""
-        if not len(self.keys):
-            return np.zeros(len(grams), dtype=bool)
-        with np.errstate(over="ignore"):
-            keys = grams * _MIX
-        keys >>= np.uint64(self.bits)
-        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-        return self.keys[at] == keys
-
-
-NO_STOCK = StockAnchors(_EMPTY, 1)
-
-
-def stock_limit(stories: int, config: PassageConfig) -> int:
-    """An anchor found in more of the run's stories than this is a stock phrase's: more
-    than `stock_min_documents`, and more than `stock_document_share` of them."""
-    return max(config.stock_min_documents, math.floor(config.stock_document_share * stories))
 
 
 def window(config: PassageConfig) -> int:
@@ -183,7 +156,7 @@ def packed_anchors(anchor_sets: Sequence[np.ndarray], first_doc: int, bits: int)
     documents: a few chance equalities, which only cost a comparison later."""
     packed = np.concatenate(anchor_sets) if len(anchor_sets) else _EMPTY.copy()
     with np.errstate(over="ignore"):
-        packed *= _MIX  # odd, so one-to-one: the high bits now depend on every bit
+        packed *= ANCHOR_MIX  # odd, so one-to-one: the high bits now depend on every bit
     packed >>= np.uint64(bits)
     packed <<= np.uint64(bits)
     docs = np.repeat(np.arange(first_doc, first_doc + len(anchor_sets), dtype=np.uint64),
@@ -259,7 +232,7 @@ def match_pairs(pairs: Iterable[tuple[Hashable, Hashable]], grams_of: Callable[[
 
 
 def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams_bs: list[np.ndarray],
-                 config: PassageConfig, stock_a: np.ndarray | None = None) -> list[list[tuple[int, int, int, int, int]]]:
+                 config: PassageConfig, stock_a: np.ndarray | None = None) -> list[list[Run]]:
     """For each b: the maximal runs of consecutive n-grams it shares with a on one
     diagonal, as sorted word spans (a_start, a_end, b_start, b_end) with the count of
     their words that stock n-grams cover (`stock_a`: which n-grams of a are stock)."""
@@ -290,7 +263,7 @@ def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams
     enough = np.bincount(owner, minlength=len(grams_bs)) * n >= config.min_words
     keep = enough[owner]
     owner, ia, jb = owner[keep], ia[keep], jb[keep] - first_of[owner[keep]]
-    runs: list[list[tuple[int, int, int, int, int]]] = [[] for _ in grams_bs]
+    runs: list[list[Run]] = [[] for _ in grams_bs]
     if len(ia) == 0:
         return runs
     diagonal = jb - ia
@@ -301,7 +274,7 @@ def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams
     first = np.concatenate(([0], breaks))
     last = np.concatenate((breaks, [len(ia)])) - 1
     a_start, a_end, shift = ia[first], ia[last] + n, diagonal[first]
-    stock_words = _stock_words(ia, first, stock_a, n)
+    stock_words = run_stock_words(ia, first, stock_a, n)
     for b, run in zip(owner[first].tolist(), zip(a_start.tolist(), a_end.tolist(), (a_start + shift).tolist(),
                                                  (a_end + shift).tolist(), stock_words.tolist())):
         runs[b].append(run)
@@ -310,24 +283,7 @@ def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams
     return runs
 
 
-def _stock_words(ia: np.ndarray, first: np.ndarray, stock_a: np.ndarray | None, n: int) -> np.ndarray:
-    """Per run (its n-grams' positions in a, `ia`, runs starting at `first`): how many
-    of its words the stock n-grams among them cover."""
-    stocked = np.flatnonzero(stock_a[ia]) if stock_a is not None else _EMPTY
-    if not len(stocked):
-        return np.zeros(len(first), dtype=np.int64)
-    starts = np.zeros(len(ia), dtype=np.int64)
-    starts[first[1:]] = 1
-    run = np.cumsum(starts)[stocked]
-    at = ia[stocked]
-    # Words up to the next stock n-gram of the run (they overlap), n for the last one.
-    reach = np.full(len(at), n, dtype=np.int64)
-    same = run[1:] == run[:-1]
-    reach[:-1][same] = np.minimum(n, at[1:] - at[:-1])[same]
-    return np.bincount(run, weights=reach, minlength=len(first)).astype(np.int64)
-
-
-def _passages(runs: list[tuple[int, int, int, int, int]], config: PassageConfig) -> list[tuple]:
+def _passages(runs: list[Run], config: PassageConfig) -> list[tuple]:
     """Runs merged into passages: (a_start, a_end, b_start, b_end, a_share, b_share,
     words), where words are the shared ones stock n-grams do not cover."""
     if not runs:
@@ -350,7 +306,7 @@ def _passages(runs: list[tuple[int, int, int, int, int]], config: PassageConfig)
     return [p for p in out if p[6] >= config.min_words]
 
 
-def _passage(group: list[tuple[int, int, int, int, int]]) -> tuple:
+def _passage(group: list[Run]) -> tuple:
     if len(group) == 1:  # most groups: one run, as long on both sides, all of it shared
         a_start, a_end, b_start, b_end, stock = group[0]
         return a_start, a_end, b_start, b_end, 1.0, 1.0, a_end - a_start - stock

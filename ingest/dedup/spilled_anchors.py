@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ingest.dedup.part_files import PartFiles, first_ranges, parts_for
-from ingest.dedup.passages import NO_STOCK, StockAnchors, anchor_buckets, doc_bits, packed_anchors, pairs_shared
+from ingest.dedup.passages import anchor_buckets, doc_bits, packed_anchors, pairs_shared
+from ingest.dedup.stock_phrases import NO_STOCK, StockAnchors
 
 # Stories whose anchors are packed and spilled at a time.
 _STORIES_AT_ONCE = 4096

@@ -12,15 +12,9 @@ from ingest.config import Config
 from ingest.dedup.clusters import Deduplicator
 from ingest.dedup.decisions import DedupResult
 from ingest.dedup.part_files import PartFiles, part_path
-from ingest.dedup.passages import (
-    StockAnchors,
-    candidate_pairs,
-    match_pairs,
-    min_shared_anchors,
-    stock_limit,
-    stories,
-)
+from ingest.dedup.passages import candidate_pairs, match_pairs, min_shared_anchors, stories
 from ingest.dedup.spilled_anchors import spilled_candidate_pairs
+from ingest.dedup.stock_phrases import StockAnchors, stock_limit
 from ingest.run.spill import SpilledWords
 from ingest.workspace import Workspace
 
