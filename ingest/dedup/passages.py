@@ -39,6 +39,8 @@ _GRAMS_CACHED = 8192
 _TABLE_BITS = 16
 _TABLE_SHIFT = np.uint64(64 - _TABLE_BITS)
 _CODES_AT_ONCE = 4_000_000
+# Groups of runs a run may still join (`_passages`).
+_OPEN_GROUPS = 4
 # A shared run of words: (a_start, a_end, b_start, b_end, words stock anchors cover).
 Run = tuple[int, int, int, int, int]
 
@@ -285,25 +287,24 @@ def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams
 
 def _passages(runs: list[Run], config: PassageConfig) -> list[tuple]:
     """Runs merged into passages: (a_start, a_end, b_start, b_end, a_share, b_share,
-    words), where words are the shared ones stock n-grams do not cover."""
-    if not runs:
-        return []
+    words), where words are the shared ones stock n-grams do not cover. A run joins the
+    latest of the last _OPEN_GROUPS groups it follows closely, so that a run of text
+    repeated elsewhere in one document, sorted between the two parts of a quote, does
+    not keep them apart."""
     n = config.ngram
-    out = []
-    group = [runs[0]]
-    for run in runs[1:]:
-        last = group[-1]
-        gaps = sorted((run[0] - last[1], run[2] - last[3]))
-        # Close on one side, with at most an inserted attribution on the other,
-        # and in the same order in both documents.
-        close = -n < gaps[0] <= config.max_gap_words and gaps[1] <= config.max_insert_words
-        if close and run[2] >= group[0][2]:
-            group.append(run)
+    groups: list[list[Run]] = []
+    for run in runs:
+        for group in reversed(groups[-_OPEN_GROUPS:]):
+            last = group[-1]
+            gaps = sorted((run[0] - last[1], run[2] - last[3]))
+            # Close on one side, with at most an inserted attribution on the other,
+            # and in the same order in both documents.
+            if -n < gaps[0] <= config.max_gap_words and gaps[1] <= config.max_insert_words and run[2] >= group[0][2]:
+                group.append(run)
+                break
         else:
-            out.append(_passage(group))
-            group = [run]
-    out.append(_passage(group))
-    return [p for p in out if p[6] >= config.min_words]
+            groups.append([run])
+    return [p for p in map(_passage, groups) if p[6] >= config.min_words]
 
 
 def _passage(group: list[Run]) -> tuple:

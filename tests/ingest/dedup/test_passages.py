@@ -186,3 +186,21 @@ def test_spilled_candidate_pairs_are_the_in_memory_ones_in_order(tmp_path, monke
         assert got_stock.mask(stock).all() and not got_stock.mask(pool[:100]).any()
     assert list(tmp_path.iterdir()) == []
 
+
+
+def test_a_phrase_repeated_in_one_story_does_not_split_a_quote_whichever_id_sorts_first() -> None:
+    """The source says "cts to 17.00 dlrs a barrel" twice; the copy quoted with an
+    attribution inside is one passage from either side (its earlier copy's run, sorted
+    between the quote's parts, used to keep them apart when the quoting story came first)."""
+    first = "West Texas Sour was also raised by 50"
+    second = "cts to 17.00 dlrs a barrel. A Permian spokesman"
+    source = (f"{article(61, 40)} Posted prices rose 50 cts to 17.00 dlrs a barrel for the grade. "
+              f"{article(62, 30)} {first} {second} confirmed the change. {article(63, 30)}")
+    quoting = f"{article(64, 40)} \u201c{first},\u201d an official said on Tuesday. \u201c{second}.\u201d {article(65, 40)}"
+    found = {}
+    for names in (("a", "b"), ("b", "a")):
+        passages = find_passages(sketches_of(dict(zip(names, (source, quoting)))), {}, PassageConfig())
+        found[names] = {(p.start, p.end, p.other_start, p.other_end) for p in passages[names[1]]}
+        (quote,) = passages[names[1]]
+        assert passage_text(quoting, quote.start, quote.end) == f"{first},\u201d an official said on Tuesday. \u201c{second}"
+    assert found[("a", "b")] == found[("b", "a")]
