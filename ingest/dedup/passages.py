@@ -225,8 +225,8 @@ def match_pairs(pairs: Iterable[tuple[Hashable, Hashable]], grams_of: Callable[[
         order_a = np.argsort(grams_a, kind="stable")
         sorted_a = grams_a[order_a]
         repeats = bool(len(sorted_a) > 1 and (sorted_a[1:] == sorted_a[:-1]).any())
-        runs_of_bs = _shared_runs(sorted_a, order_a, repeats, [cached(b) for b in others], config,
-                                  stock.mask(grams_a))
+        stock_at = (lambda at, grams_a=grams_a: stock.mask(grams_a[at])) if len(stock.keys) else None
+        runs_of_bs = _shared_runs(sorted_a, order_a, repeats, [cached(b) for b in others], config, stock_at)
         for b, runs in zip(others, runs_of_bs):
             for p in _passages(runs, config):
                 out.append((a, b, *p[:6]))
@@ -234,10 +234,12 @@ def match_pairs(pairs: Iterable[tuple[Hashable, Hashable]], grams_of: Callable[[
 
 
 def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams_bs: list[np.ndarray],
-                 config: PassageConfig, stock_a: np.ndarray | None = None) -> list[list[Run]]:
+                 config: PassageConfig,
+                 stock_at: Callable[[np.ndarray], np.ndarray] | None = None) -> list[list[Run]]:
     """For each b: the maximal runs of consecutive n-grams it shares with a on one
     diagonal, as sorted word spans (a_start, a_end, b_start, b_end) with the count of
-    their words that stock n-grams cover (`stock_a`: which n-grams of a are stock)."""
+    their words that stock n-grams cover (`stock_at`: which of a's n-grams at these
+    positions are stock; None: none is)."""
     n = config.ngram
     lengths = np.fromiter(map(len, grams_bs), dtype=np.int64, count=len(grams_bs))
     grams_b = np.concatenate(grams_bs)
@@ -276,7 +278,7 @@ def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams
     first = np.concatenate(([0], breaks))
     last = np.concatenate((breaks, [len(ia)])) - 1
     a_start, a_end, shift = ia[first], ia[last] + n, diagonal[first]
-    stock_words = run_stock_words(ia, first, stock_a, n)
+    stock_words = run_stock_words(ia, first, stock_at, n)
     for b, run in zip(owner[first].tolist(), zip(a_start.tolist(), a_end.tolist(), (a_start + shift).tolist(),
                                                  (a_end + shift).tolist(), stock_words.tolist())):
         runs[b].append(run)
@@ -291,15 +293,17 @@ def _passages(runs: list[Run], config: PassageConfig) -> list[tuple]:
     latest of the last _OPEN_GROUPS groups it follows closely, so that a run of text
     repeated elsewhere in one document, sorted between the two parts of a quote, does
     not keep them apart."""
-    n = config.ngram
+    n, most_gap, most_insert = config.ngram, config.max_gap_words, config.max_insert_words
     groups: list[list[Run]] = []
     for run in runs:
-        for group in reversed(groups[-_OPEN_GROUPS:]):
-            last = group[-1]
-            gaps = sorted((run[0] - last[1], run[2] - last[3]))
+        for k in range(len(groups) - 1, max(-1, len(groups) - 1 - _OPEN_GROUPS), -1):
+            group = groups[k]
+            gap_a, gap_b = run[0] - group[-1][1], run[2] - group[-1][3]
+            if gap_a > gap_b:
+                gap_a, gap_b = gap_b, gap_a
             # Close on one side, with at most an inserted attribution on the other,
             # and in the same order in both documents.
-            if -n < gaps[0] <= config.max_gap_words and gaps[1] <= config.max_insert_words and run[2] >= group[0][2]:
+            if -n < gap_a <= most_gap and gap_b <= most_insert and run[2] >= group[0][2]:
                 group.append(run)
                 break
         else:
