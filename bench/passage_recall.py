@@ -67,7 +67,7 @@ from edit_classes import CREDITS, deduplicate  # noqa: E402
 from throughput_corpus import default_corpora, load_originals, split_sentences  # noqa: E402
 
 from ingest.clean.layout import normalise_layout  # noqa: E402
-from ingest.config import PassageConfig, load_config  # noqa: E402
+from ingest.config import Config, PassageConfig, load_config  # noqa: E402
 from ingest.dedup.passages import find_passages, grams  # noqa: E402
 from ingest.dedup.shingles import hashes_and_spans, ngram_hashes  # noqa: E402
 from ingest.run.pipeline import run  # noqa: E402
@@ -246,8 +246,8 @@ def word_string(text: str) -> str:
 
 
 def measure(texts: dict[str, str], span_pairs: list[SpanPair], stock_pairs: list[tuple[str, str]],
-            stock: list[str]) -> dict:
-    config = load_config().dedup
+            stock: list[str], options: Config) -> dict:
+    config = options.dedup
     sketches, result, _ = deduplicate(texts, config)
     passages = find_passages(sketches, result.cluster_of, config.passages)
     kept = {doc_id: result.cluster_of.get(doc_id, doc_id) for doc_id in texts}
@@ -353,7 +353,8 @@ def report(texts, span_pairs, stock_pairs, stock, m, show_misses: int) -> None:
                 print(f"  passage [{s}, {e}) of span [{pair.start}, {pair.end}): {text[s:e]}")
 
 
-def through_run(texts: dict[str, str], span_pairs: list[SpanPair], stock_pairs: list[tuple[str, str]]) -> None:
+def through_run(texts: dict[str, str], span_pairs: list[SpanPair], stock_pairs: list[tuple[str, str]],
+                config: Config) -> None:
     """The same texts as one JSONL file through a whole library run (reading, the clean
     stage's rules and learned boilerplate, dedup, passages): which pairs are linked by
     a passage. Spans are not located in the cleaned texts; a span pair counts when B
@@ -362,7 +363,7 @@ def through_run(texts: dict[str, str], span_pairs: list[SpanPair], stock_pairs: 
     with tempfile.TemporaryDirectory() as tmp:
         inputs, out = Path(tmp) / "texts.jsonl", Path(tmp) / "out"
         inputs.write_text("".join(json.dumps({"text": texts[i]}) + "\n" for i in ids), encoding="utf-8")
-        run([str(inputs)], out, load_config())
+        run([str(inputs)], out, config)
         with open(out / "documents.jsonl", encoding="utf-8") as lines:
             docs = [json.loads(line) for line in lines]
     of = {d["id"]: ids[int(d["source"].rsplit("#", 1)[1]) - 1] for d in docs}
@@ -381,13 +382,17 @@ def main() -> None:
     parser.add_argument("--stock-pairs", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--show-misses", type=int, default=10, help="missed spans to print")
+    parser.add_argument("--config", help="a TOML file merged over config/default.toml for the library's decisions "
+                                         "(the set is built with the defaults)")
     parser.add_argument("--through-run", action="store_true",
                         help="also run the texts through a whole run (the clean stage too) and count linked pairs")
     args = parser.parse_args()
+    config = load_config(args.config)
     texts, span_pairs, stock_pairs, stock = build(args.seed, args.pairs, args.stock_pairs)
-    report(texts, span_pairs, stock_pairs, stock, measure(texts, span_pairs, stock_pairs, stock), args.show_misses)
+    report(texts, span_pairs, stock_pairs, stock, measure(texts, span_pairs, stock_pairs, stock, config),
+           args.show_misses)
     if args.through_run:
-        through_run(texts, span_pairs, stock_pairs)
+        through_run(texts, span_pairs, stock_pairs, config)
 
 
 if __name__ == "__main__":
