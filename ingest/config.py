@@ -195,6 +195,8 @@ class PassageConfig(_Strict):
     min_words: int = Field(10, ge=3)
     max_gap_words: int = Field(6, ge=0)
     max_insert_words: int = Field(25, ge=0)
+    stock_min_documents: int = Field(20, ge=1)
+    stock_document_share: float = Field(0.001, ge=0, le=1)
 
 
 class DedupConfig(_Strict):
