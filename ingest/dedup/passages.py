@@ -131,7 +131,8 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int, stock_ov
     del packed
     if not buckets:
         return *none, stock
-    total = sum(len(members) * len(first) for members, first, _ in buckets)
+    total = sum(len(members) * len(first) * times_counted(len(members[0]), min_shared, rare_at_most)
+                for members, first, _ in buckets)
     parts = max(1, -(-total // _CODES_AT_ONCE))
     found = []
     for part in range(parts):
@@ -139,8 +140,8 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int, stock_ov
         for members, first, second in buckets:
             lo, hi = members[:, first].ravel(), members[:, second].ravel()
             mine = lo % parts == part
-            codes.extend(counted_codes(lo[mine].astype(np.int64) * n + hi[mine], len(members[0]), min_shared,
-                                       rare_at_most))
+            codes.extend([lo[mine].astype(np.int64) * n + hi[mine]]
+                         * times_counted(len(members[0]), min_shared, rare_at_most))
         found.append(pairs_shared(np.concatenate(codes), min_shared))
         del codes
     chosen = np.sort(np.concatenate(found))
@@ -184,11 +185,11 @@ def anchor_buckets(packed: np.ndarray, bits: int,
     return same_size_buckets(docs, starts, sizes, min(stock_over, MAX_ANCHOR_DOCS)), stock
 
 
-def counted_codes(codes: np.ndarray, size: int, min_shared: int, rare_at_most: int) -> list[np.ndarray]:
-    """The pair codes of the anchors shared by `size` documents, as often as they count
-    towards `min_shared`: once, or enough on their own when the anchor is rare (a quote
-    split by an attribution into parts shorter than `anchor_words` may share only one)."""
-    return [codes] * (min_shared if size <= rare_at_most else 1)
+def times_counted(size: int, min_shared: int, rare_at_most: int) -> int:
+    """How often a pair sharing an anchor of `size` documents counts it towards
+    `min_shared`: once, or enough on its own when the anchor is rare (a quote split by
+    an attribution into parts shorter than `anchor_words` may share only one)."""
+    return min_shared if size <= rare_at_most else 1
 
 
 def pairs_shared(codes: np.ndarray, min_shared: int) -> np.ndarray:
