@@ -195,4 +195,4 @@ def test_a_run_with_a_store_loads_the_partitions_not_loaded_yet(folders, tmp_pat
     assert ingest_new(inbox, out, state, CONFIG, load_into=f"duckdb:{store}").load.endswith("2 loaded before")
     with duckdb.connect(str(store), read_only=True) as con:
         assert con.execute("SELECT partition, documents, duplicates FROM loads ORDER BY partition").fetchall() == [
-            (first.partition, 2, 0), (second.partition, 0, 1)]
+            (f"{out.name}@{first.partition}", 2, 0), (f"{out.name}@{second.partition}", 0, 1)]
