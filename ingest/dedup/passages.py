@@ -165,8 +165,20 @@ def anchor_buckets(packed: np.ndarray, bits: int) -> list[tuple[np.ndarray, np.n
     docs = packed.astype(np.int32)  # the low 32 bits
     docs &= (1 << bits) - 1
     packed >>= np.uint64(bits)
-    starts, sizes = runs_of(packed)
+    starts, sizes = repeated_runs(packed)
     return same_size_buckets(docs, starts, sizes, MAX_ANCHOR_DOCS)
+
+
+def repeated_runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of two or more equal values of a sorted array starts, and its length.
+
+    `runs_of` without the runs of one: most anchors are a single story's, and their runs'
+    starts and lengths were two thirds of the passage candidates' peak (28 of 43 MiB at
+    20,000 documents)."""
+    same = (ordered[1:] == ordered[:-1]).view(np.int8)
+    edges = np.diff(same, prepend=np.int8(0), append=np.int8(0))  # 1: a run of repeats starts; -1: it ended
+    starts = np.flatnonzero(edges == 1)
+    return starts, np.flatnonzero(edges == -1) - starts + 1
 
 
 def pairs_shared(codes: np.ndarray, min_shared: int) -> np.ndarray:

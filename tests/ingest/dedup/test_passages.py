@@ -17,7 +17,9 @@ from ingest.dedup.passages import (
     find_passages,
     match_pairs,
     min_shared_anchors,
+    repeated_runs,
 )
+from ingest.dedup.lsh import runs_of
 from ingest.dedup.shingles import ngram_hashes, token_hashes, token_spans
 from tests.samples import article
 
@@ -73,6 +75,26 @@ def test_candidate_pairs_are_the_pairs_sharing_enough_anchors(codes_at_once: int
         first, second = candidate_pairs(anchor_sets, min_shared)
         assert (first < second).all()
         assert set(zip(first.tolist(), second.tolist())) == brute_force_pairs(anchor_sets, min_shared)
+
+
+@pytest.mark.parametrize("values", [[], [4], [4, 4], [1, 2, 3], [1, 1, 2, 3, 3, 3, 4, 5, 5], [2, 2, 2, 2]])
+def test_repeated_runs_are_the_runs_of_two_or_more(values: list[int]) -> None:
+    ordered = np.array(values, dtype=np.uint64)
+    starts, sizes = runs_of(ordered)
+    expected = sizes >= 2
+    got_starts, got_sizes = repeated_runs(ordered)
+    assert got_starts.tolist() == starts[expected].tolist()
+    assert got_sizes.tolist() == sizes[expected].tolist()
+
+
+def test_repeated_runs_of_random_sorted_values() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        ordered = np.sort(rng.integers(0, rng.integers(1, 40), size=rng.integers(0, 60)).astype(np.uint64))
+        starts, sizes = runs_of(ordered)
+        got_starts, got_sizes = repeated_runs(ordered)
+        assert got_starts.tolist() == starts[sizes >= 2].tolist()
+        assert got_sizes.tolist() == sizes[sizes >= 2].tolist()
 
 
 def test_anchor_shared_by_too_many_documents_pairs_nobody() -> None:
