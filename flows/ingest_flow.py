@@ -24,14 +24,13 @@ from flows.api_server import ApiLog, ApiStartError, TemporaryApi
 from flows.retry import RETRY_TRANSIENT_IO
 from flows.runners import TASKS_PER_WORKER, prefect_api, task_runner
 from flows.workers import (
-    discard_read_ahead,
     end_read_ahead,
     has_local_workers,
     local_workers,
+    read_ahead,
     resolve_runner,
     run_batches,
     runner_problem,
-    start_reading_ahead,
     worker_count,
 )
 from ingest.config import load_config
@@ -154,25 +153,22 @@ def _end(out: str, api: TemporaryApi | None) -> ApiLog | None:
     """Drop what was read ahead for a flow that never started, stop the temporary API
     and keep its log beside the report, also when the run failed or the API did not
     start (the log then holds why)."""
+    end_read_ahead()
     unclaimed = _plans.pop(out, None)
     if unclaimed is not None:  # the flow never started (the API did not): nothing read ahead is kept
-        discard_read_ahead(unclaimed)
-    else:
-        end_read_ahead()
+        unclaimed.workspace.remove()
     return api.keep_log(Path(out)) if api is not None else None
 
 
 def run_ingest(paths: list[str], out: str, config_path: str | None = None, state: str | None = None,
                workers: int | None = None, runner: str | None = None,
                dask_address: str | None = None, api: TemporaryApi | None = None,
-               output_format: str | None = None, plan: RunPlan | None = None) -> dict[str, Any]:
+               output_format: str | None = None) -> dict[str, Any]:
     """Run the flow on `runner` (default: config): "process", a pool of `workers` processes
     (default: config, else one per core), or "dask", the cluster at `dask_address`
     (default: config), else a local one of `workers` processes. `api`: a temporary API
     the caller started early, used when no PREFECT_API_URL is set, stopped at the end.
-    `output_format` overrides the config's [write] format. `plan`: the run planned and
-    read ahead by the caller (`flows.workers.start_reading_ahead`, on the local workers
-    it opened, with these options), taken over from here. A temporary API's log is kept
+    `output_format` overrides the config's [write] format. A temporary API's log is kept
     in `out` when it logged anything, and report.json's `prefect_api` says where and how
     many errors it holds."""
     config = load_config(config_path).with_format(output_format)
@@ -187,7 +183,9 @@ def run_ingest(paths: list[str], out: str, config_path: str | None = None, state
     try:
         with local_workers(workers) if kind == "process" else nullcontext():
             if kind == "process":
-                _plans[out] = plan or start_reading_ahead(paths, out, config, workers)
+                _plans[out] = plan = plan_run(paths, out, config, workers)
+                # One core for the API's process and the flow's while they start, unless there is only one.
+                read_ahead(plan, lanes=max(1, workers - 1))
             with prefect_api(api) as (api_url, used):
                 chosen, parallelism = task_runner(kind, workers, address, api_url)
                 report = ingest_flow.with_options(task_runner=chosen)(

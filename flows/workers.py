@@ -24,8 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 
 from ingest.clean.boilerplate import learn_boilerplate
-from ingest.config import Config
-from ingest.run.pipeline import RunPlan, plan_run, run_phase
+from ingest.run.pipeline import RunPlan, run_phase
 from ingest.runners import RUNNERS
 
 
@@ -181,33 +180,6 @@ def end_read_ahead() -> None:
     if _ahead is not None:
         _ahead.close()
         _ahead = None
-
-
-def start_reading_ahead(paths: list[str], out: str, config: Config, workers: int) -> RunPlan:
-    """Plan a run into `out` (an absolute path) and read ahead (`read_ahead`), before this
-    process imports Prefect: the workers would wait out that import (about 1.1 s of CPU).
-    The plan goes to `flows.ingest_flow.run_ingest`, which claims it."""
-    plan = plan_run(paths, out, config, workers)
-    # One core for the API's process and the flow's while they start, unless there is only one.
-    read_ahead(plan, lanes=max(1, workers - 1))
-    return plan
-
-
-def discard_read_ahead(plan: RunPlan) -> None:
-    """A plan read ahead whose flow will not start: its batches end and its workspace goes."""
-    end_read_ahead()
-    plan.workspace.remove()
-
-
-@contextmanager
-def discarded_on_failure(plan: RunPlan | None) -> Iterator[None]:
-    """Discard `plan` (when there is one) if the block fails."""
-    try:
-        yield
-    except BaseException:
-        if plan is not None:
-            discard_read_ahead(plan)
-        raise
 
 
 def has_local_workers() -> bool:

@@ -86,14 +86,7 @@ def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str |
     from ingest.run.memory import frozen_imports
 
     with frozen_imports():  # the workers forked below inherit the frozen heap too
-        from flows.workers import (
-            discarded_on_failure,
-            local_workers,
-            resolve_runner,
-            runner_problem,
-            start_reading_ahead,
-            worker_count,
-        )
+        from flows.workers import local_workers, resolve_runner, runner_problem, worker_count
         from ingest.config import ConfigError, load_config
 
     try:
@@ -107,22 +100,17 @@ def _run(paths: tuple[str, ...], out: str, config_path: str | None, state: str |
         check_state(state, config, debug)
     # The local workers before Prefect: forked while this process has no other threads,
     # they need no imports of their own (flows/workers.py).
-    count = worker_count(workers, config.run)
-    with local_workers(count) if kind == "process" else nullcontext():
+    with local_workers(worker_count(workers, config.run)) if kind == "process" else nullcontext():
+        # Prefect's objects live to the end of the run: the collector need not walk them.
+        with frozen_imports():
+            from flows.ingest_flow import run_ingest
+
         show = sys.stdout.isatty() if progress is None else progress
         try:
-            with state_lock(state):
-                # The first batches start before Prefect's import (about 1.1 s), which the workers would wait out.
-                plan = (start_reading_ahead(list(paths), os.path.abspath(out), config.with_format(output_format), count)
-                        if kind == "process" else None)
-                with discarded_on_failure(plan):
-                    # Prefect's objects live to the end of the run: the collector need not walk them.
-                    with frozen_imports():
-                        from flows.ingest_flow import run_ingest
-                with _progress_bar(show):
-                    report = run_ingest(list(paths), out, config_path=config_path, state=state, workers=workers,
-                                        runner=runner, dask_address=dask_address, api=api,
-                                        output_format=output_format, plan=plan)
+            with state_lock(state), _progress_bar(show):
+                report = run_ingest(list(paths), out, config_path=config_path, state=state, workers=workers,
+                                    runner=runner, dask_address=dask_address, api=api,
+                                    output_format=output_format)
         except KeyboardInterrupt:
             fail("interrupted", EXIT_FAILED, debug)
         except Exception as exc:  # one line for the user; the traceback with --debug

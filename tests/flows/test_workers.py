@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from flows import workers
-from flows.workers import discarded_on_failure, local_workers, read_ahead, run_batches, start_reading_ahead
+from flows.workers import local_workers, read_ahead, run_batches
 from tests.processes import wait_for
 
 WAIT_SECONDS = 120  # a few batches of the seeds, on a busy machine
@@ -170,26 +170,3 @@ def test_workers_are_forked_only_from_a_process_without_threads_or_prefect(befor
     result = subprocess.run([sys.executable, "-c", _START_METHOD, before], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == expected.split()
-
-
-def test_a_run_read_ahead_is_discarded_when_its_flow_cannot_start(seeds, tmp_path) -> None:
-    from ingest.config import load_config
-
-    out = tmp_path / "out"
-    with local_workers(2):
-        plan = start_reading_ahead([str(seeds)], str(out), load_config(None), 2)
-        assert workers._ahead is not None and plan.workspace.root.is_dir()
-        with pytest.raises(ImportError), discarded_on_failure(plan):
-            raise ImportError("prefect is not installed")
-        assert workers._ahead is None
-    assert out.is_dir() and not plan.workspace.root.exists()
-
-
-def test_a_run_read_ahead_is_kept_when_nothing_fails(seeds, tmp_path) -> None:
-    from ingest.config import load_config
-
-    with local_workers(2):
-        plan = start_reading_ahead([str(seeds)], str(tmp_path / "out"), load_config(None), 2)
-        with discarded_on_failure(plan):
-            pass
-        assert workers._ahead is not None and plan.workspace.root.is_dir()

@@ -28,28 +28,6 @@ def test_the_command_line_imports_neither_pydantic_nor_prefect_before_it_starts_
     assert result.stdout.strip() == "[]"
 
 
-def test_the_run_reads_ahead_before_it_imports_prefect(tmp_path: Path, seeds: Path) -> None:
-    """The workers start on the first batches while the flow's process imports Prefect:
-    the run's workspace exists when Prefect's import begins."""
-    out = tmp_path / "out"
-    probe = f"""
-import importlib.abc, pathlib, sys
-class Watch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name.startswith("prefect.") and not hasattr(self, "seen"):  # a module of it: not just found
-            self.seen = True
-            print("workspace at Prefect's import:", pathlib.Path({str(out)!r}, ".ingest-work").is_dir(), flush=True)
-sys.meta_path.insert(0, Watch())
-from ingest.cli.main import main
-main(["run", {str(seeds)!r}, "--out", {str(out)!r}, "--no-progress"])
-"""
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
-                            env=clean_env())
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "workspace at Prefect's import: True" in result.stdout
-    assert "5 inputs: 5 documents" in result.stdout
-
-
 @pytest.mark.parametrize(
     "args, message",
     [
