@@ -48,9 +48,11 @@ phrases its passage holds."""
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,9 +67,10 @@ from edit_classes import CREDITS, deduplicate  # noqa: E402
 from throughput_corpus import default_corpora, load_originals, split_sentences  # noqa: E402
 
 from ingest.clean.layout import normalise_layout  # noqa: E402
-from ingest.config import PassageConfig, load_config  # noqa: E402
+from ingest.config import Config, PassageConfig, load_config  # noqa: E402
 from ingest.dedup.passages import find_passages, grams  # noqa: E402
 from ingest.dedup.shingles import hashes_and_spans, ngram_hashes  # noqa: E402
+from ingest.run.pipeline import run  # noqa: E402
 
 BANDS = {"10-14": (10, 14), "15-24": (15, 24), "25-49": (25, 49), "50+": (50, 80)}
 COVERED = 0.9
@@ -243,8 +246,8 @@ def word_string(text: str) -> str:
 
 
 def measure(texts: dict[str, str], span_pairs: list[SpanPair], stock_pairs: list[tuple[str, str]],
-            stock: list[str]) -> dict:
-    config = load_config().dedup
+            stock: list[str], options: Config) -> dict:
+    config = options.dedup
     sketches, result, _ = deduplicate(texts, config)
     passages = find_passages(sketches, result.cluster_of, config.passages)
     kept = {doc_id: result.cluster_of.get(doc_id, doc_id) for doc_id in texts}
@@ -350,15 +353,46 @@ def report(texts, span_pairs, stock_pairs, stock, m, show_misses: int) -> None:
                 print(f"  passage [{s}, {e}) of span [{pair.start}, {pair.end}): {text[s:e]}")
 
 
+def through_run(texts: dict[str, str], span_pairs: list[SpanPair], stock_pairs: list[tuple[str, str]],
+                config: Config) -> None:
+    """The same texts as one JSONL file through a whole library run (reading, the clean
+    stage's rules and learned boilerplate, dedup, passages): which pairs are linked by
+    a passage. Spans are not located in the cleaned texts; a span pair counts when B
+    links to A, of the pairs whose A and B are both kept documents."""
+    ids = list(texts)
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs, out = Path(tmp) / "texts.jsonl", Path(tmp) / "out"
+        inputs.write_text("".join(json.dumps({"text": texts[i]}) + "\n" for i in ids), encoding="utf-8")
+        run([str(inputs)], out, config)
+        with open(out / "documents.jsonl", encoding="utf-8") as lines:
+            docs = [json.loads(line) for line in lines]
+    of = {d["id"]: ids[int(d["source"].rsplit("#", 1)[1]) - 1] for d in docs}
+    links = {(of[d["id"]], of[o["id"]]) for d in docs for p in d["passages"] for o in p["duplicates"]}
+    kept = set(of.values())
+    spans = [(p.a, p.b) for p in span_pairs if p.a in kept and p.b in kept]
+    stock = [(c, d) for c, d in stock_pairs if c in kept and d in kept]
+    print(f"\nthrough a whole run: {len(docs)} documents kept; span pairs linked "
+          f"{sum((b, a) in links for a, b in spans)}/{len(spans)}; stock pairs linked "
+          f"{sum((c, d) in links for c, d in stock)}/{len(stock)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=250, help="span pairs per band")
     parser.add_argument("--stock-pairs", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--show-misses", type=int, default=10, help="missed spans to print")
+    parser.add_argument("--config", help="a TOML file merged over config/default.toml for the library's decisions "
+                                         "(the set is built with the defaults)")
+    parser.add_argument("--through-run", action="store_true",
+                        help="also run the texts through a whole run (the clean stage too) and count linked pairs")
     args = parser.parse_args()
+    config = load_config(args.config)
     texts, span_pairs, stock_pairs, stock = build(args.seed, args.pairs, args.stock_pairs)
-    report(texts, span_pairs, stock_pairs, stock, measure(texts, span_pairs, stock_pairs, stock), args.show_misses)
+    report(texts, span_pairs, stock_pairs, stock, measure(texts, span_pairs, stock_pairs, stock, config),
+           args.show_misses)
+    if args.through_run:
+        through_run(texts, span_pairs, stock_pairs, config)
 
 
 if __name__ == "__main__":

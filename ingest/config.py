@@ -195,6 +195,8 @@ class PassageConfig(_Strict):
     min_words: int = Field(10, ge=3)
     max_gap_words: int = Field(6, ge=0)
     max_insert_words: int = Field(25, ge=0)
+    stock_min_documents: int = Field(20, ge=1)
+    stock_document_share: float = Field(0.001, ge=0, le=1)
 
 
 class DedupConfig(_Strict):
@@ -209,8 +211,10 @@ class DedupConfig(_Strict):
     max_substitution_words: int = Field(6, ge=1)
     substitution_gap_words: int = Field(2, ge=0)
     contained_lead_words: int = Field(10, ge=0)
+    contained_max_ratio: float = Field(6.0, ge=1)
     moved_run_words: int = Field(4, ge=2)
     figure_words: list[str] = Field(default_factory=list)
+    range_words: list[str] = Field(default_factory=list)
     not_names: list[str] = Field(default_factory=list)
     seed: int = 1
     keep_policy: list[Literal["created", "added", "longest", "shortest", "source"]] = [

@@ -6,9 +6,11 @@ Three steps, so that the expensive one can run on the workers:
    smallest hash of every `window` consecutive n-grams). Two documents that share a
    run of `anchor_words` words share that run's smallest hash, so such a run is never
    missed, and every document picks the same anchors from the same text.
-2. `candidate_pairs`, centrally: stories that share enough anchors to hold a passage.
+2. `candidate_pairs`, centrally: stories that share enough anchors to hold a passage,
+   and the run's stock anchors, found in more stories than `stock_limit`.
 3. `match_pairs`, over chunks of pairs: the shared word runs of each pair, merged
-   across an inserted attribution into passages of at least `min_words` words.
+   across an inserted attribution into passages of at least `min_words` words that
+   stock anchors do not cover (a stock phrase, or two side by side, is no passage).
 
 `find_passages` strings the three together in one process.
 """
@@ -26,8 +28,10 @@ from ingest.config import PassageConfig
 from ingest.dedup.lsh import runs_of, same_size_buckets
 from ingest.dedup.minhash import Sketch
 from ingest.dedup.shingles import ngram_hashes
+from ingest.dedup.stock_phrases import ANCHOR_MIX, NO_STOCK, StockAnchors, run_stock_words, stock_limit
 
-# Anchors shared by more documents than this are stock phrases; they find no passage.
+# Anchors shared by more documents than this pair nobody, whatever `stock_limit` says:
+# the pairs of one anchor grow with the square of its documents.
 MAX_ANCHOR_DOCS = 50
 _EMPTY = np.empty(0, dtype=np.uint64)
 _GRAMS_CACHED = 8192
@@ -35,7 +39,10 @@ _GRAMS_CACHED = 8192
 _TABLE_BITS = 16
 _TABLE_SHIFT = np.uint64(64 - _TABLE_BITS)
 _CODES_AT_ONCE = 4_000_000
-_MIX = np.uint64(0x9E3779B97F4A7C15)
+# Groups of runs a run may still join (`_passages`).
+_OPEN_GROUPS = 4
+# A shared run of words: (a_start, a_end, b_start, b_end, words stock anchors cover).
+Run = tuple[int, int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -103,8 +110,10 @@ def texts_winnow(grams: np.ndarray, offsets: np.ndarray, config: PassageConfig) 
     return found[first], np.concatenate(([0], np.cumsum(np.bincount(found_owner[first], minlength=len(sizes)))))
 
 
-def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (first < second) of the documents sharing at least `min_shared` anchors.
+def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int,
+                    stock_over: int = MAX_ANCHOR_DOCS) -> tuple[np.ndarray, np.ndarray, StockAnchors]:
+    """Index pairs (first < second) of the documents sharing at least `min_shared` anchors
+    other than stock ones, and the stock anchors: those of more than `stock_over` documents.
 
     Vectorised per bucket size (`same_size_buckets`), and in parts by the first document
     of a pair, so that no more than about _CODES_AT_ONCE pair codes are held at a time
@@ -114,12 +123,12 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple
     n = len(anchor_sets)
     none = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
     if n < 2:
-        return none
+        return *none, NO_STOCK
     packed = packed_anchors(anchor_sets, 0, doc_bits(n))
-    buckets = anchor_buckets(packed, doc_bits(n))
+    buckets, stock = anchor_buckets(packed, doc_bits(n), stock_over)
     del packed
     if not buckets:
-        return none
+        return *none, stock
     total = sum(len(members) * len(first) for members, first, _ in buckets)
     parts = max(1, -(-total // _CODES_AT_ONCE))
     found = []
@@ -132,7 +141,7 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int) -> tuple
         found.append(pairs_shared(np.concatenate(codes), min_shared))
         del codes
     chosen = np.sort(np.concatenate(found))
-    return (chosen // n).astype(np.int32), (chosen % n).astype(np.int32)
+    return (chosen // n).astype(np.int32), (chosen % n).astype(np.int32), stock
 
 
 def doc_bits(n: int) -> int:
@@ -149,7 +158,7 @@ def packed_anchors(anchor_sets: Sequence[np.ndarray], first_doc: int, bits: int)
     documents: a few chance equalities, which only cost a comparison later."""
     packed = np.concatenate(anchor_sets) if len(anchor_sets) else _EMPTY.copy()
     with np.errstate(over="ignore"):
-        packed *= _MIX  # odd, so one-to-one: the high bits now depend on every bit
+        packed *= ANCHOR_MIX  # odd, so one-to-one: the high bits now depend on every bit
     packed >>= np.uint64(bits)
     packed <<= np.uint64(bits)
     docs = np.repeat(np.arange(first_doc, first_doc + len(anchor_sets), dtype=np.uint64),
@@ -158,15 +167,18 @@ def packed_anchors(anchor_sets: Sequence[np.ndarray], first_doc: int, bits: int)
     return packed
 
 
-def anchor_buckets(packed: np.ndarray, bits: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def anchor_buckets(packed: np.ndarray, bits: int,
+                   stock_over: int) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], StockAnchors]:
     """The buckets of documents sharing an anchor (`same_size_buckets`, at most
-    MAX_ANCHOR_DOCS documents), from `packed_anchors` (sorted here, in place)."""
+    `stock_over` and MAX_ANCHOR_DOCS documents), from `packed_anchors` (sorted here, in
+    place), and the stock anchors: those of more than `stock_over` documents."""
     packed.sort()
     docs = packed.astype(np.int32)  # the low 32 bits
     docs &= (1 << bits) - 1
     packed >>= np.uint64(bits)
-    starts, sizes = repeated_runs(packed)
-    return same_size_buckets(docs, starts, sizes, MAX_ANCHOR_DOCS)
+    starts, sizes = repeated_runs(packed)  # stock_over is at least 1: a stock anchor repeats
+    stock = StockAnchors(packed[starts[sizes > stock_over]], bits)
+    return same_size_buckets(docs, starts, sizes, min(stock_over, MAX_ANCHOR_DOCS)), stock
 
 
 def repeated_runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -208,10 +220,11 @@ class _Grams:
 
 
 def match_pairs(pairs: Iterable[tuple[Hashable, Hashable]], grams_of: Callable[[Hashable], np.ndarray],
-                config: PassageConfig) -> list[tuple]:
+                config: PassageConfig, stock: StockAnchors = NO_STOCK) -> list[tuple]:
     """The passages of each pair (a, b): tuples (a, b, a_start, a_end, b_start, b_end,
     a_share, b_share) in word positions, where a share is the part of that side's span
-    covered by shared n-grams. `grams_of` gives a document's n-gram hashes in order.
+    covered by shared n-grams. `grams_of` gives a document's n-gram hashes in order;
+    words that `stock` anchors cover do not count towards `min_words`.
 
     Consecutive pairs with the same first document are searched together, in one set of
     array operations: the fixed cost of numpy calls, not the work, dominated one pair.
@@ -224,16 +237,21 @@ def match_pairs(pairs: Iterable[tuple[Hashable, Hashable]], grams_of: Callable[[
         order_a = np.argsort(grams_a, kind="stable")
         sorted_a = grams_a[order_a]
         repeats = bool(len(sorted_a) > 1 and (sorted_a[1:] == sorted_a[:-1]).any())
-        for b, runs in zip(others, _shared_runs(sorted_a, order_a, repeats, [cached(b) for b in others], config)):
+        stock_at = (lambda at, grams_a=grams_a: stock.mask(grams_a[at])) if len(stock.keys) else None
+        runs_of_bs = _shared_runs(sorted_a, order_a, repeats, [cached(b) for b in others], config, stock_at)
+        for b, runs in zip(others, runs_of_bs):
             for p in _passages(runs, config):
                 out.append((a, b, *p[:6]))
     return out
 
 
 def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams_bs: list[np.ndarray],
-                 config: PassageConfig) -> list[list[tuple[int, int, int, int]]]:
+                 config: PassageConfig,
+                 stock_at: Callable[[np.ndarray], np.ndarray] | None = None) -> list[list[Run]]:
     """For each b: the maximal runs of consecutive n-grams it shares with a on one
-    diagonal, as sorted word spans (a_start, a_end, b_start, b_end)."""
+    diagonal, as sorted word spans (a_start, a_end, b_start, b_end) with the count of
+    their words that stock n-grams cover (`stock_at`: which of a's n-grams at these
+    positions are stock; None: none is)."""
     n = config.ngram
     lengths = np.fromiter(map(len, grams_bs), dtype=np.int64, count=len(grams_bs))
     grams_b = np.concatenate(grams_bs)
@@ -261,7 +279,7 @@ def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams
     enough = np.bincount(owner, minlength=len(grams_bs)) * n >= config.min_words
     keep = enough[owner]
     owner, ia, jb = owner[keep], ia[keep], jb[keep] - first_of[owner[keep]]
-    runs: list[list[tuple[int, int, int, int]]] = [[] for _ in grams_bs]
+    runs: list[list[Run]] = [[] for _ in grams_bs]
     if len(ia) == 0:
         return runs
     diagonal = jb - ia
@@ -272,40 +290,43 @@ def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams
     first = np.concatenate(([0], breaks))
     last = np.concatenate((breaks, [len(ia)])) - 1
     a_start, a_end, shift = ia[first], ia[last] + n, diagonal[first]
+    stock_words = run_stock_words(ia, first, stock_at, n)
     for b, run in zip(owner[first].tolist(), zip(a_start.tolist(), a_end.tolist(), (a_start + shift).tolist(),
-                                                 (a_end + shift).tolist())):
+                                                 (a_end + shift).tolist(), stock_words.tolist())):
         runs[b].append(run)
     for found in runs:
         found.sort()
     return runs
 
 
-def _passages(runs: list[tuple[int, int, int, int]], config: PassageConfig) -> list[tuple]:
-    """Runs merged into passages: (a_start, a_end, b_start, b_end, a_share, b_share, words)."""
-    if not runs:
-        return []
-    n = config.ngram
-    out = []
-    group = [runs[0]]
-    for run in runs[1:]:
-        last = group[-1]
-        gaps = sorted((run[0] - last[1], run[2] - last[3]))
-        # Close on one side, with at most an inserted attribution on the other,
-        # and in the same order in both documents.
-        close = -n < gaps[0] <= config.max_gap_words and gaps[1] <= config.max_insert_words
-        if close and run[2] >= group[0][2]:
-            group.append(run)
+def _passages(runs: list[Run], config: PassageConfig) -> list[tuple]:
+    """Runs merged into passages: (a_start, a_end, b_start, b_end, a_share, b_share,
+    words), where words are the shared ones stock n-grams do not cover. A run joins the
+    latest of the last _OPEN_GROUPS groups it follows closely, so that a run of text
+    repeated elsewhere in one document, sorted between the two parts of a quote, does
+    not keep them apart."""
+    n, most_gap, most_insert = config.ngram, config.max_gap_words, config.max_insert_words
+    groups: list[list[Run]] = []
+    for run in runs:
+        for k in range(len(groups) - 1, max(-1, len(groups) - 1 - _OPEN_GROUPS), -1):
+            group = groups[k]
+            gap_a, gap_b = run[0] - group[-1][1], run[2] - group[-1][3]
+            if gap_a > gap_b:
+                gap_a, gap_b = gap_b, gap_a
+            # Close on one side, with at most an inserted attribution on the other,
+            # and in the same order in both documents.
+            if -n < gap_a <= most_gap and gap_b <= most_insert and run[2] >= group[0][2]:
+                group.append(run)
+                break
         else:
-            out.append(_passage(group))
-            group = [run]
-    out.append(_passage(group))
-    return [p for p in out if p[6] >= config.min_words]
+            groups.append([run])
+    return [p for p in map(_passage, groups) if p[6] >= config.min_words]
 
 
-def _passage(group: list[tuple[int, int, int, int]]) -> tuple:
+def _passage(group: list[Run]) -> tuple:
     if len(group) == 1:  # most groups: one run, as long on both sides, all of it shared
-        a_start, a_end, b_start, b_end = group[0]
-        return a_start, a_end, b_start, b_end, 1.0, 1.0, a_end - a_start
+        a_start, a_end, b_start, b_end, stock = group[0]
+        return a_start, a_end, b_start, b_end, 1.0, 1.0, a_end - a_start - stock
     a_words = _covered(sorted((r[0], r[1]) for r in group))
     b_words = _covered(sorted((r[2], r[3]) for r in group))
     a_start, a_end = group[0][0], max(r[1] for r in group)
@@ -313,7 +334,7 @@ def _passage(group: list[tuple[int, int, int, int]]) -> tuple:
     return (
         a_start, a_end, b_start, b_end,
         round(a_words / (a_end - a_start), 4), round(b_words / (b_end - b_start), 4),
-        min(a_words, b_words),
+        min(a_words, b_words) - sum(r[4] for r in group),
     )
 
 
@@ -339,7 +360,8 @@ def find_passages(sketches: dict[str, Sketch], cluster_of: dict[str, str],
     """Passages of at least `min_words` words shared between distinct stories, by document:
     the three steps in this process."""
     chosen = stories(sketches.values(), cluster_of, config)
-    first, second = candidate_pairs([anchors(s.tokens, config) for s in chosen], min_shared_anchors(config))
+    first, second, stock = candidate_pairs([anchors(s.tokens, config) for s in chosen], min_shared_anchors(config),
+                                           stock_limit(len(chosen), config))
     ids = [s.id for s in chosen]
 
     def grams_of(doc_id: str) -> np.ndarray:
@@ -347,7 +369,7 @@ def find_passages(sketches: dict[str, Sketch], cluster_of: dict[str, str],
 
     pairs = ((ids[a], ids[b]) for a, b in zip(first.tolist(), second.tolist()))
     result: dict[str, list[PassageMatch]] = defaultdict(list)
-    for a, b, a_start, a_end, b_start, b_end, a_share, b_share in match_pairs(pairs, grams_of, config):
+    for a, b, a_start, a_end, b_start, b_end, a_share, b_share in match_pairs(pairs, grams_of, config, stock):
         result[a].append(PassageMatch(a_start, a_end, b, b_start, b_end, a_share))
         result[b].append(PassageMatch(b_start, b_end, a, a_start, a_end, b_share))
     for matches in result.values():

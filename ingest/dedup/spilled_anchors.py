@@ -18,18 +18,19 @@ import numpy as np
 
 from ingest.dedup.part_files import PartFiles, first_ranges, parts_for
 from ingest.dedup.passages import anchor_buckets, doc_bits, packed_anchors, pairs_shared
+from ingest.dedup.stock_phrases import NO_STOCK, StockAnchors
 
 # Stories whose anchors are packed and spilled at a time.
 _STORIES_AT_ONCE = 4096
 
 
-def spilled_candidate_pairs(anchor_sets: Iterable[np.ndarray], n: int, min_shared: int,
-                            folder: Path) -> tuple[np.ndarray, np.ndarray]:
+def spilled_candidate_pairs(anchor_sets: Iterable[np.ndarray], n: int, min_shared: int, stock_over: int,
+                            folder: Path) -> tuple[np.ndarray, np.ndarray, StockAnchors]:
     """`candidate_pairs` of the `n` stories whose anchors `anchor_sets` yields in order,
     spilling to `folder`."""
     none = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
     if n < 2:
-        return none
+        return *none, NO_STOCK
     bits, parts = doc_bits(n), parts_for(n)
     top = np.uint64(64 - (parts - 1).bit_length())  # the partition: the hash's top bits
     anchors = PartFiles(folder, "anchors", parts, np.uint64)
@@ -45,12 +46,16 @@ def spilled_candidate_pairs(anchor_sets: Iterable[np.ndarray], n: int, min_share
         packed = packed_anchors(pending, first, bits)
         anchors.add(packed, packed >> top)
         del packed, pending
+        stock = []
         for part in anchors.parts():
-            for members, lo_at, hi_at in anchor_buckets(part, bits):
+            buckets, part_stock = anchor_buckets(part, bits, stock_over)
+            stock.append(part_stock.keys)
+            for members, lo_at, hi_at in buckets:
                 pair = members[:, lo_at].ravel().astype(np.int64) * n + members[:, hi_at].ravel()
                 codes.add(pair, first_ranges(pair, n, parts))
         chosen = np.concatenate([pairs_shared(part, min_shared) for part in codes.parts()])
     finally:
         anchors.discard()
         codes.discard()
-    return (chosen // n).astype(np.int32), (chosen % n).astype(np.int32)
+    # The partitions are ranges of the keys' top bits: their keys in order are sorted.
+    return (chosen // n).astype(np.int32), (chosen % n).astype(np.int32), StockAnchors(np.concatenate(stock), bits)

@@ -17,21 +17,25 @@ The LSH only proposes candidates; this decides them, exactly, on the two word se
   other does not, or each a name the other does not (`ingest/dedup/marks.py`): "net
   up 4.20 billion" against "net up 3.95 billion", "Arsenal" against "Chelsea", "Pay
   June 1 Record May 15" against "Pay May 15 Record April 10" (the "May 15" aligned
-  between the two changes). One conflict makes the texts different notices. A figure
-  where the other has a name is an editor's slip, not another notice. (A figure only
-  deleted in one place and another only inserted further away is not seen: reading
-  those as conflicts refused a third of the copies with 5 % of their words edited at
-  random, bench/dedup_eval.py.)
+  between the two changes). A range in one text that is one of its ends in the other
+  is a conflict too (`_ranges_cut`): "4,000 to 5,000 tonnes" against "5,000 tonnes".
+  One conflict makes the texts different notices. A figure where the other has a name
+  is an editor's slip, not another notice. (A figure only deleted in one place and
+  another only inserted further away is not seen: reading those as conflicts refused a
+  third of the copies with 5 % of their words edited at random, bench/dedup_eval.py.)
 
 `kind_of` turns that into the decision: "duplicate" when the similarity reaches
 `duplicate_similarity`, "contained" when the containment reaches `contained_share`,
-the shorter text has at least `contained_min_words` (its headline aside) and starts
+the shorter text has at least `contained_min_words` (its headline aside), starts
 within `contained_lead_words` of the longer one's start (its headline aside: not a
-notice quoted inside a digest), otherwise not a pair.
+notice quoted inside a digest) and the longer has at most `contained_max_ratio` times
+its words (not a short notice opening a digest of other stories), otherwise not a pair.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +43,7 @@ from rapidfuzz.distance import Indel
 
 from ingest.config import DedupConfig
 from ingest.dedup.marks import FIGURE, HEADLINE, NAME
+from ingest.dedup.shingles import word_hashes
 
 # Rounds of aligning runs over what is left unaligned: moved sentences, then sentences
 # moved among those (a paragraph's sentences shuffled needs more than one).
@@ -128,9 +133,11 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
     kinds_b = np.zeros(len(tokens_b), dtype=np.uint8)
     kinds_a[rest_a] = marks_a[rest_a] & (FIGURE | NAME)
     kinds_b[rest_b] = marks_b[rest_b] & (FIGURE | NAME)
-    conflicts = sum(1 for a0, a1, b0, b1 in _substitutions(in_order, config.substitution_gap_words)
+    changes = _changes(in_order)
+    conflicts = sum(1 for a0, a1, b0, b1 in _substitutions(changes, config.substitution_gap_words)
                     if max(a1 - a0, b1 - b0) <= config.max_substitution_words
                     and _replaced(tokens_a[a0:a1], kinds_a[a0:a1], tokens_b[b0:b1], kinds_b[b0:b1]))
+    conflicts += _ranges_cut(changes, tokens_a, marks_a, kinds_a, tokens_b, kinds_b, config)
     lead_a, lead_b = next(((a0, b0) for tag, a0, a1, b0, b1 in in_order
                            if tag == "equal" and a1 - a0 >= config.moved_run_words), (len(tokens_a), len(tokens_b)))
     return Comparison(len(tokens_a), len(tokens_b), aligned, conflicts, lead_a, lead_b,
@@ -157,14 +164,46 @@ def _replaced(tokens_a: np.ndarray, kinds_a: np.ndarray, tokens_b: np.ndarray, k
     return False
 
 
-def _substitutions(ops: list[tuple], gap_words: int) -> set[tuple[int, int, int, int]]:
-    """What one text has in place of the other's, as (a0, a1, b0, b1): the words deleted
-    and inserted between two aligned runs, and a deletion and an insertion apart by at
-    most `gap_words` aligned words, read as one. "Pay June 1 Record May 15" against "Pay
-    May 15 Record April 10" aligns "May 15" and leaves "June 1" deleted before it and
-    "April 10" inserted after it; "7.3 cts" against "3.6 cts" aligns the "3" ("7.3" is
-    two words). Only neighbours are joined: a longer chain of changes would be too long
-    to read as one substitution, where each pair of it is not."""
+def _ranges_cut(changes: list[tuple[int, int, int, int]], tokens_a: np.ndarray, marks_a: np.ndarray,
+                kinds_a: np.ndarray, tokens_b: np.ndarray, kinds_b: np.ndarray, config: DedupConfig) -> int:
+    """How many changes make a range of one text a single figure in the other: inside
+    both texts, at most `max_substitution_words` on each side, one side without a
+    figure, the other a range's end and its `range_words` beside a figure both texts
+    have. "4,000 to 5,000 tonnes" against "5,000 tonnes" deletes "4 000 to" before the
+    "5"; "1.5 to two billion dlrs" against "1.5 billion dlrs" deletes "to two" after
+    it: another quantity. A clause added beside a figure ("in 1986 and employs 680
+    people", "fiscal 1987 ending October 1") is an editor's addition, not read so."""
+    figures_a = np.flatnonzero(kinds_a == FIGURE).tolist()  # most pairs: no figure left unaligned
+    figures_b = np.flatnonzero(kinds_b == FIGURE).tolist()
+    if not (figures_a or figures_b):
+        return 0
+    ranges = _hashes(tuple(config.range_words))
+    found = 0
+    for a0, a1, b0, b1 in changes:
+        if a0 == 0 or b0 == 0 or a1 == len(kinds_a) or b1 == len(kinds_b) or (
+                max(a1 - a0, b1 - b0) > config.max_substitution_words):
+            continue
+        in_a = bisect.bisect_left(figures_a, a1) - bisect.bisect_left(figures_a, a0)
+        in_b = bisect.bisect_left(figures_b, b1) - bisect.bisect_left(figures_b, b0)
+        if (in_a > 0) == (in_b > 0):
+            continue
+        tokens, kinds = (tokens_a[a0:a1], kinds_a[a0:a1]) if in_a else (tokens_b[b0:b1], kinds_b[b0:b1])
+        if len(tokens) < 2:
+            continue
+        before = marks_a[a0 - 1] & FIGURE and int(tokens[0]) in ranges and kinds[1] == FIGURE
+        after = marks_a[a1] & FIGURE and int(tokens[-1]) in ranges and kinds[-2] == FIGURE
+        found += bool(before or after)
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _hashes(words: tuple[str, ...]) -> frozenset[int]:
+    return frozenset(word_hashes(list(words)).tolist())
+
+
+def _changes(ops: list[tuple]) -> list[tuple[int, int, int, int]]:
+    """The places where two texts differ, as (a0, a1, b0, b1): the words deleted and
+    inserted between two aligned runs of the operations (tag, a0, a1, b0, b1)."""
     changes, start = [], None
     for tag, a0, a1, b0, b1 in ops + [("equal", 0, 0, 0, 0)]:
         if tag != "equal":
@@ -173,6 +212,17 @@ def _substitutions(ops: list[tuple], gap_words: int) -> set[tuple[int, int, int,
         elif start is not None:
             changes.append((start[0], end[0], start[1], end[1]))
             start = None
+    return changes
+
+
+def _substitutions(changes: list[tuple[int, int, int, int]], gap_words: int) -> set[tuple[int, int, int, int]]:
+    """What one text has in place of the other's, as (a0, a1, b0, b1): each of the
+    `changes`, and a deletion and an insertion apart by at most `gap_words` aligned
+    words, read as one. "Pay June 1 Record May 15" against "Pay May 15 Record April 10"
+    aligns "May 15" and leaves "June 1" deleted before it and "April 10" inserted after
+    it; "7.3 cts" against "3.6 cts" aligns the "3" ("7.3" is two words). Only
+    neighbours are joined: a longer chain of changes would be too long to read as one
+    substitution, where each pair of it is not."""
     joined = {(first[0], second[1], first[2], second[3]) for first, second in zip(changes, changes[1:])
               if second[0] - first[1] <= gap_words and _deletion_and_insertion(first, second)}
     return {*changes, *joined}
@@ -216,7 +266,8 @@ def may_be_one_story(words_a: tuple[np.ndarray, np.ndarray], words_b: tuple[np.n
     shared = (len(tokens_a) + len(tokens_b) - Indel.distance(np.sort(tokens_a).tolist(), np.sort(tokens_b).tolist())) // 2
     if 2 * shared >= config.duplicate_similarity * (len(tokens_a) + len(tokens_b)):
         return True
-    if min(len(tokens_a), len(tokens_b)) < config.contained_min_words:
+    shorter, longer = sorted((len(tokens_a), len(tokens_b)))
+    if shorter < config.contained_min_words or longer > config.contained_max_ratio * shorter:
         return False
     # Containment does not count the shorter text's headline: at least this many words count.
     body = min(len(tokens_a) - int(np.count_nonzero(marks_a & HEADLINE)),
@@ -233,6 +284,7 @@ def kind_of(c: Comparison, config: DedupConfig) -> str | None:
     # Contained: the shorter text, its headline aside, is all in the longer, from (near)
     # its start: a cut or an extension, not one story quoted whole inside another text.
     if (c.containment >= config.contained_share and c.shorter_words() >= config.contained_min_words
-            and c.longer_lead() <= config.contained_lead_words):
+            and c.longer_lead() <= config.contained_lead_words
+            and max(c.words_a, c.words_b) <= config.contained_max_ratio * c.shorter_words()):
         return "contained"
     return None

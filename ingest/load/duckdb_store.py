@@ -87,13 +87,15 @@ def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
 def _load(con: duckdb.DuckDBPyConnection, path: Path, partitions: Sequence[OutputPartition],
           batch_rows: int) -> LoadSummary:
     summary = LoadSummary(f"duckdb:{path}")
-    loaded = {name: json.loads(files) for name, files in con.execute("SELECT partition, files FROM loads").fetchall()}
-    for partition in partitions:  # every partition checked before any is loaded
-        if partition.name in loaded and loaded[partition.name] != partition.hashes:
-            raise partition.changed(loaded[partition.name], f"duckdb:{path}")
-    for partition in partitions:
-        if partition.name in loaded:
-            summary.skipped.append(partition.name)
+    loads = {name: (output, json.loads(files))
+             for name, output, files in con.execute("SELECT partition, output, files FROM loads").fetchall()}
+    recorded = [partition.recorded(loads) for partition in partitions]
+    for partition, found in zip(partitions, recorded):  # every partition checked before any is loaded
+        if found is not None and found[1] != partition.hashes:
+            raise partition.changed(found[1], f"duckdb:{path}")
+    for partition, found in zip(partitions, recorded):
+        if found is not None:
+            summary.skipped.append(found[0])
             continue
         _load_partition(con, partition, batch_rows, summary)
         summary.loaded.append(partition.name)

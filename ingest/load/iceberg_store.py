@@ -77,14 +77,16 @@ def load_iceberg(folder: Path, partitions: Sequence[OutputPartition], batch_rows
     try:
         tables = _retried(lambda: _open_tables(folder), store)
         summary = LoadSummary(store)
-        complete = {row["partition"]: json.loads(row["files"]) for row in tables["loads"].scan().to_arrow().to_pylist()}
-        for partition in partitions:  # every partition checked before any is loaded
-            recorded = complete.get(partition.name) or _recorded_in_snapshots(tables, partition.name)
+        complete = {row["partition"]: (row["output"], json.loads(row["files"]))
+                    for row in tables["loads"].scan().to_arrow().to_pylist()}
+        loaded = [partition.recorded(complete) for partition in partitions]
+        for partition, found in zip(partitions, loaded):  # every partition checked before any is loaded
+            recorded = found[1] if found is not None else _recorded_in_snapshots(tables, partition.name)
             if recorded is not None and recorded != partition.hashes:
                 raise partition.changed(recorded, store)
-        for partition in partitions:
-            if partition.name in complete:
-                summary.skipped.append(partition.name)
+        for partition, found in zip(partitions, loaded):
+            if found is not None:
+                summary.skipped.append(found[0])
                 continue
             _load_partition(tables, partition, batch_rows, summary, store)
             summary.loaded.append(partition.name)

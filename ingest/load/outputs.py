@@ -3,7 +3,9 @@
 An output folder is either a plain `ingest run` output (documents, duplicates, rejects
 and report.json: one partition, named by the folder's name and the run's start time,
 `out@2026-11-21T05-30-00Z`) or an inbox's output (`ingest update`, `serve`), whose `manifest.jsonl`
-lists the complete partitions. Either may be JSON lines or Parquet. Rows are read in
+lists the complete partitions, each named by the output folder's name and its own folder's
+(`out@2026-11-21T05-30-00Z.1`): two inboxes run on one schedule start in the same second,
+and their partitions meet in one store. Either may be JSON lines or Parquet. Rows are read in
 batches, as Arrow tables of the stable schema of `ingest/write/parquet.py` whatever the
 format, so that a load holds one batch of a partition at a time.
 """
@@ -44,6 +46,20 @@ class OutputPartition:
     output: Path
     name: str
     files: dict[str, Path]  # kind ("documents", "duplicates", "rejects") -> file
+    # An inbox partition's own folder name, which stores loaded before names carried the
+    # output folder's hold it under; None for an `ingest run` output.
+    bare_name: str | None = None
+
+    def recorded(self, loads: dict[str, tuple[str, dict[str, str]]]) -> tuple[str, dict[str, str]] | None:
+        """The name and file hashes under which a store's `loads` (name -> output folder,
+        hashes) holds this partition, if it does. Under its bare name only when recorded
+        with an output folder of this one's name: another output's partition of the same
+        second is another partition."""
+        if self.name in loads:
+            return self.name, loads[self.name][1]
+        if self.bare_name in loads and Path(loads[self.bare_name][0]).name == self.output.name:
+            return self.bare_name, loads[self.bare_name][1]
+        return None
 
     @cached_property
     def hashes(self) -> dict[str, str]:
@@ -200,5 +216,5 @@ def _manifest_partitions(out: Path) -> list[OutputPartition]:
             files[path.name.split(".")[0]] = path
         if set(files) != set(OUTPUT_KINDS):
             raise LoadError(f"{manifest} line {n}: partition {name} lists {sorted(files)}, not {list(OUTPUT_KINDS)}")
-        found.append(OutputPartition(out, name, files))
+        found.append(OutputPartition(out, f"{out.name}@{name}", files, bare_name=name))
     return found

@@ -14,6 +14,7 @@ from ingest.dedup.decisions import DedupResult
 from ingest.dedup.part_files import PartFiles, part_path
 from ingest.dedup.passages import candidate_pairs, match_pairs, min_shared_anchors, stories
 from ingest.dedup.spilled_anchors import spilled_candidate_pairs
+from ingest.dedup.stock_phrases import StockAnchors, stock_limit
 from ingest.run.spill import SpilledWords
 from ingest.workspace import Workspace
 
@@ -29,29 +30,33 @@ _SPANS_CACHED = 4096
 
 
 def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, words: SpilledWords,
-                  workers: int, spill_to: Path | None = None) -> list[np.ndarray]:
+                  workers: int, spill_to: Path | None = None) -> tuple[list[np.ndarray], StockAnchors]:
     """The candidate pairs of stories for passage search, as chunks of (a_batch, a_row,
-    b_batch, b_row) rows: the batches of the passage phase. `spill_to`: where to spill
-    the anchors and their pairs (`spilled_anchors.py`), None to find them in memory."""
+    b_batch, b_row) rows: the batches of the passage phase; and the run's stock anchors,
+    which every batch needs. `spill_to`: where to spill the anchors and their pairs
+    (`spilled_anchors.py`), None to find them in memory."""
     chosen = stories(dedup.sketches(), result.cluster_of, config.dedup.passages)
     min_shared = min_shared_anchors(config.dedup.passages)
+    stock_over = stock_limit(len(chosen), config.dedup.passages)
     if spill_to is None:
-        first, second = candidate_pairs([words.anchors(s.batch, s.row) for s in chosen], min_shared)
+        first, second, stock = candidate_pairs([words.anchors(s.batch, s.row) for s in chosen], min_shared,
+                                               stock_over)
     else:
-        first, second = spilled_candidate_pairs((words.anchors(s.batch, s.row) for s in chosen), len(chosen),
-                                                min_shared, spill_to)
+        first, second, stock = spilled_candidate_pairs((words.anchors(s.batch, s.row) for s in chosen),
+                                                       len(chosen), min_shared, stock_over, spill_to)
     if len(first) == 0:
-        return []
+        return [], stock
     where = np.array([(s.batch, s.row) for s in chosen], dtype=np.int32)
     pairs = np.hstack((where[first], where[second]))
     chunks = max(2 * workers, -(-len(pairs) // _PAIRS_PER_CHUNK))
-    return [chunk for chunk in np.array_split(pairs, chunks) if len(chunk)]
+    return [chunk for chunk in np.array_split(pairs, chunks) if len(chunk)], stock
 
 
-def passage_batch(pairs: np.ndarray, config: Config, workspace: Workspace,
+def passage_batch(pairs: np.ndarray, stock: StockAnchors, config: Config, workspace: Workspace,
                   spill_as: int | None = None) -> np.ndarray | int:
     """The passages of these pairs (rows of a_batch, a_row, b_batch, b_row), in
-    character offsets, read from the spilled words of the clean phase. With `spill_as`
+    character offsets, read from the spilled words of the clean phase, the words of the
+    run's `stock` anchors not counted towards a passage's length. With `spill_as`
     (when the central steps spill): their count, the passages saved in the workspace
     as that chunk's (`spill_sides` reads them)."""
     words = SpilledWords(workspace)
@@ -64,7 +69,7 @@ def passage_batch(pairs: np.ndarray, config: Config, workspace: Workspace,
 
     try:
         found = match_pairs(((tuple(p[:2]), tuple(p[2:])) for p in pairs.tolist()),
-                            lambda ref: words.grams(*ref), config.dedup.passages)
+                            lambda ref: words.grams(*ref), config.dedup.passages, stock)
         rows = []
         for a, b, a_start, a_end, b_start, b_end, a_share, b_share in found:
             spans_a, spans_b = spans(a), spans(b)

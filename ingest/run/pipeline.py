@@ -177,8 +177,8 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
                 result = settle(state, dedup, result, lambda: _cleaned_rows(workspace, len(batches)))
             timings["dedup"] = time.perf_counter() - t
             t = time.perf_counter()
-            chunks = (passage_tasks(dedup, result, config, words, plan.workers, spill_to)
-                      if config.dedup.passages.enabled else [])
+            chunks, stock = (passage_tasks(dedup, result, config, words, plan.workers, spill_to)
+                             if config.dedup.passages.enabled else ([], None))
     finally:
         words.close()
     release_freed_memory()
@@ -187,12 +187,12 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
     sides: list[np.ndarray | None] = [np.empty(0, dtype=PASSAGE_SIDE)] * len(batches)
     result.stats["passage_links"] = 0
     if config.dedup.passages.enabled and spill_to is None:
-        found = mapper("passages", [(chunk, config, workspace) for chunk in chunks])
+        found = mapper("passages", [(chunk, stock, config, workspace) for chunk in chunks])
         result.stats["passage_links"] = 2 * sum(len(f) for f in found)
         sides = passages_by_batch(found, len(batches))
         del found
     elif config.dedup.passages.enabled:
-        counts = mapper("passages", [(chunk, config, workspace, i) for i, chunk in enumerate(chunks)])
+        counts = mapper("passages", [(chunk, stock, config, workspace, i) for i, chunk in enumerate(chunks)])
         result.stats["passage_links"] = 2 * sum(counts)
         spill_sides(workspace, len(chunks), len(batches))
         sides = [None] * len(batches)

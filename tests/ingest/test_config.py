@@ -79,6 +79,11 @@ def test_bands_must_fit_permutations(tmp_path: Path) -> None:
         load_config(write(tmp_path, "[dedup]\nbands = 64\nrows = 4\n"))
 
 
+def test_a_contained_text_cannot_be_longer_than_its_container(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="dedup.contained_max_ratio"):
+        load_config(write(tmp_path, "[dedup]\ncontained_max_ratio = 0.5\n"))
+
+
 def test_move_rule_needs_a_target(tmp_path: Path) -> None:
     path = write(tmp_path, """
 [[clean.rules]]

@@ -72,7 +72,7 @@ def test_candidate_pairs_are_the_pairs_sharing_enough_anchors(codes_at_once: int
     rng = np.random.default_rng(5)
     anchor_sets = [np.unique(rng.integers(0, 60, size=rng.integers(0, 12)).astype(np.uint64)) for _ in range(40)]
     for min_shared in (1, 2, 3):
-        first, second = candidate_pairs(anchor_sets, min_shared)
+        first, second, _ = candidate_pairs(anchor_sets, min_shared)
         assert (first < second).all()
         assert set(zip(first.tolist(), second.tolist())) == brute_force_pairs(anchor_sets, min_shared)
 
@@ -99,9 +99,9 @@ def test_repeated_runs_of_random_sorted_values() -> None:
 
 def test_anchor_shared_by_too_many_documents_pairs_nobody() -> None:
     common = np.array([7, 8], dtype=np.uint64)  # two anchors in all 60 documents: a stock phrase
-    first, _ = candidate_pairs([common] * 60, 1)
+    first, _, _ = candidate_pairs([common] * 60, 1)
     assert len(first) == 0
-    first, second = candidate_pairs([common] * 3, 2)
+    first, second, _ = candidate_pairs([common] * 3, 2)
     assert set(zip(first.tolist(), second.tolist())) == {(0, 1), (0, 2), (1, 2)}
 
 
@@ -132,17 +132,17 @@ def test_shared_runs_match_the_definition_with_repeated_words() -> None:
         got = _shared_runs(a[order], order, repeats, bs, config)
         for b, runs in zip(bs, got, strict=True):
             shared = sum(int(x == y) for x in a for y in b)
-            assert runs == (brute_force_runs(a, b, 2) if shared >= 2 else [])
+            assert [run[:4] for run in runs] == (brute_force_runs(a, b, 2) if shared >= 2 else [])
 
 
 def test_runs_merge_across_an_inserted_attribution() -> None:
     config = PassageConfig()
     # a: words 0-19 shared as two runs of 8 words (5-grams: 4 each) around a 4-word insertion in b
-    runs = [(0, 8, 100, 108), (8, 16, 112, 120)]
+    runs = [(0, 8, 100, 108, 0), (8, 16, 112, 120, 0)]
     (passage,) = _passages(runs, config)
     assert passage[:4] == (0, 16, 100, 120)
     assert passage[4] == 1.0 and passage[5] == round(16 / 20, 4) and passage[6] == 16
-    far = [(0, 8, 100, 108), (8, 16, 100 + 8 + config.max_insert_words + 1, 200)]
+    far = [(0, 8, 100, 108, 0), (8, 16, 100 + 8 + config.max_insert_words + 1, 200, 0)]
     assert [p[:4] for p in _passages(far, config.model_copy(update={"min_words": 8}))] == [
         (0, 8, 100, 108), (8, 16, 134, 200)]
 
@@ -200,8 +200,29 @@ def test_spilled_candidate_pairs_are_the_in_memory_ones_in_order(tmp_path, monke
     anchor_sets = [np.unique(np.concatenate([rng.choice(pool, rng.integers(0, 40)), stock[: i % 3]]))
                    for i in range(1500)]
     for min_shared in (1, 2):
-        expected = candidate_pairs(anchor_sets, min_shared)
+        *expected, expected_stock = candidate_pairs(anchor_sets, min_shared, 400)
         assert len(expected[0]) > 1000
-        got = spilled_candidate_pairs(iter(anchor_sets), len(anchor_sets), min_shared, tmp_path)
+        *got, got_stock = spilled_candidate_pairs(iter(anchor_sets), len(anchor_sets), min_shared, 400, tmp_path)
         assert [a.tolist() for a in got] == [a.tolist() for a in expected]
+        assert len(got_stock.keys) == 2 and got_stock.keys.tolist() == expected_stock.keys.tolist()
+        assert got_stock.mask(stock).all() and not got_stock.mask(pool[:100]).any()
     assert list(tmp_path.iterdir()) == []
+
+
+
+def test_a_phrase_repeated_in_one_story_does_not_split_a_quote_whichever_id_sorts_first() -> None:
+    """The source says "cts to 17.00 dlrs a barrel" twice; the copy quoted with an
+    attribution inside is one passage from either side (its earlier copy's run, sorted
+    between the quote's parts, used to keep them apart when the quoting story came first)."""
+    first = "West Texas Sour was also raised by 50"
+    second = "cts to 17.00 dlrs a barrel. A Permian spokesman"
+    source = (f"{article(61, 40)} Posted prices rose 50 cts to 17.00 dlrs a barrel for the grade. "
+              f"{article(62, 30)} {first} {second} confirmed the change. {article(63, 30)}")
+    quoting = f"{article(64, 40)} \u201c{first},\u201d an official said on Tuesday. \u201c{second}.\u201d {article(65, 40)}"
+    found = {}
+    for names in (("a", "b"), ("b", "a")):
+        passages = find_passages(sketches_of(dict(zip(names, (source, quoting)))), {}, PassageConfig())
+        found[names] = {(p.start, p.end, p.other_start, p.other_end) for p in passages[names[1]]}
+        (quote,) = passages[names[1]]
+        assert passage_text(quoting, quote.start, quote.end) == f"{first},\u201d an official said on Tuesday. \u201c{second}"
+    assert found[("a", "b")] == found[("b", "a")]

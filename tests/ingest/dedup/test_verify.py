@@ -43,17 +43,27 @@ def decide(texts: dict[str, str]) -> dict:
     return dedup.run().decisions
 
 
-def assert_one_story(copy: str, kind: str, contained_in: str | None = None) -> None:
-    d = decide({"original": ORIGINAL, "copy": copy})
+def passages(texts: dict[str, str]) -> dict:
+    """The passages reported for each text, none of them linked as a duplicate."""
+    config = DEFAULTS
+    hasher = MinHasher(config.num_perm, config.seed)
+    sketches = {k: sketch(k, t, None, "2026-01-01T00:00:00Z", k, config, hasher) for k, t in texts.items()}
+    return find_passages(sketches, {}, config.passages)
+
+
+def assert_one_story(copy: str, kind: str, contained_in: str | None = None, original: str = ORIGINAL) -> None:
+    d = decide({"original": original, "copy": copy})
     linked = d["copy"] if d["copy"].duplicate_of else d["original"]
     assert linked.duplicate_of in ("original", "copy") and linked.kind == kind, linked
     assert linked.contained_in == contained_in
 
 
 def assert_apart(a: str, b: str) -> None:
-    d = decide({"a": a, "b": b})
-    assert d["a"].cluster_id is None and d["b"].cluster_id is None, d
-    assert kind_of(comparison(a, b), DEFAULTS) is None
+    """Neither linked, whichever comes first."""
+    for texts in ({"a": a, "b": b}, {"b": b, "a": a}):
+        d = decide(texts)
+        assert d["a"].cluster_id is None and d["b"].cluster_id is None, d
+    assert kind_of(comparison(a, b), DEFAULTS) is None and kind_of(comparison(b, a), DEFAULTS) is None
 
 
 # ---------------------------------------------------------------------- copies
@@ -112,6 +122,12 @@ def test_trimmed_copy_under_a_new_headline_is_contained() -> None:
     d = decide({"original": original, "copy": copy})
     assert d["copy"].duplicate_of == "original" and d["copy"].kind == "contained"
     assert d["copy"].contained_in == "original"
+
+
+def test_a_clause_added_beside_a_figure_is_still_one_story() -> None:
+    # A figure added with words beside another figure, not as a range's other end.
+    copy = ORIGINAL.replace("the record set in 2000", "the record set in 2000 when 10,000 homes flooded")
+    assert_one_story(copy, "duplicate")
 
 
 def test_a_name_edited_into_a_figure_is_still_one_story() -> None:
@@ -210,6 +226,46 @@ def test_a_notice_quoted_inside_a_digest_is_not_contained() -> None:
     assert_apart(notice, digest)
 
 
+def test_a_notice_opening_a_digest_is_not_contained() -> None:
+    # The whole notice, then six paragraphs of another story: the digest's first item,
+    # not the notice extended (an extended copy adds a paragraph or two).
+    notice = ("Lockheed Corp has received an 80.0 mln dlr contract for engineering support services for high "
+              "energy laser facilities, the Defense Department said.")
+    digest = "\n\n".join([notice, *STORY])
+    c = comparison(notice, digest)
+    assert c.containment == 1.0 and c.longer_lead() == 0
+    assert max(c.words_a, c.words_b) > DEFAULTS.contained_max_ratio * c.shorter_words()
+    assert_apart(notice, digest)
+    assert [p.other_id for p in passages({"notice": notice, "digest": digest})["notice"]] == ["digest"]
+
+
+PURCHASE = ("Egyptian importers bought 200,000 to 250,000 tonnes of French soft wheat in a tender overnight "
+            "for March shipment, trade sources said.\n\nReuter\n")
+
+
+def test_a_range_against_one_of_its_ends_stays_apart() -> None:
+    # "200,000 to" deleted beside the "250,000" both have: another quantity, another
+    # purchase, though every other word agrees.
+    other = PURCHASE.replace("200,000 to 250,000", "250,000")
+    c = comparison(PURCHASE, other)
+    assert c.similarity >= DEFAULTS.duplicate_similarity and c.conflicts == 1
+    assert_apart(PURCHASE, other)
+
+
+def test_a_cut_copy_giving_one_end_of_a_range_is_not_contained() -> None:
+    # A report cut to its first paragraph, "1.5 to two billion" there as "1.5 billion":
+    # all its words are in the full report, but it gives another amount.
+    report = ("The Federal Reserve is expected to enter the government securities market to add temporary "
+              "reserves by arranging 1.5 to two billion dlrs of customer repurchase agreements, economists said."
+              "\n\n" + "\n\n".join(STORY[3:]))
+    cut = report.split("\n\n")[0].replace("1.5 to two billion", "1.5 billion")
+    c = comparison(cut, report)
+    assert c.containment >= DEFAULTS.contained_share and c.conflicts == 1
+    assert_apart(cut, report)
+    # The same cut with the amount as the report gives it is the report's first part.
+    assert_one_story(report.split("\n\n")[0], "contained", contained_in="original", original=report)
+
+
 def test_a_number_word_is_a_figure() -> None:
     a = "The Fed supplied two billion dlrs of temporary reserves via customer repurchase agreements, dealers said."
     b = "The Fed supplied one billion dlrs of temporary reserves via customer repurchase agreements, dealers said."
@@ -226,12 +282,7 @@ def test_follow_up_quoting_the_first_story_stays_apart_and_is_a_passage() -> Non
         "The rail line to Welshpool reopened at midday after engineers found no damage to the track.",
     ])
     assert_apart(ORIGINAL, follow_up)
-    config = DEFAULTS
-    hasher = MinHasher(config.num_perm, config.seed)
-    sketches = {k: sketch(k, t, None, "2026-01-01T00:00:00Z", k, config, hasher)
-                for k, t in {"first": ORIGINAL, "follow": follow_up}.items()}
-    passages = find_passages(sketches, {}, config.passages)
-    assert [p.other_id for p in passages["follow"]] == ["first"]
+    assert [p.other_id for p in passages({"first": ORIGINAL, "follow": follow_up})["follow"]] == ["first"]
 
 
 # ---------------------------------------------------------------------- marks

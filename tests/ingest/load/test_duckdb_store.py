@@ -151,8 +151,38 @@ def test_a_partition_changed_after_its_load_is_refused(jsonl_out: Path, tmp_path
     name = read_manifest(out)[1]["partition"]
     with open(out / name / "documents.jsonl", "a", encoding="utf-8") as fh:
         fh.write(json.dumps(next(read_jsonl(out / name / "documents.jsonl"))) + "\n")
-    one_line_error(load(out, f"duckdb:{store}"), f"partition {name} of {out} changed since it was loaded")
+    one_line_error(load(out, f"duckdb:{store}"), f"partition out@{name} of {out} changed since it was loaded")
     assert duckdb_counts(store) == before
+
+
+def test_two_outputs_whose_partitions_started_in_one_second_both_load(jsonl_out: Path, tmp_path: Path) -> None:
+    # Two inboxes run on one schedule: their partitions' folders have the same names.
+    other = tmp_path / "other"
+    subprocess.run(["cp", "-a", str(jsonl_out), str(other)], check=True)
+    store = tmp_path / "store.duckdb"
+    assert load(jsonl_out, f"duckdb:{store}").returncode == 0
+    once = duckdb_counts(store)
+    second = load(other, f"duckdb:{store}")
+    assert second.returncode == 0 and "3 partitions loaded" in second.stdout, second.stderr
+    assert duckdb_counts(store) == {table: 2 * n for table, n in once.items()}
+    with duckdb.connect(str(store), read_only=True) as con:
+        names = {row[0] for row in con.execute("SELECT partition FROM loads").fetchall()}
+    bare = [entry["partition"] for entry in read_manifest(jsonl_out)]
+    assert names == {f"{folder}@{name}" for folder in ("out", "other") for name in bare}
+
+
+def test_partitions_a_store_holds_under_their_bare_names_are_loaded_already(jsonl_out: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store.duckdb"
+    assert load(jsonl_out, f"duckdb:{store}").returncode == 0
+    with duckdb.connect(str(store)) as con:  # as loads named an inbox's partitions by their folders alone
+        con.execute("UPDATE loads SET partition = split_part(partition, '@', 2)")
+    before = duckdb_counts(store)
+    again = load(jsonl_out, f"duckdb:{store}")
+    assert again.returncode == 0 and "0 partitions loaded" in again.stdout and "3 loaded before" in again.stdout
+    assert duckdb_counts(store) == before
+    other = tmp_path / "other"  # another output's partitions of the same names are other partitions
+    subprocess.run(["cp", "-a", str(jsonl_out), str(other)], check=True)
+    assert "3 partitions loaded" in load(other, f"duckdb:{store}").stdout
 
 
 def test_bad_outputs_are_refused_with_one_line_and_nothing_loaded(jsonl_out: Path, tmp_path: Path) -> None:

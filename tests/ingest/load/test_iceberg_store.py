@@ -43,7 +43,7 @@ def test_loading_twice_gives_the_same_rows(out: Path, tmp_path: Path) -> None:
     assert iceberg_counts(store) == counts
     documents = catalog(store).load_table(f"{NAMESPACE}.documents")
     recorded = [s.summary.additional_properties.get(PARTITION_PROPERTY) for s in documents.snapshots()]
-    assert recorded == [e["partition"] for e in read_manifest(out)]
+    assert recorded == [f"out@{e['partition']}" for e in read_manifest(out)]
     assert [f.name for f in documents.spec().fields] == ["partition"]
 
 
@@ -87,7 +87,7 @@ def test_a_partition_read_a_record_at_a_time_loads_the_same_rows_in_one_snapshot
     for name in ("documents", "duplicates", "passages", "rejects", "loads"):
         table = catalog(batched).load_table(f"{NAMESPACE}.{name}")
         recorded = [s.summary.additional_properties.get(PARTITION_PROPERTY) for s in table.snapshots()]
-        assert recorded == [e["partition"] for e in read_manifest(out)], name
+        assert recorded == [f"out@{e['partition']}" for e in read_manifest(out)], name
     files = catalog(batched).load_table(f"{NAMESPACE}.documents").inspect.files().num_rows
     assert files == sum(entry["documents"] for entry in read_manifest(out))
 
@@ -135,8 +135,19 @@ def test_a_partition_changed_after_its_load_is_refused(out: Path, tmp_path: Path
     before = iceberg_counts(store)
     name = read_manifest(copy)[0]["partition"]
     (copy / name / "rejects.parquet").write_bytes((copy / read_manifest(copy)[1]["partition"] / "rejects.parquet").read_bytes())
-    one_line_error(load(copy, f"iceberg:{store}"), f"partition {name} of {copy} changed since it was loaded")
+    one_line_error(load(copy, f"iceberg:{store}"), f"partition out@{name} of {copy} changed since it was loaded")
     assert iceberg_counts(store) == before
+
+
+def test_two_outputs_whose_partitions_started_in_one_second_both_load(out: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"  # a second inbox on the same schedule: the same partition folder names
+    subprocess.run(["cp", "-a", str(out), str(other)], check=True)
+    store = tmp_path / "lake"
+    assert load(out, f"iceberg:{store}").returncode == 0
+    once = iceberg_counts(store)
+    second = load(other, f"iceberg:{store}")
+    assert second.returncode == 0 and "3 partitions loaded" in second.stdout, second.stderr
+    assert iceberg_counts(store) == {table: 2 * n for table, n in once.items()}
 
 
 def test_a_read_only_store_is_refused_with_nothing_loaded(out: Path, tmp_path: Path) -> None:
