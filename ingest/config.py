@@ -197,6 +197,7 @@ class PassageConfig(_Strict):
     max_insert_words: int = Field(25, ge=0)
     stock_min_documents: int = Field(20, ge=1)
     stock_document_share: float = Field(0.001, ge=0, le=1)
+    rare_anchor_documents: int = Field(2, ge=0)
 
 
 class DedupConfig(_Strict):

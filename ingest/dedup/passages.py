@@ -6,7 +6,8 @@ Three steps, so that the expensive one can run on the workers:
    smallest hash of every `window` consecutive n-grams). Two documents that share a
    run of `anchor_words` words share that run's smallest hash, so such a run is never
    missed, and every document picks the same anchors from the same text.
-2. `candidate_pairs`, centrally: stories that share enough anchors to hold a passage,
+2. `candidate_pairs`, centrally: stories that share enough anchors to hold a passage
+   (or one rare anchor, which a quote split into short parts may be all they share),
    and the run's stock anchors, found in more stories than `stock_limit`.
 3. `match_pairs`, over chunks of pairs: the shared word runs of each pair, merged
    across an inserted attribution into passages of at least `min_words` words that
@@ -110,10 +111,11 @@ def texts_winnow(grams: np.ndarray, offsets: np.ndarray, config: PassageConfig) 
     return found[first], np.concatenate(([0], np.cumsum(np.bincount(found_owner[first], minlength=len(sizes)))))
 
 
-def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int,
-                    stock_over: int = MAX_ANCHOR_DOCS) -> tuple[np.ndarray, np.ndarray, StockAnchors]:
+def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int, stock_over: int = MAX_ANCHOR_DOCS,
+                    rare_at_most: int = 0) -> tuple[np.ndarray, np.ndarray, StockAnchors]:
     """Index pairs (first < second) of the documents sharing at least `min_shared` anchors
-    other than stock ones, and the stock anchors: those of more than `stock_over` documents.
+    other than stock ones, or one rare anchor (of at most `rare_at_most` documents), and
+    the stock anchors: those of more than `stock_over` documents.
 
     Vectorised per bucket size (`same_size_buckets`), and in parts by the first document
     of a pair, so that no more than about _CODES_AT_ONCE pair codes are held at a time
@@ -129,7 +131,8 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int,
     del packed
     if not buckets:
         return *none, stock
-    total = sum(len(members) * len(first) for members, first, _ in buckets)
+    total = sum(len(members) * len(first) * times_counted(len(members[0]), min_shared, rare_at_most)
+                for members, first, _ in buckets)
     parts = max(1, -(-total // _CODES_AT_ONCE))
     found = []
     for part in range(parts):
@@ -137,7 +140,8 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int,
         for members, first, second in buckets:
             lo, hi = members[:, first].ravel(), members[:, second].ravel()
             mine = lo % parts == part
-            codes.append(lo[mine].astype(np.int64) * n + hi[mine])
+            codes.extend([lo[mine].astype(np.int64) * n + hi[mine]]
+                         * times_counted(len(members[0]), min_shared, rare_at_most))
         found.append(pairs_shared(np.concatenate(codes), min_shared))
         del codes
     chosen = np.sort(np.concatenate(found))
@@ -191,6 +195,13 @@ def repeated_runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     edges = np.diff(same, prepend=np.int8(0), append=np.int8(0))  # 1: a run of repeats starts; -1: it ended
     starts = np.flatnonzero(edges == 1)
     return starts, np.flatnonzero(edges == -1) - starts + 1
+
+
+def times_counted(size: int, min_shared: int, rare_at_most: int) -> int:
+    """How often a pair sharing an anchor of `size` documents counts it towards
+    `min_shared`: once, or enough on its own when the anchor is rare (a quote split by
+    an attribution into parts shorter than `anchor_words` may share only one)."""
+    return min_shared if size <= rare_at_most else 1
 
 
 def pairs_shared(codes: np.ndarray, min_shared: int) -> np.ndarray:
@@ -361,7 +372,7 @@ def find_passages(sketches: dict[str, Sketch], cluster_of: dict[str, str],
     the three steps in this process."""
     chosen = stories(sketches.values(), cluster_of, config)
     first, second, stock = candidate_pairs([anchors(s.tokens, config) for s in chosen], min_shared_anchors(config),
-                                           stock_limit(len(chosen), config))
+                                           stock_limit(len(chosen), config), config.rare_anchor_documents)
     ids = [s.id for s in chosen]
 
     def grams_of(doc_id: str) -> np.ndarray:

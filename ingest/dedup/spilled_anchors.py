@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.dedup.part_files import PartFiles, first_ranges, parts_for
-from ingest.dedup.passages import anchor_buckets, doc_bits, packed_anchors, pairs_shared
+from ingest.dedup.passages import anchor_buckets, doc_bits, packed_anchors, pairs_shared, times_counted
 from ingest.dedup.stock_phrases import NO_STOCK, StockAnchors
 
 # Stories whose anchors are packed and spilled at a time.
@@ -25,7 +25,7 @@ _STORIES_AT_ONCE = 4096
 
 
 def spilled_candidate_pairs(anchor_sets: Iterable[np.ndarray], n: int, min_shared: int, stock_over: int,
-                            folder: Path) -> tuple[np.ndarray, np.ndarray, StockAnchors]:
+                            folder: Path, rare_at_most: int = 0) -> tuple[np.ndarray, np.ndarray, StockAnchors]:
     """`candidate_pairs` of the `n` stories whose anchors `anchor_sets` yields in order,
     spilling to `folder`."""
     none = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
@@ -52,7 +52,9 @@ def spilled_candidate_pairs(anchor_sets: Iterable[np.ndarray], n: int, min_share
             stock.append(part_stock.keys)
             for members, lo_at, hi_at in buckets:
                 pair = members[:, lo_at].ravel().astype(np.int64) * n + members[:, hi_at].ravel()
-                codes.add(pair, first_ranges(pair, n, parts))
+                ranges = first_ranges(pair, n, parts)
+                for _ in range(times_counted(len(members[0]), min_shared, rare_at_most)):
+                    codes.add(pair, ranges)
         chosen = np.concatenate([pairs_shared(part, min_shared) for part in codes.parts()])
     finally:
         anchors.discard()

@@ -40,10 +40,11 @@ def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, word
     stock_over = stock_limit(len(chosen), config.dedup.passages)
     if spill_to is None:
         first, second, stock = candidate_pairs([words.anchors(s.batch, s.row) for s in chosen], min_shared,
-                                               stock_over)
+                                               stock_over, config.dedup.passages.rare_anchor_documents)
     else:
         first, second, stock = spilled_candidate_pairs((words.anchors(s.batch, s.row) for s in chosen),
-                                                       len(chosen), min_shared, stock_over, spill_to)
+                                                       len(chosen), min_shared, stock_over, spill_to,
+                                                       config.dedup.passages.rare_anchor_documents)
     if len(first) == 0:
         return [], stock
     where = np.array([(s.batch, s.row) for s in chosen], dtype=np.int32)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -61,9 +62,11 @@ def test_passages_not_searched_inside_a_duplicate_cluster() -> None:
     assert find_passages(sketches, {"b": "a"}, PassageConfig()) == {}  # b is a copy of a
 
 
-def brute_force_pairs(anchor_sets: list[np.ndarray], min_shared: int) -> set[tuple[int, int]]:
+def brute_force_pairs(anchor_sets: list[np.ndarray], min_shared: int, rare_at_most: int = 0) -> set[tuple[int, int]]:
+    documents = Counter(int(h) for found in anchor_sets for h in found)
     return {(i, j) for i, j in itertools.combinations(range(len(anchor_sets)), 2)
-            if len(np.intersect1d(anchor_sets[i], anchor_sets[j])) >= min_shared}
+            if len(shared := np.intersect1d(anchor_sets[i], anchor_sets[j])) >= min_shared
+            or any(documents[int(h)] <= rare_at_most for h in shared)}
 
 
 @pytest.mark.parametrize("codes_at_once", [7, 4_000_000], ids=["in parts", "at once"])
@@ -71,10 +74,60 @@ def test_candidate_pairs_are_the_pairs_sharing_enough_anchors(codes_at_once: int
     monkeypatch.setattr(passages, "_CODES_AT_ONCE", codes_at_once)
     rng = np.random.default_rng(5)
     anchor_sets = [np.unique(rng.integers(0, 60, size=rng.integers(0, 12)).astype(np.uint64)) for _ in range(40)]
-    for min_shared in (1, 2, 3):
-        first, second, _ = candidate_pairs(anchor_sets, min_shared)
+    for min_shared, rare_at_most in itertools.product((1, 2, 3), (0, 2, 4)):
+        first, second, _ = candidate_pairs(anchor_sets, min_shared, rare_at_most=rare_at_most)
         assert (first < second).all()
-        assert set(zip(first.tolist(), second.tolist())) == brute_force_pairs(anchor_sets, min_shared)
+        expected = brute_force_pairs(anchor_sets, min_shared, rare_at_most)
+        assert set(zip(first.tolist(), second.tolist())) == expected
+        if rare_at_most:  # the rule adds pairs here, so the check is not vacuous
+            assert min_shared == 1 or expected > brute_force_pairs(anchor_sets, min_shared)
+
+
+def test_one_anchor_pairs_stories_only_when_rare() -> None:
+    """Anchor 7 is in 2 stories, 8 in 3: with rare_at_most 2, one shared anchor pairs
+    the two stories of 7, not those of 8 (a phrase that more stories share)."""
+    anchor_sets = [np.array(found, dtype=np.uint64) for found in ([1, 7], [2, 7, 8], [3, 8], [4, 8])]
+    first, second, _ = candidate_pairs(anchor_sets, 2, rare_at_most=2)
+    assert list(zip(first.tolist(), second.tolist())) == [(0, 1)]
+    assert len(candidate_pairs(anchor_sets, 2)[0]) == 0
+
+
+SPLIT_FIRST, SPLIT_SECOND = "We will not accept any", "cuts to the ferry service"
+ATTRIBUTIONS = ["a union leader said", "the strike committee told reporters", "one of the crew said on Monday"]
+
+
+def split_quote_stories(quoting: int) -> dict[str, str]:
+    """A source saying a 10-word sentence, and `quoting` stories quoting it split by an
+    attribution (each its own) into parts of 5 words: shorter than `anchor_words`, so
+    each shares one anchor with the source, not the two that a pair needs otherwise."""
+    texts = {"source": f"{article(71, 40)} {SPLIT_FIRST} {SPLIT_SECOND} in the spring. {article(72, 40)}"}
+    for i in range(quoting):
+        texts[f"quoting{i}"] = (f"{article(74 + 3 * i, 40)} \u201c{SPLIT_FIRST},\u201d {ATTRIBUTIONS[i]}. "
+                                f"\u201c{SPLIT_SECOND}.\u201d {article(75 + 3 * i, 40)}")
+    config = PassageConfig()
+    source = anchors(token_hashes(texts["source"]), config)
+    for i in range(quoting):
+        assert len(np.intersect1d(source, anchors(token_hashes(texts[f"quoting{i}"]), config))) == 1
+    return texts
+
+
+def test_a_quote_split_into_short_parts_is_linked() -> None:
+    texts = split_quote_stories(1)
+    config = PassageConfig()
+    assert min_shared_anchors(config) == 2
+    found = find_passages(sketches_of(texts), {}, config)
+    (quote,) = found["quoting0"]
+    assert quote.other_id == "source"
+    assert passage_text(texts["quoting0"], quote.start, quote.end) == (
+        f"{SPLIT_FIRST},\u201d a union leader said. \u201c{SPLIT_SECOND}")
+    assert passage_text(texts["source"], quote.other_start, quote.other_end) == f"{SPLIT_FIRST} {SPLIT_SECOND}"
+
+
+def test_one_shared_anchor_in_more_stories_than_rare_anchor_documents_links_none() -> None:
+    config = PassageConfig()
+    texts = split_quote_stories(config.rare_anchor_documents)  # the anchor is in one story more
+    assert find_passages(sketches_of(texts), {}, config) == {}
+    assert find_passages(sketches_of(texts), {}, config.model_copy(update={"rare_anchor_documents": len(texts)}))
 
 
 @pytest.mark.parametrize("values", [[], [4], [4, 4], [1, 2, 3], [1, 1, 2, 3, 3, 3, 4, 5, 5], [2, 2, 2, 2]])
@@ -199,10 +252,11 @@ def test_spilled_candidate_pairs_are_the_in_memory_ones_in_order(tmp_path, monke
     stock = rng.integers(0, 2**64, size=2, dtype=np.uint64)
     anchor_sets = [np.unique(np.concatenate([rng.choice(pool, rng.integers(0, 40)), stock[: i % 3]]))
                    for i in range(1500)]
-    for min_shared in (1, 2):
-        *expected, expected_stock = candidate_pairs(anchor_sets, min_shared, 400)
+    for min_shared, rare_at_most in ((1, 0), (2, 0), (2, 3)):
+        *expected, expected_stock = candidate_pairs(anchor_sets, min_shared, 400, rare_at_most)
         assert len(expected[0]) > 1000
-        *got, got_stock = spilled_candidate_pairs(iter(anchor_sets), len(anchor_sets), min_shared, 400, tmp_path)
+        *got, got_stock = spilled_candidate_pairs(iter(anchor_sets), len(anchor_sets), min_shared, 400, tmp_path,
+                                                  rare_at_most)
         assert [a.tolist() for a in got] == [a.tolist() for a in expected]
         assert len(got_stock.keys) == 2 and got_stock.keys.tolist() == expected_stock.keys.tolist()
         assert got_stock.mask(stock).all() and not got_stock.mask(pool[:100]).any()
