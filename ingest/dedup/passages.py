@@ -180,9 +180,21 @@ def anchor_buckets(packed: np.ndarray, bits: int,
     docs = packed.astype(np.int32)  # the low 32 bits
     docs &= (1 << bits) - 1
     packed >>= np.uint64(bits)
-    starts, sizes = runs_of(packed)
+    starts, sizes = repeated_runs(packed)  # stock_over is at least 1: a stock anchor repeats
     stock = StockAnchors(packed[starts[sizes > stock_over]], bits)
     return same_size_buckets(docs, starts, sizes, min(stock_over, MAX_ANCHOR_DOCS)), stock
+
+
+def repeated_runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of two or more equal values of a sorted array starts, and its length.
+
+    `runs_of` without the runs of one: most anchors are a single story's, and their runs'
+    starts and lengths were two thirds of the passage candidates' peak (28 of 43 MiB at
+    20,000 documents)."""
+    same = (ordered[1:] == ordered[:-1]).view(np.int8)
+    edges = np.diff(same, prepend=np.int8(0), append=np.int8(0))  # 1: a run of repeats starts; -1: it ended
+    starts = np.flatnonzero(edges == 1)
+    return starts, np.flatnonzero(edges == -1) - starts + 1
 
 
 def times_counted(size: int, min_shared: int, rare_at_most: int) -> int:

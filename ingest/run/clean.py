@@ -73,7 +73,7 @@ def clean_batch(batch: int, config: Config, workspace: Workspace, boilerplate: s
             pending, pending_characters = [], 0
     if pending:
         words.add(*map(list, zip(*pending)), config.dedup, hasher)
-    write_jsonl(workspace.cleaned(batch), documents)
+    write_jsonl(workspace.cleaned(batch), documents, durable=False)
     words.save(workspace, batch)
     summary.rejected = write_batch_rejects(workspace, batch, "clean", rejects)
     summary.seconds = time.perf_counter() - started

@@ -69,7 +69,7 @@ def prepare_batch(batch: int, files: Sequence[InputFile], config: Config, worksp
             prepared_rows.append(row)
             lines.add(row["group"], row["text"])
     summary.group_docs, summary.line_docs = lines.group_docs, lines.line_docs()
-    write_jsonl(workspace.prepared(batch), prepared_rows)
+    write_jsonl(workspace.prepared(batch), prepared_rows, durable=False)
     summary.rejected = write_batch_rejects(workspace, batch, "prepare", rejects)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -2,7 +2,10 @@
 
 Everything is written under a temporary name in the destination folder, flushed and
 fsync'ed, then renamed over the final name, so a reader (or a crash) never sees a
-half-written file under its final name.
+half-written file under its final name. A run's workspace files are renamed the same
+way but not fsync'ed (`durable=False`): a crashed run's workspace is discarded and its
+batches redone, and the two fsyncs of each of its 72 files at 20,000 documents kept a
+worker waiting for the disk about 5 to 9 ms each here.
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ def dumps(obj: Any) -> str:
 
 
 @contextmanager
-def atomic_writer(path: str | Path, binary: bool = False) -> Iterator[IO]:
+def atomic_writer(path: str | Path, binary: bool = False, durable: bool = True) -> Iterator[IO]:
     """Open `path` for writing (text, or bytes with `binary`); it appears under its name
-    only when the block succeeds."""
+    only when the block succeeds, on disk before this returns unless not `durable`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -44,8 +47,9 @@ def atomic_writer(path: str | Path, binary: bool = False) -> Iterator[IO]:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are for loaders too
         with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as fh:
             yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -53,7 +57,8 @@ def atomic_writer(path: str | Path, binary: bool = False) -> Iterator[IO]:
         except FileNotFoundError:
             pass
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def _umask() -> int:
@@ -76,9 +81,9 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
+def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]], durable: bool = True) -> int:
     count = 0
-    with atomic_writer(path) as fh:
+    with atomic_writer(path, durable=durable) as fh:
         for row in rows:
             fh.write(dumps(row))
             fh.write("\n")

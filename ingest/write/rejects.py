@@ -21,7 +21,7 @@ PHASES = ("prepare", "clean")
 
 def write_batch_rejects(workspace: Workspace, batch: int, phase: str, rejects: Iterable[dict]) -> int:
     """One batch's rejects of one phase (as `Reject.to_json` gives them), in the workspace."""
-    return write_jsonl(workspace.rejects(batch, phase), rejects)
+    return write_jsonl(workspace.rejects(batch, phase), rejects, durable=False)
 
 
 def write_rejects(out_dir: Path, workspace: Workspace, batches: int, output_format: str = "jsonl") -> int:

@@ -18,7 +18,9 @@ from ingest.dedup.passages import (
     find_passages,
     match_pairs,
     min_shared_anchors,
+    repeated_runs,
 )
+from ingest.dedup.lsh import runs_of
 from ingest.dedup.shingles import ngram_hashes, token_hashes, token_spans
 from tests.samples import article
 
@@ -126,6 +128,26 @@ def test_one_shared_anchor_in_more_stories_than_rare_anchor_documents_links_none
     texts = split_quote_stories(config.rare_anchor_documents)  # the anchor is in one story more
     assert find_passages(sketches_of(texts), {}, config) == {}
     assert find_passages(sketches_of(texts), {}, config.model_copy(update={"rare_anchor_documents": len(texts)}))
+
+
+@pytest.mark.parametrize("values", [[], [4], [4, 4], [1, 2, 3], [1, 1, 2, 3, 3, 3, 4, 5, 5], [2, 2, 2, 2]])
+def test_repeated_runs_are_the_runs_of_two_or_more(values: list[int]) -> None:
+    ordered = np.array(values, dtype=np.uint64)
+    starts, sizes = runs_of(ordered)
+    expected = sizes >= 2
+    got_starts, got_sizes = repeated_runs(ordered)
+    assert got_starts.tolist() == starts[expected].tolist()
+    assert got_sizes.tolist() == sizes[expected].tolist()
+
+
+def test_repeated_runs_of_random_sorted_values() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        ordered = np.sort(rng.integers(0, rng.integers(1, 40), size=rng.integers(0, 60)).astype(np.uint64))
+        starts, sizes = runs_of(ordered)
+        got_starts, got_sizes = repeated_runs(ordered)
+        assert got_starts.tolist() == starts[sizes >= 2].tolist()
+        assert got_sizes.tolist() == sizes[sizes >= 2].tolist()
 
 
 def test_anchor_shared_by_too_many_documents_pairs_nobody() -> None:

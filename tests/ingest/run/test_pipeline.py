@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -71,6 +72,17 @@ def _posts(tmp_path: Path) -> Path:
     (posts / "quay.md").write_text("Title: Quay\nStatus: draft\n\nThe quay is closed for repairs until the end "
                                    "of the month, the council said on Monday.\n", encoding="utf-8")
     return posts
+
+
+def test_only_the_outputs_wait_for_the_disk(dump: Path, tmp_path: Path, monkeypatch) -> None:
+    """The workspace is scratch (a crashed run's is discarded): its files are not fsynced."""
+    synced: list[str] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), real(fd))[1])
+    out = tmp_path / "out"
+    run([str(dump)], out, load_config(None))
+    assert synced and not [path for path in synced if ".ingest-work" in path]
+    assert {Path(path).name for path in synced} >= {"out"}  # the folder of the renamed outputs
 
 
 def test_drafts_are_marked_and_kept_by_default(tmp_path: Path) -> None:

@@ -41,6 +41,25 @@ def test_file_appears_only_when_complete(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == "{}"
 
 
+def _count_fsyncs(monkeypatch) -> list[int]:
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    return synced
+
+
+def test_outputs_are_fsynced_and_scratch_files_only_renamed(tmp_path: Path, monkeypatch) -> None:
+    synced = _count_fsyncs(monkeypatch)
+    write_jsonl(tmp_path / "documents.jsonl", [{"a": 1}])
+    assert len(synced) == 2  # the file, then the folder's entry
+    synced.clear()
+    scratch = tmp_path / "work" / "prepared-0.jsonl"
+    assert write_jsonl(scratch, [{"a": 1}, {"b": 2}], durable=False) == 2
+    assert synced == []
+    assert [row for row in read_jsonl(scratch)] == [{"a": 1}, {"b": 2}]
+    assert sorted(p.name for p in scratch.parent.iterdir()) == ["prepared-0.jsonl"]  # renamed into place
+
+
 def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
     path = tmp_path / "documents.jsonl"
     write_jsonl(path, [{"a": 1}])
