@@ -14,7 +14,6 @@ from __future__ import annotations
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +23,12 @@ from ingest.dedup.decisions import NO_CLUSTER, Clusters, Decision, DedupResult
 from ingest.dedup.keep import keep_order_key, prior_keep_key
 from ingest.dedup.lsh import band_key, band_keys, lsh_pairs
 from ingest.dedup.minhash import Sketch
+from ingest.dedup.pair_rounds import COUNTS, ChunkVerifier, Words, find, one_story, verify_chunk, verify_in_rounds
 from ingest.dedup.prior import IndexedDocument, PriorDocuments, PriorIndex
 from ingest.dedup.sketch_table import SketchTable
 from ingest.dedup.spilled_lsh import spilled_lsh_pairs
-from ingest.dedup.verify import Comparison, compare, kind_of, may_be_one_story
+from ingest.dedup.verify import Comparison, compare, kind_of
 
-Words = tuple[np.ndarray, np.ndarray]  # a document's word hashes and their marks
 # Signatures stacked at a time when the LSH spills (`Deduplicator._keys_by_band`): 8 MiB.
 _SIGNATURES_AT_ONCE = 16_384
 
@@ -53,10 +52,6 @@ class _Codes:
         return code
 
 
-# Every count a `Comparison` holds, in its fields' order.
-_COUNTS = tuple(f.name for f in fields(Comparison))
-
-
 class _VerifiedPairs:
     """The verified pairs as columns, 4 bytes a code or count (40 bytes a pair: two codes
     and `Comparison`'s eight counts): in a million documents copies of one story meet in clusters of about 30,
@@ -65,18 +60,24 @@ class _VerifiedPairs:
 
     def __init__(self) -> None:
         self.first, self.second = array("i"), array("i")  # document codes (`_Codes`)
-        self._counts = array("i")  # each pair's `_COUNTS`
+        self._counts = array("i")  # each pair's `COUNTS`
 
     def add(self, a: int, b: int, c: Comparison) -> None:
         self.first.append(a)
         self.second.append(b)
-        self._counts.extend([getattr(c, name) for name in _COUNTS])
+        self._counts.extend([getattr(c, name) for name in COUNTS])
+
+    def extend(self, first: np.ndarray, second: np.ndarray, counts: np.ndarray) -> None:
+        """Pairs as columns: codes, and `COUNTS` rows."""
+        self.first.extend(first.tolist())
+        self.second.extend(second.tolist())
+        self._counts.extend(counts.ravel().tolist())
 
     def __len__(self) -> int:
         return len(self.first)
 
     def comparison(self, i: int) -> Comparison:
-        return Comparison(*self._counts[len(_COUNTS) * i : len(_COUNTS) * (i + 1)])
+        return Comparison(*self._counts[len(COUNTS) * i : len(COUNTS) * (i + 1)])
 
 
 def _components(n: int, pairs: _VerifiedPairs) -> np.ndarray:
@@ -106,18 +107,22 @@ class Deduplicator:
 
     def __init__(self, config: DedupConfig, marks_of: Callable[[Sketch], np.ndarray] | None = None,
                  signature_of: Callable[[Sketch], np.ndarray] | None = None, spill_to: Path | None = None,
-                 tokens_of: Callable[[int, int], np.ndarray] | None = None) -> None:
+                 tokens_of: Callable[[int, int], np.ndarray] | None = None,
+                 chunk_verifier: Callable[[list[str]], ChunkVerifier] | None = None) -> None:
         """`marks_of`: a document's `word_marks`, read when a pair is verified (by default
         the sketch's own, `Sketch.marks`); `signature_of`: its MinHash signature (by
         default `Sketch.signature`); `spill_to`: a folder where the LSH spills its
         candidates (`spilled_lsh.py`), None to find them in memory; `tokens_of`: the
         word hashes of the document at (batch, row): the sketches are then held as
-        columns (`SketchTable`), not as they are added."""
+        columns (`SketchTable`), not as they are added; `chunk_verifier`: given the run's new
+        ids, what verifies chunks of candidate pairs of their positions (`pair_rounds.py`;
+        in the workers), None to verify them here."""
         self.config = config
         self._sketches: dict[str, Sketch] | SketchTable = {} if tokens_of is None else SketchTable(tokens_of)
         self._marks_of = marks_of or (lambda s: s.marks)
         self._signature_of = signature_of or (lambda s: s.signature)
         self._spill_to = spill_to
+        self._chunk_verifier = chunk_verifier
 
     def add(self, s: Sketch) -> None:
         if s.id in self._sketches:
@@ -133,21 +138,26 @@ class Deduplicator:
     def batch_of(self, doc_id: str) -> int:
         return self._sketches[doc_id].batch
 
+    def location(self, doc_id: str) -> tuple[int, int]:
+        """A document's (batch, row) in the spilled words."""
+        if isinstance(self._sketches, SketchTable):
+            return self._sketches.location(doc_id)
+        s = self._sketches[doc_id]
+        return s.batch, s.row
+
     def words(self, doc_id: str) -> Words:
         s = self._sketches[doc_id]
         return s.tokens, self._marks_of(s)
 
-    def candidate_pairs(self, ids: list[str]) -> Iterator[tuple[str, str]]:
-        """Pairs of `ids` that share an LSH bucket in at least one band, sorted by their
-        positions in `ids`."""
+    def _candidate_positions(self, ids: list[str]) -> Iterable[tuple[int, int]]:
+        """Pairs of positions in `ids` whose documents share an LSH bucket in at least
+        one band, sorted."""
         if len(ids) < 2:
-            return iter(())
+            return ()
         if self._spill_to is not None:
-            pairs = spilled_lsh_pairs(self._keys_by_band(ids), len(ids), self._spill_to)
-        else:
-            signatures = np.stack([self._signature_of(self._sketches[i]) for i in ids])
-            pairs = lsh_pairs(signatures, self.config.bands, self.config.rows)
-        return ((ids[a], ids[b]) for a, b in pairs)
+            return spilled_lsh_pairs(self._keys_by_band(ids), len(ids), self._spill_to)
+        signatures = np.stack([self._signature_of(self._sketches[i]) for i in ids])
+        return lsh_pairs(signatures, self.config.bands, self.config.rows)
 
     def _keys_by_band(self, ids: list[str]) -> Iterator[np.ndarray]:
         """The band keys of `ids` band by band, spilled first to one file a band: the
@@ -210,36 +220,38 @@ class Deduplicator:
         return record, text, self.state_keys(s)
 
     def _verified_pairs(self, known: set[str], prior: PriorDocuments, codes: _Codes):
-        """Candidate pairs, each verified: those that are one story, and the counts of
-        what was compared and refused."""
-        pairs = _VerifiedPairs()
-        stats = {"lsh_candidates": 0, "lsh_false_positives": 0, "refused_for_figures_or_names": 0}
-        contained = 0
-
-        def check(a: str, b: str, words_a: Words, words_b: Words) -> None:
-            nonlocal contained
-            stats["lsh_candidates"] += 1
-            if not may_be_one_story(words_a, words_b, self.config):
-                stats["lsh_false_positives"] += 1
-                return
-            c = self._compare(words_a, words_b)
-            kind = kind_of(c, self.config)
-            if kind is not None:
-                pairs.add(codes(a), codes(b), c)
-                contained += kind == "contained"
-            else:
-                stats["lsh_false_positives"] += 1
-                stats["refused_for_figures_or_names"] += c.conflicts > 0
-
+        """Candidate pairs verified in rounds, each skipped when verified pairs connect
+        its two documents already (`pair_rounds.py`): those that are one story, and the
+        counts of what was compared, skipped and refused. The pairs with documents of
+        earlier runs come last, one at a time, skipped the same way."""
         new_ids = sorted(set(self._sketches) - known)
-        for a, b in self.candidate_pairs(new_ids):
-            check(a, b, self.words(a), self.words(b))
-        for doc_id in new_ids if prior.active else ():
+        verify_chunks = (self._chunk_verifier(new_ids) if self._chunk_verifier is not None else
+                         lambda chunks: [verify_chunk(c[:, 0].tolist(), c[:, 1].tolist(), c[:, 2:],
+                                                      lambda p: self.words(new_ids[p]), self.config) for c in chunks])
+        found, counts, stats, root = verify_in_rounds(self._candidate_positions(new_ids), len(new_ids), verify_chunks)
+        code_of = np.array([codes(doc_id) for doc_id in new_ids], dtype=np.int32)
+        pairs = _VerifiedPairs()
+        pairs.extend(code_of[found[:, 0]], code_of[found[:, 1]], counts)
+        # Documents of earlier runs join by their ids; a new document by its component.
+        parent: dict = {}
+        for position, doc_id in enumerate(new_ids) if prior.active else ():
             for doc in prior.candidates(self.state_keys(self._sketches[doc_id])):
-                if doc.id != doc_id:
-                    check(doc_id, doc.id, self.words(doc_id), prior.words(doc.id))
+                if doc.id == doc_id:
+                    continue
+                stats["lsh_candidates"] += 1
+                mine, theirs = find(parent, int(root[position])), find(parent, doc.id)
+                if mine == theirs:
+                    stats["skipped_as_connected"] += 1
+                    continue
+                c, conflict = one_story(self.words(doc_id), prior.words(doc.id), self.config)
+                if c is None:
+                    stats["lsh_false_positives"] += 1
+                    stats["refused_for_figures_or_names"] += conflict
+                    continue
+                parent[theirs] = mine
+                pairs.add(codes(doc_id), codes(doc.id), c)
+                stats["contained_pairs"] += kind_of(c, self.config) == "contained"
         stats["verified_pairs"] = len(pairs)
-        stats["contained_pairs"] = contained
         return pairs, stats
 
     def _cluster(self, pairs: _VerifiedPairs, codes: _Codes, known: dict, prior: PriorDocuments):
