@@ -3,10 +3,21 @@
 Candidate pairs come from LSH (`ingest/dedup/lsh.py`) among the run's documents and
 from the index among earlier runs' documents; every one is verified on the two word
 sequences (`ingest/dedup/verify.py`: aligned words, containment, figures and names)
-before it counts. Verified pairs are clustered with union-find; one
-document per cluster is kept by the keep policy (`ingest/dedup/keep.py`), and every
-other one is linked to a document it was verified against: the kept one when the two
-are similar, else the nearest copy on a path of verified pairs towards it.
+before it counts, unless verified pairs connect its two documents already
+(`ingest/dedup/pair_rounds.py`: it could not change a cluster). Verified pairs are
+clustered with union-find; one document per cluster is kept by the keep policy
+(`ingest/dedup/keep.py`), every other one is compared with it, and linked to a
+document it was verified against: the kept one when the two are one story, else a
+neighbour one step nearer the kept one on the verified pairs (`_links`).
+
+What `duplicate_of` promises: a document of the cluster that this one was verified
+against (the pair is one story, with the similarity reported), the kept one whenever
+the two are one story, and a path of such links to the kept one. The clusters and the
+kept documents are those of verifying every candidate pair; which pairs are verified
+depends on the candidates' sorted order and `pair_rounds`'s constants alone, so the
+links too are the same whatever the input's order, the number of workers, in memory
+or out of core. It is not always the most similar member: of a clique of copies, the
+pairs that connect it first are verified, the rest skipped.
 """
 
 from __future__ import annotations

@@ -33,6 +33,9 @@ from ingest.workspace import Workspace
 # candidates 2.9 KB over the 1.1 KB dedup left).
 CENTRAL_BYTES_PER_DOCUMENT = 4096
 _NO_ARRAY = np.empty(0, dtype=np.uint32)
+# Fewer pairs than this at once (about 2 s of CPU) are verified in this process: a
+# phase in the workers costs a Prefect task (0.2-0.5 s at 20,000 documents).
+PAIRS_IN_WORKERS = 32_768
 
 
 def central_spill(summaries: Iterable[CleanSummary], config: Config, workspace: Workspace) -> Path | None:
@@ -77,8 +80,14 @@ def _verifier(dedup: Deduplicator, ids: list[str], mapper: Callable[[str, list[t
     """Chunks of candidate pairs of `ids`'s positions, verified by `verify_pair_chunk`s
     run by `mapper`."""
     where = np.array([dedup.location(doc_id) for doc_id in ids], dtype=np.int32).reshape(-1, 2)
-    return lambda chunks: mapper("verify", [(np.hstack((where[c[:, 0]], where[c[:, 1]], c[:, 2:])), config, workspace)
-                                            for c in chunks])
+
+    def verify(chunks: list[np.ndarray]) -> list[ChunkVerdicts]:
+        args = [(np.hstack((where[c[:, 0]], where[c[:, 1]], c[:, 2:])), config, workspace) for c in chunks]
+        if sum(len(c) for c in chunks) < PAIRS_IN_WORKERS:
+            return [verify_pair_chunk(*a) for a in args]  # the same verdicts, without a phase's overhead
+        return mapper("verify", args)
+
+    return verify
 
 
 def verify_pair_chunk(rows: np.ndarray, config: Config, workspace: Workspace) -> ChunkVerdicts:

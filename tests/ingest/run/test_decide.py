@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ingest.config import load_config
 from ingest.dedup import pair_rounds
+from ingest.run import decide
 from ingest.run.pipeline import run, run_phase
 from tests.ingest.run.test_out_of_core import outputs, write_corpus
 
@@ -22,6 +23,7 @@ def test_decisions_do_not_depend_on_the_workers(tmp_path: Path, monkeypatch) -> 
     # Many rounds and chunks over a small input.
     monkeypatch.setattr(pair_rounds, "ROUND_PAIRS", 50)
     monkeypatch.setattr(pair_rounds, "CHUNK_PAIRS", 7)
+    monkeypatch.setattr(decide, "PAIRS_IN_WORKERS", 1)
     phases = []
 
     def pool_mapper(phase: str, args: list[tuple]) -> list:
