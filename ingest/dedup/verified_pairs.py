@@ -31,9 +31,8 @@ class Codes:
 
 class VerifiedPairs:
     """The verified pairs as columns, 4 bytes a code or count (40 bytes a pair: two codes
-    and `Comparison`'s eight counts): in a million documents copies of one story meet in clusters of about 30,
-    some 12 million pairs, which as a dict of id tuples and `Comparison`s took about
-    300 bytes a pair."""
+    and `Comparison`'s eight counts), where a dict of id tuples and `Comparison`s took
+    about 300 bytes a pair: about one pair a clustered document (`pair_rounds.py`)."""
 
     def __init__(self) -> None:
         self.first, self.second = array("i"), array("i")  # document codes (`Codes`)
