@@ -106,6 +106,11 @@ class Deduplicator:
         s = self._sketches[doc_id]
         return s.tokens, self._marks_of(s)
 
+    def candidate_pairs(self, ids: list[str]) -> Iterator[tuple[str, str]]:
+        """Pairs of `ids` that share an LSH bucket in at least one band, sorted by their
+        positions in `ids`."""
+        return ((ids[a], ids[b]) for a, b in self._candidate_positions(ids))
+
     def _candidate_positions(self, ids: list[str]) -> Iterable[tuple[int, int]]:
         """Pairs of positions in `ids` whose documents share an LSH bucket in at least
         one band, sorted."""
