@@ -4,6 +4,9 @@ The workers spilled each cleaned batch's sketches (`ingest/run/spill.py`); here 
 are held as columns (`ingest/dedup/sketch_table.py`), their words read back by (batch,
 row) when compared and their word marks only for candidate pairs, and the run's
 near-duplicate clusters are decided, against the index of earlier runs when there is one.
+The candidate pairs are verified in the workers by chunks (`verify_pair_chunk`, the
+"verify" phase), in rounds whose verdicts do not depend on where they ran
+(`ingest/dedup/pair_rounds.py`).
 
 An input too large for `[run] central_memory_mib` is decided out of core
 (`central_spill`): the signatures are not held either, the LSH reads them once into
