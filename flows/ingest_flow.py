@@ -79,6 +79,11 @@ def clean_task(batches: Batches) -> list[CleanSummary]:
     return run_batches("clean", batches.items, batches.finished)
 
 
+@task(name="verify-pairs", cache_policy=NONE, **RETRY_TRANSIENT_IO)
+def verify_task(chunks: Batches) -> list[Any]:
+    return run_batches("verify", chunks.items, chunks.finished)
+
+
 @task(name="search-passages", cache_policy=NONE, **RETRY_TRANSIENT_IO)
 def passage_task(chunks: Batches) -> list[Any]:
     return run_batches("passages", chunks.items, chunks.finished)
@@ -89,7 +94,8 @@ def write_task(batches: Batches) -> list[dict[str, int]]:
     return run_batches("write", batches.items, batches.finished)
 
 
-_TASKS = {"prepare": prepare_task, "clean": clean_task, "passages": passage_task, "write": write_task}
+_TASKS = {"prepare": prepare_task, "clean": clean_task, "verify": verify_task, "passages": passage_task,
+          "write": write_task}
 
 
 def task_mapper(workers: int) -> Mapper:

@@ -8,6 +8,8 @@ part_files.py   arrays spilled to one file per part, read back part by part
 marks.py      which words are figures and names
 verify.py     whether two texts are one story: aligned words, containment, figures and names
 sketch_table.py  a run's sketches as columns, each `Sketch` made when read
+pair_rounds.py  candidate pairs verified in rounds, skipped when verified pairs connect them already
+verified_pairs.py  the verified pairs as columns, and their connected components
 clusters.py   candidates verified, clustered, one kept, every copy linked (`Deduplicator`)
 keep.py       the keep policy: which document of a cluster is kept
 decisions.py  what dedup decides: a `Decision` per document, the run's `DedupResult`

@@ -45,6 +45,11 @@ class SketchTable(Mapping[str, Sketch]):
         return Sketch(doc_id, self._length[p], self._created[p], self._added[p], self._source[p],
                       self._tokens_of(batch, row), NO_HASHES, batch, row)
 
+    def location(self, doc_id: str) -> tuple[int, int]:
+        """A document's (batch, row)."""
+        p = self.position[doc_id]
+        return self._batch[p], self._row[p]
+
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self.position
 

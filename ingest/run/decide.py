@@ -4,6 +4,9 @@ The workers spilled each cleaned batch's sketches (`ingest/run/spill.py`); here 
 are held as columns (`ingest/dedup/sketch_table.py`), their words read back by (batch,
 row) when compared and their word marks only for candidate pairs, and the run's
 near-duplicate clusters are decided, against the index of earlier runs when there is one.
+The candidate pairs are verified in the workers by chunks (`verify_pair_chunk`, the
+"verify" phase), in rounds whose verdicts do not depend on where they ran
+(`ingest/dedup/pair_rounds.py`).
 
 An input too large for `[run] central_memory_mib` is decided out of core
 (`central_spill`): the signatures are not held either, the LSH reads them once into
@@ -13,7 +16,7 @@ from spilled anchors (`ingest/dedup/spilled_anchors.py`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +25,7 @@ from ingest.config import Config
 from ingest.dedup.clusters import Deduplicator
 from ingest.dedup.decisions import DedupResult
 from ingest.dedup.minhash import Sketch
+from ingest.dedup.pair_rounds import ChunkVerdicts, ChunkVerifier, verify_chunk
 from ingest.dedup.prior import PriorIndex
 from ingest.run.clean import CleanSummary
 from ingest.run.spill import SpilledWords
@@ -32,6 +36,9 @@ from ingest.workspace import Workspace
 # candidates 2.9 KB over the 1.1 KB dedup left).
 CENTRAL_BYTES_PER_DOCUMENT = 4096
 _NO_ARRAY = np.empty(0, dtype=np.uint32)
+# Fewer pairs than this at once (about 2 s of CPU) are verified in this process: a
+# phase in the workers costs a Prefect task (0.2-0.5 s at 20,000 documents).
+PAIRS_IN_WORKERS = 32_768
 
 
 def central_spill(summaries: Iterable[CleanSummary], config: Config, workspace: Workspace) -> Path | None:
@@ -44,8 +51,13 @@ def central_spill(summaries: Iterable[CleanSummary], config: Config, workspace: 
 
 
 def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: SpilledWords, added: str,
-                state: PriorIndex | None = None, spill_to: Path | None = None) -> tuple[Deduplicator, DedupResult]:
-    """`spill_to`: where to spill (`central_spill`), None to decide in memory.
+                state: PriorIndex | None = None, spill_to: Path | None = None,
+                mapper: Callable[[str, list[tuple]], list] | None = None,
+                workspace: Workspace | None = None) -> tuple[Deduplicator, DedupResult]:
+    """`spill_to`: where to spill (`central_spill`), None to decide in memory;
+    `mapper` (with the run's `workspace`): runs the "verify" phase, chunks of candidate
+    pairs verified where the words were spilled (`verify_pair_chunk`), None to verify
+    them here.
 
     The sketches are held as columns (`SketchTable`): their words are read back from the
     spilled batches by (batch, row), and so are their signatures out of core; in memory
@@ -54,7 +66,9 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: Spille
     dedup = Deduplicator(config.dedup, marks_of=lambda s: words.marks(s.batch, s.row),
                          signature_of=((lambda s: words.signature(s.batch, s.row)) if spill_to
                                        else (lambda s: signatures[s.batch][s.row])),
-                         spill_to=spill_to, tokens_of=lambda b, row: _tokens(words, b, row))
+                         spill_to=spill_to, tokens_of=lambda b, row: _tokens(words, b, row),
+                         chunk_verifier=(lambda ids: _verifier(dedup, ids, mapper, config, workspace))
+                         if mapper is not None else None)
     for summary in summaries:
         if spill_to is None:
             signatures[summary.batch] = words.signatures(summary.batch)
@@ -62,6 +76,33 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: Spille
             dedup.add(s)
         summary.documents.clear()  # in the sketches' columns now (the same strings)
     return dedup, dedup.run(state)
+
+
+def _verifier(dedup: Deduplicator, ids: list[str], mapper: Callable[[str, list[tuple]], list], config: Config,
+              workspace: Workspace) -> ChunkVerifier:
+    """Chunks of candidate pairs of `ids`'s positions, verified by `verify_pair_chunk`s
+    run by `mapper`."""
+    where = np.array([dedup.location(doc_id) for doc_id in ids], dtype=np.int32).reshape(-1, 2)
+
+    def verify(chunks: list[np.ndarray]) -> list[ChunkVerdicts]:
+        args = [(np.hstack((where[c[:, 0]], where[c[:, 1]], c[:, 2:])), config, workspace) for c in chunks]
+        if sum(len(c) for c in chunks) < PAIRS_IN_WORKERS:
+            return [verify_pair_chunk(*a) for a in args]  # the same verdicts, without a phase's overhead
+        return mapper("verify", args)
+
+    return verify
+
+
+def verify_pair_chunk(rows: np.ndarray, config: Config, workspace: Workspace) -> ChunkVerdicts:
+    """A chunk of candidate pairs verified (`pair_rounds.verify_chunk`), rows of (a_batch,
+    a_row, b_batch, b_row, a's component, b's component), the words read from the
+    clean phase's spilled batches."""
+    words = SpilledWords(workspace)
+    try:
+        return verify_chunk([tuple(r) for r in rows[:, :2].tolist()], [tuple(r) for r in rows[:, 2:4].tolist()],
+                            rows[:, 4:], lambda doc: (words.tokens(*doc), words.marks(*doc)), config.dedup)
+    finally:
+        words.close()
 
 
 def _tokens(words: SpilledWords, batch: int, row: int) -> np.ndarray:

@@ -7,8 +7,10 @@ this process):
    counts its lines per source group. Central: `learn_boilerplate`.
 2. `clean` (`ingest/run/clean.py`): artefact rules and learned boilerplate with the
    audit trail; words, their marks, MinHash signatures and passage anchors spilled.
-   Central: `deduplicate` (`ingest/run/decide.py`), the claim in a shared index, and
-   the candidate story pairs for passage search.
+   Central: `deduplicate` (`ingest/run/decide.py`), whose candidate pairs are
+   verified in the workers by chunks (the `verify` phase, in rounds:
+   `ingest/dedup/pair_rounds.py`), the claim in a shared index, and the candidate
+   story pairs for passage search.
 3. `passages` (`ingest/run/passages.py`): the reused passages of those pairs.
 4. `write` (`ingest/write/outputs.py`): each batch's share of documents and duplicates.
    Central: the output files and `report.json`, each written atomically, then the new
@@ -40,7 +42,7 @@ from ingest.index.sqlite_index import StateIndex
 from ingest.read.files import InputFile, discover
 from ingest.run.batches import plan_batches
 from ingest.run.clean import clean_batch
-from ingest.run.decide import central_spill, deduplicate
+from ingest.run.decide import central_spill, deduplicate, verify_pair_chunk
 from ingest.run.memory import collection_paused, release_freed_memory
 from ingest.run.passages import (
     PASSAGE_SIDE,
@@ -72,8 +74,8 @@ def write_phase_batch(batch: int, config: Config, workspace: Workspace, decision
                        batch_sides(workspace, batch) if passages is None else passages)
 
 
-PHASES: dict[str, Callable] = {"prepare": prepare_batch, "clean": clean_batch, "passages": passage_batch,
-                               "write": write_phase_batch}
+PHASES: dict[str, Callable] = {"prepare": prepare_batch, "clean": clean_batch, "verify": verify_pair_chunk,
+                               "passages": passage_batch, "write": write_phase_batch}
 Mapper = Callable[[str, list[tuple]], list]
 
 
@@ -172,7 +174,7 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
     try:
         with collection_paused():  # the sketches and decisions stay alive to the end of the run
             spill_to = central_spill(cleaned, config, workspace)
-            dedup, result = deduplicate(cleaned, config, words, added, state, spill_to)
+            dedup, result = deduplicate(cleaned, config, words, added, state, spill_to, mapper, workspace)
             if state is not None:
                 result = settle(state, dedup, result, lambda: _cleaned_rows(workspace, len(batches)))
             timings["dedup"] = time.perf_counter() - t

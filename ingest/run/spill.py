@@ -79,7 +79,7 @@ def _offsets(counts: list[np.ndarray]) -> np.ndarray:
 
 
 # Where the documents of a batch start in each kind of spilled rows.
-_ROW_OFFSETS = {"spans": "offsets", "anchors": "anchor-offsets", "grams": "gram-offsets", "marks": "offsets"}
+_ROW_OFFSETS = {"tokens": "offsets", "spans": "offsets", "anchors": "anchor-offsets", "grams": "gram-offsets", "marks": "offsets"}
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,9 @@ class SpilledWords:
             self._arrays[key] = (json.loads(path.read_text(encoding="utf-8")) if kind == "ids"
                                  else np.asarray(np.load(path, mmap_mode="r")))
         return self._arrays[key]
+
+    def tokens(self, batch: int, row: int) -> np.ndarray:
+        return self._read(batch, "tokens", row)
 
     def spans(self, batch: int, row: int) -> np.ndarray:
         return self._read(batch, "spans", row)

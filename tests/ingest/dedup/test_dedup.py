@@ -169,7 +169,9 @@ def test_links_do_not_depend_on_input_order() -> None:
         assert result.clusters == run_dedup(dated).clusters
     links = {k: v[1] for k, v in expected.items()}
     assert links == {"k": None, "b1": "k", "b1x": "k", "b3": "k", "b2": "k", "b2x": "k",
-                     "c1": "b3",  # the most similar of its neighbours nearest k
+                     # Of its neighbours nearest k, b3 is the most similar, but (b3, c1) is never
+                     # verified: (b1, c1) came first in the candidates' order and connected them.
+                     "c1": "b1",
                      "t": "b2",  # a tie: the smaller id
                      "d": "c1", "e": None}
     assert {v[0] for k, v in expected.items() if k != "e"} == {"k"} and expected["e"][0] is None

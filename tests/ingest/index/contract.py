@@ -32,7 +32,8 @@ def check_rerun_reproduces_decisions(index) -> None:
     """Shared with the Redis index's tests."""
     docs = branch_docs()
     first = decide(index, docs)
-    assert first.decisions["c1"] == link("k", "c1", "b3", {k: text for k, (text, _) in docs.items()})
+    # b1, not the more similar b3: (b1, c1) connected c1 first, and (b3, c1) was skipped.
+    assert first.decisions["c1"] == link("k", "c1", "b1", {k: text for k, (text, _) in docs.items()})
     assert first.decisions["d"].duplicate_of == "c1" and first.decisions["k"] == Decision("k", None, None)
     again = decide(index, dict(reversed(docs.items())), added="2026-02-01T00:00:00Z")
     assert again.added_before == {k: "2026-01-01T00:00:00Z" for k in docs}
