@@ -77,6 +77,12 @@ def expected_counts(out: Path) -> dict[str, int]:
     return counts
 
 
+def copied(out: Path, to: Path) -> Path:
+    """A copy of the output folder OUT at `to`, its files' times and modes kept."""
+    subprocess.run(["cp", "-a", str(out), str(to)], check=True)
+    return to
+
+
 def duckdb_counts(path: Path) -> dict[str, int]:
     with duckdb.connect(str(path), read_only=True) as con:
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -127,6 +133,21 @@ def loaded_whole_and_batched(out: Path, store: str, name: str, root: Path) -> tu
         result = load(out, f"{store}:{place}", batch_rows=rows)
         assert result.returncode == 0, result.stderr
     return whole, batched
+
+
+def loaded_beside_a_copy(out: Path, store: str, name: str, root: Path,
+                        counts: Callable[[Path], dict[str, int]]) -> Path:
+    """A store (`store` "duckdb" or "iceberg", at root/NAME) with OUT loaded, then a copy
+    of it at root/other: a second inbox run on the same schedule, whose partition folders
+    have the same names. Both are loaded whole (`counts` reads the store)."""
+    other = copied(out, root / "other")
+    place = root / name
+    assert load(out, f"{store}:{place}").returncode == 0
+    once = counts(place)
+    second = load(other, f"{store}:{place}")
+    assert second.returncode == 0 and "3 partitions loaded" in second.stdout, second.stderr
+    assert counts(place) == {table: 2 * n for table, n in once.items()}
+    return place
 
 
 def killed_between_batches_then_rerun(out: Path, target: str, counts: Callable[[], dict[str, int]]) -> None:

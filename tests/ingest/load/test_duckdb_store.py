@@ -18,11 +18,13 @@ from ingest.write.parquet import rows_of
 from ingest.write.partitions import read_manifest
 from tests.ingest.load.stores import (
     DROPS,
+    copied,
     duckdb_counts,
     duckdb_rows,
     expected_counts,
     inbox_output,
     killed_between_batches_then_rerun,
+    loaded_beside_a_copy,
     loaded_whole_and_batched,
     load,
     one_line_error,
@@ -96,8 +98,7 @@ def test_a_load_killed_between_batches_leaves_nothing_of_the_partition(jsonl_out
 
 
 def test_a_line_that_is_not_a_record_is_named_and_nothing_loaded(jsonl_out: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    subprocess.run(["cp", "-a", str(jsonl_out), str(out)], check=True)
+    out = copied(jsonl_out, tmp_path / "out")
     documents = out / read_manifest(out)[0]["partition"] / "documents.jsonl"
     lines = documents.read_text(encoding="utf-8").splitlines(keepends=True)
     record = json.loads(lines[1])
@@ -143,8 +144,7 @@ def test_a_partition_with_new_source_fields_loads_into_the_existing_tables(tmp_p
 
 
 def test_a_partition_changed_after_its_load_is_refused(jsonl_out: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    subprocess.run(["cp", "-a", str(jsonl_out), str(out)], check=True)
+    out = copied(jsonl_out, tmp_path / "out")
     store = tmp_path / "store.duckdb"
     assert load(out, f"duckdb:{store}").returncode == 0
     before = duckdb_counts(store)
@@ -156,15 +156,7 @@ def test_a_partition_changed_after_its_load_is_refused(jsonl_out: Path, tmp_path
 
 
 def test_two_outputs_whose_partitions_started_in_one_second_both_load(jsonl_out: Path, tmp_path: Path) -> None:
-    # Two inboxes run on one schedule: their partitions' folders have the same names.
-    other = tmp_path / "other"
-    subprocess.run(["cp", "-a", str(jsonl_out), str(other)], check=True)
-    store = tmp_path / "store.duckdb"
-    assert load(jsonl_out, f"duckdb:{store}").returncode == 0
-    once = duckdb_counts(store)
-    second = load(other, f"duckdb:{store}")
-    assert second.returncode == 0 and "3 partitions loaded" in second.stdout, second.stderr
-    assert duckdb_counts(store) == {table: 2 * n for table, n in once.items()}
+    store = loaded_beside_a_copy(jsonl_out, "duckdb", "store.duckdb", tmp_path, duckdb_counts)
     with duckdb.connect(str(store), read_only=True) as con:
         names = {row[0] for row in con.execute("SELECT partition FROM loads").fetchall()}
     bare = [entry["partition"] for entry in read_manifest(jsonl_out)]
@@ -180,16 +172,15 @@ def test_partitions_a_store_holds_under_their_bare_names_are_loaded_already(json
     again = load(jsonl_out, f"duckdb:{store}")
     assert again.returncode == 0 and "0 partitions loaded" in again.stdout and "3 loaded before" in again.stdout
     assert duckdb_counts(store) == before
-    other = tmp_path / "other"  # another output's partitions of the same names are other partitions
-    subprocess.run(["cp", "-a", str(jsonl_out), str(other)], check=True)
+    # Another output's partitions of the same names are other partitions.
+    other = copied(jsonl_out, tmp_path / "other")
     assert "3 partitions loaded" in load(other, f"duckdb:{store}").stdout
 
 
 def test_bad_outputs_are_refused_with_one_line_and_nothing_loaded(jsonl_out: Path, tmp_path: Path) -> None:
     store = tmp_path / "store.duckdb"
     one_line_error(load(tmp_path, f"duckdb:{store}"), "is not an ingest output")
-    out = tmp_path / "out"
-    subprocess.run(["cp", "-a", str(jsonl_out), str(out)], check=True)
+    out = copied(jsonl_out, tmp_path / "out")
     last = read_manifest(out)[-1]["partition"]
     (out / last / "rejects.jsonl").unlink()
     one_line_error(load(out, f"duckdb:{store}"), f"partition {last} names {last}/rejects.jsonl, which is missing")

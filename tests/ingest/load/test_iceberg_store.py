@@ -3,7 +3,6 @@ partition and table, the partition recorded in each snapshot's properties."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,12 @@ from ingest.write.parquet import rows_of
 from ingest.write.partitions import read_manifest
 from tests.ingest.load.stores import (
     DROPS,
+    copied,
     expected_counts,
     iceberg_counts,
     inbox_output,
     killed_between_batches_then_rerun,
+    loaded_beside_a_copy,
     loaded_whole_and_batched,
     load,
     one_line_error,
@@ -128,8 +129,7 @@ def test_a_partition_with_new_source_fields_loads_into_the_existing_tables(tmp_p
 
 
 def test_a_partition_changed_after_its_load_is_refused(out: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "out"
-    subprocess.run(["cp", "-a", str(out), str(copy)], check=True)
+    copy = copied(out, tmp_path / "out")
     store = tmp_path / "lake"
     assert load(copy, f"iceberg:{store}").returncode == 0
     before = iceberg_counts(store)
@@ -140,14 +140,7 @@ def test_a_partition_changed_after_its_load_is_refused(out: Path, tmp_path: Path
 
 
 def test_two_outputs_whose_partitions_started_in_one_second_both_load(out: Path, tmp_path: Path) -> None:
-    other = tmp_path / "other"  # a second inbox on the same schedule: the same partition folder names
-    subprocess.run(["cp", "-a", str(out), str(other)], check=True)
-    store = tmp_path / "lake"
-    assert load(out, f"iceberg:{store}").returncode == 0
-    once = iceberg_counts(store)
-    second = load(other, f"iceberg:{store}")
-    assert second.returncode == 0 and "3 partitions loaded" in second.stdout, second.stderr
-    assert iceberg_counts(store) == {table: 2 * n for table, n in once.items()}
+    loaded_beside_a_copy(out, "iceberg", "lake", tmp_path, iceberg_counts)
 
 
 def test_a_read_only_store_is_refused_with_nothing_loaded(out: Path, tmp_path: Path) -> None:
