@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ingest.config import DedupConfig
-from ingest.dedup.verify import Comparison, compare, kind_of, may_be_one_story, sorted_words
+from ingest.dedup.verify import Comparison, compare, kind_of, may_be_one_story
 
 Words = tuple[np.ndarray, np.ndarray]  # a document's word hashes and their marks
 # Every count a `Comparison` holds, in its fields' order.
@@ -32,10 +32,8 @@ COUNTS = tuple(f.name for f in fields(Comparison))
 # most (about 1 s of verifying: small enough that the workers finish together).
 ROUND_PAIRS = 131_072
 CHUNK_PAIRS = 8_192
-# Documents whose words a chunk keeps at hand (a few MB), and whose sorted words (Python
-# ints, about 36 bytes a word: some 15 MB for 1,024 news documents).
+# Documents whose words a chunk keeps at hand (a few MB).
 _WORDS_CACHED = 4096
-_SORTED_CACHED = 1024
 
 
 @dataclass
@@ -60,12 +58,10 @@ def find(parent: dict, x: Hashable) -> Hashable:
     return root
 
 
-def one_story(words_a: Words, words_b: Words, config: DedupConfig, sorted_a: list[int] | None = None,
-              sorted_b: list[int] | None = None) -> tuple[Comparison | None, bool]:
+def one_story(words_a: Words, words_b: Words, config: DedupConfig) -> tuple[Comparison | None, bool]:
     """Two texts verified: their `Comparison` when one story (else None), and whether
-    a conflict (a figure or a name replaced) refused them. `sorted_a`, `sorted_b`: their
-    `sorted_words`, when kept."""
-    if not may_be_one_story(words_a, words_b, config, sorted_a, sorted_b):
+    a conflict (a figure or a name replaced) refused them."""
+    if not may_be_one_story(words_a, words_b, config):
         return None, False
     c = compare(words_a[0], words_a[1], words_b[0], words_b[1], config)
     if kind_of(c, config) is None:
@@ -79,7 +75,6 @@ def verify_chunk(firsts: Sequence[Hashable], seconds: Sequence[Hashable], roots:
     components (rows of two) when the chunk's round began. A pair whose components the
     chunk's earlier verified pairs joined is skipped. `words_of`: a document's words."""
     words_of = functools.lru_cache(maxsize=_WORDS_CACHED)(words_of)  # a document meets several partners
-    sorted_of = functools.lru_cache(maxsize=_SORTED_CACHED)(lambda doc: sorted_words(words_of(doc)[0]))
     parent: dict[int, int] = {}
     verified, counts = [], []
     refused = conflicts = contained = skipped = 0
@@ -88,7 +83,7 @@ def verify_chunk(firsts: Sequence[Hashable], seconds: Sequence[Hashable], roots:
         if root_a == root_b:
             skipped += 1
             continue
-        c, conflict = one_story(words_of(a), words_of(b), config, sorted_of(a), sorted_of(b))
+        c, conflict = one_story(words_of(a), words_of(b), config)
         if c is None:
             refused += 1
             conflicts += conflict

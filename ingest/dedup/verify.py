@@ -253,26 +253,17 @@ def _align(tokens_a: np.ndarray, tokens_b: np.ndarray, rest_a: np.ndarray, rest_
     return found, rest_a[keep_a], rest_b[keep_b], ops
 
 
-def sorted_words(tokens: np.ndarray) -> list[int]:
-    """A text's word hashes in order of value, as `may_be_one_story` bounds a pair with
-    them: a caller that meets one text in many pairs keeps them (sorting and listing
-    them is more than half of the bound's cost)."""
-    return np.sort(tokens).tolist()
-
-
 def may_be_one_story(words_a: tuple[np.ndarray, np.ndarray], words_b: tuple[np.ndarray, np.ndarray],
-                     config: DedupConfig, sorted_a: list[int] | None = None, sorted_b: list[int] | None = None) -> bool:
+                     config: DedupConfig) -> bool:
     """False when no alignment of the two texts (word hashes and marks) can make them one
     story: the words they share (as multisets) bound the words any alignment pairs.
     Most LSH candidates that are not one story are refused here, at a tenth of the cost
-    of aligning them. `sorted_a`, `sorted_b`: the texts' `sorted_words`, when kept."""
+    of aligning them."""
     (tokens_a, marks_a), (tokens_b, marks_b) = words_a, words_b
     if len(tokens_a) == 0 or len(tokens_b) == 0:
         return True
     # The longest common subsequence of the sorted words is their multiset intersection.
-    sorted_a = sorted_words(tokens_a) if sorted_a is None else sorted_a
-    sorted_b = sorted_words(tokens_b) if sorted_b is None else sorted_b
-    shared = (len(tokens_a) + len(tokens_b) - Indel.distance(sorted_a, sorted_b)) // 2
+    shared = (len(tokens_a) + len(tokens_b) - Indel.distance(np.sort(tokens_a).tolist(), np.sort(tokens_b).tolist())) // 2
     if 2 * shared >= config.duplicate_similarity * (len(tokens_a) + len(tokens_b)):
         return True
     shorter, longer = sorted((len(tokens_a), len(tokens_b)))
