@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import xxhash
 
+from ingest.arrays import unique_counts, unique_inverse
 from ingest.clean.layout import line_keys
 from ingest.config import BoilerplateConfig, Config
 from ingest.document import RawRecord
@@ -59,7 +60,7 @@ class LineTally:
             self._lines[group].extend(line_hashes([k for k in set(line_keys(text)) if k and len(k) <= most]))
 
     def line_docs(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        return {group: np.unique(np.array(hashes, dtype=np.uint64), return_counts=True)
+        return {group: unique_counts(np.array(hashes, dtype=np.uint64))
                 for group, hashes in self._lines.items()}
 
 
@@ -83,7 +84,7 @@ def learn_boilerplate(summaries: Iterable[CountedLines], config: Config) -> set[
             counted[group].append(lines)
     learned: set[tuple[str, int]] = set()
     for group, parts in counted.items():
-        hashes, where = np.unique(np.concatenate([h for h, _ in parts]), return_inverse=True)
+        hashes, where = unique_inverse(np.concatenate([h for h, _ in parts]))
         docs = np.bincount(where, weights=np.concatenate([n for _, n in parts]))
         frequent = hashes[docs >= max(bp.min_documents, bp.min_fraction * group_docs[group])]
         learned.update((group, h) for h in frequent.tolist())

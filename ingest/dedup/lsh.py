@@ -13,6 +13,7 @@ import struct
 import numpy as np
 import xxhash
 
+from ingest.arrays import unique
 from ingest.dedup.shingles import NGRAM_MULTIPLIER
 
 # A bucket holding more documents than this (a template page copied everywhere) is
@@ -30,8 +31,8 @@ def lsh_pairs(signatures: np.ndarray, bands: int, rows: int) -> list[tuple[int, 
     """
     n = len(signatures)
     codes = [c for band in range(bands) for c in band_pair_codes(band_keys(signatures, band, rows), n)]
-    unique = np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
-    return [(c // n, c % n) for c in unique.tolist()]
+    distinct = unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
+    return [(c // n, c % n) for c in distinct.tolist()]
 
 
 def band_keys(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
@@ -71,7 +72,7 @@ def same_size_buckets(members: np.ndarray, starts: np.ndarray, sizes: np.ndarray
     is `sizes[i]` consecutive members from `starts[i]`. One array operation per size,
     not a Python loop over (millions of) buckets."""
     return [(members[starts[sizes == size][:, None] + np.arange(size)], *np.triu_indices(size, k=1))
-            for size in np.unique(sizes[(sizes >= 2) & (sizes <= largest)]).tolist()]
+            for size in unique(sizes[(sizes >= 2) & (sizes <= largest)]).tolist()]
 
 
 def _pair_codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:

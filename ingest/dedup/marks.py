@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ingest.arrays import unique
 from ingest.dedup.shingles import TEXT_SEPARATOR, text_offsets, word_hashes
 
 FIGURE = np.uint8(1)
@@ -44,7 +45,7 @@ _LOW_BITS = 0xFFFF
 
 @functools.lru_cache(maxsize=8)
 def _word_set(words: tuple[str, ...]) -> np.ndarray:
-    return np.unique(word_hashes(list(words)))
+    return unique(word_hashes(list(words)))
 
 
 def word_marks(text: str, spans: np.ndarray, tokens: np.ndarray, figure_words: Sequence[str],

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ingest.arrays import unique
 from ingest.config import DedupConfig
 from ingest.dedup.marks import NO_MARKS, word_marks
 from ingest.dedup.shingles import NO_HASHES, hashes_and_spans, shingle_set
@@ -93,6 +94,6 @@ def sketch(doc_id: str, text: str, created: str | None, added: str, source: str,
     if tokens is None or marks is None:
         tokens, spans = hashes_and_spans(text)
         marks = word_marks(text, spans, tokens, config.figure_words, config.not_names)
-    shingles = np.unique(ngrams) if ngrams is not None else shingle_set(tokens, config.shingle_size)
+    shingles = unique(ngrams) if ngrams is not None else shingle_set(tokens, config.shingle_size)
     return Sketch(doc_id, len(text), created, added, source, tokens, hasher.signature(shingles),
                   shingles=shingles, marks=marks)

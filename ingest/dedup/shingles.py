@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import xxhash
 
+from ingest.arrays import unique
+
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*")
 _WORD_CHAR = re.compile(r"\w")
 # Which code points of the Basic Multilingual Plane `\w` matches, from `re` itself.
@@ -144,7 +146,7 @@ def _ngrams(tokens: np.ndarray, n: int) -> np.ndarray:
 def shingle_set(tokens: np.ndarray, n: int) -> np.ndarray:
     """Sorted unique hashes of the word n-grams: what the exact Jaccard compares and
     MinHash signs."""
-    return np.unique(ngram_hashes(tokens, n))
+    return unique(ngram_hashes(tokens, n))
 
 
 def jaccards(a: np.ndarray, others: list[np.ndarray]) -> list[float]:

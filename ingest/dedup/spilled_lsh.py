@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.arrays import unique
 from ingest.dedup.lsh import band_pair_codes
 from ingest.dedup.part_files import PartFiles, first_ranges, parts_for
 
@@ -31,7 +32,7 @@ def spilled_lsh_pairs(keys_by_band: Iterable[np.ndarray], n: int, folder: Path) 
             for codes in band_pair_codes(keys, n):
                 spill.add(codes, first_ranges(codes, n, parts))
         for codes in spill.parts():
-            for code in np.unique(codes).tolist():
+            for code in unique(codes).tolist():
                 yield code // n, code % n
     finally:
         spill.discard()

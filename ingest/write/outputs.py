@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.arrays import unique_index
 from ingest.config import Config
 from ingest.dedup.decisions import NO_CLUSTER, Decision
 from ingest.workspace import Workspace
@@ -58,7 +59,7 @@ def write_batch(batch: int, config: Config, workspace: Workspace, decisions: dic
     sides_of: dict[int, np.ndarray] = {}
     if len(passages):
         passages = passages[np.argsort(passages["row"], kind="stable")]
-        rows, starts = np.unique(passages["row"], return_index=True)
+        rows, starts = unique_index(passages["row"])
         for row, lo, hi in zip(rows.tolist(), starts.tolist(), [*starts[1:].tolist(), len(passages)]):
             sides_of[row] = passages[lo:hi]
     # "label" mode keeps every copy in documents.jsonl; duplicates.jsonl is then empty.
