@@ -36,8 +36,11 @@ from ingest.workspace import Workspace
 # candidates 2.9 KB over the 1.1 KB dedup left).
 CENTRAL_BYTES_PER_DOCUMENT = 4096
 _NO_ARRAY = np.empty(0, dtype=np.uint32)
-# Fewer pairs than this at once (about 2 s of CPU) are verified in this process: a
-# phase in the workers costs a Prefect task (0.2-0.5 s at 20,000 documents).
+# A run's pairs are verified in this process until this many (about 2 s of CPU) have
+# been: a phase in the workers costs a Prefect task (0.2-0.5 s at 20,000 documents).
+# Past it the run is large, and its later chunks, small ones too (the last rounds, whose
+# pairs are mostly connected already; the members compared with their kept one), go to
+# the workers: verified here, they left both idle.
 PAIRS_IN_WORKERS = 32_768
 
 
@@ -83,10 +86,13 @@ def _verifier(dedup: Deduplicator, ids: list[str], mapper: Callable[[str, list[t
     """Chunks of candidate pairs of `ids`'s positions, verified by `verify_pair_chunk`s
     run by `mapper`."""
     where = np.array([dedup.location(doc_id) for doc_id in ids], dtype=np.int32).reshape(-1, 2)
+    pairs_so_far = 0
 
     def verify(chunks: list[np.ndarray]) -> list[ChunkVerdicts]:
+        nonlocal pairs_so_far
         args = [(np.hstack((where[c[:, 0]], where[c[:, 1]], c[:, 2:])), config, workspace) for c in chunks]
-        if sum(len(c) for c in chunks) < PAIRS_IN_WORKERS:
+        pairs_so_far += sum(len(c) for c in chunks)
+        if pairs_so_far < PAIRS_IN_WORKERS:
             return [verify_pair_chunk(*a) for a in args]  # the same verdicts, without a phase's overhead
         return mapper("verify", args)
 

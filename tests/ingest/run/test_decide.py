@@ -8,6 +8,8 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from ingest.config import load_config
 from ingest.dedup import pair_rounds
 from ingest.run import decide
@@ -15,7 +17,8 @@ from ingest.run.pipeline import run, run_phase
 from tests.ingest.run.test_out_of_core import outputs, write_corpus
 
 
-def test_decisions_do_not_depend_on_the_workers(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("pairs_in_workers", [1, 60])  # 60: the first round here, the rest in the workers
+def test_decisions_do_not_depend_on_the_workers(tmp_path: Path, monkeypatch, pairs_in_workers: int) -> None:
     corpus = tmp_path / "corpus"
     write_corpus(corpus, 3)
     config = load_config()
@@ -23,7 +26,7 @@ def test_decisions_do_not_depend_on_the_workers(tmp_path: Path, monkeypatch) -> 
     # Many rounds and chunks over a small input.
     monkeypatch.setattr(pair_rounds, "ROUND_PAIRS", 50)
     monkeypatch.setattr(pair_rounds, "CHUNK_PAIRS", 7)
-    monkeypatch.setattr(decide, "PAIRS_IN_WORKERS", 1)
+    monkeypatch.setattr(decide, "PAIRS_IN_WORKERS", pairs_in_workers)
     phases = []
 
     def pool_mapper(phase: str, args: list[tuple]) -> list:
