@@ -16,8 +16,8 @@ import xxhash
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*")
 _WORD_CHAR = re.compile(r"\w")
 # Which code points of the Basic Multilingual Plane `\w` matches, from `re` itself.
-_BMP_WORD = np.zeros(0x10000, dtype=bool)
-_BMP_WORD[[m.start() for m in _WORD_CHAR.finditer("".join(map(chr, range(0x10000))))]] = True
+BMP_WORD = np.zeros(0x10000, dtype=bool)
+BMP_WORD[[m.start() for m in _WORD_CHAR.finditer("".join(map(chr, range(0x10000))))]] = True
 _APOSTROPHES = (ord("'"), ord("’"))
 # Between texts analysed together: no word character, and a sentence's end
 # (`ingest/dedup/marks.py`), so that each text's first word opens a sentence as alone.
@@ -60,10 +60,10 @@ def texts_hashes_and_spans(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray
     codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if codes.size and codes.max() > 0xFFFF:
         astral = codes > 0xFFFF
-        word = _BMP_WORD[np.where(astral, 0, codes)]
+        word = BMP_WORD[np.where(astral, 0, codes)]
         word[astral] = [_WORD_CHAR.match(chr(c)) is not None for c in codes[astral].tolist()]
     else:
-        word = _BMP_WORD[codes]
+        word = BMP_WORD[codes]
     inner = codes[1:-1]
     word[1:-1] |= word[:-2] & word[2:] & ((inner == _APOSTROPHES[0]) | (inner == _APOSTROPHES[1]))
     edges = np.zeros(len(word) + 2, dtype=bool)
