@@ -41,7 +41,7 @@ class MinHasher:
         out = np.full((len(offsets) - 1, self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
         filled = np.flatnonzero(np.diff(offsets))
         ends = offsets[filled + 1]
-        # One buffer for every block (a tenth less CPU than a new array each): a block
+        # One buffer for every block (7 % less CPU than a new array each): a block
         # holds more than _HASHES_AT_ONCE hashes when one document alone has more.
         buffer = np.empty(self.num_perm * min(int(offsets[-1]), 4 * _HASHES_AT_ONCE), dtype=np.uint64)
         at = 0
