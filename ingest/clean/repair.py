@@ -256,6 +256,11 @@ def _has_controls(text: str) -> bool:
 
 
 def _remove_controls(text: str, counts: Counts) -> str:
+    if text.isascii() and "\x1b" not in text:  # single control bytes only (a "\r" a line): translate
+        data = text.encode("ascii")
+        kept = data.translate(None, _ASCII_CONTROL_BYTES)
+        _count(counts, "control-chars", len(data) - len(kept))
+        return kept.decode("ascii")
     text, n = _CONTROL.subn("", text)
     _count(counts, "control-chars", n)
     return text

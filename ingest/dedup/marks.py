@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ingest.arrays import unique
-from ingest.dedup.shingles import TEXT_SEPARATOR, text_offsets, word_hashes
+from ingest.dedup.shingles import BMP_WORD, TEXT_SEPARATOR, text_offsets, word_hashes
 
 FIGURE = np.uint8(1)
 NAME = np.uint8(2)
@@ -33,13 +33,20 @@ _BMP_DIGIT = np.array([c.isdigit() for c in _BMP] + [False], dtype=bool)
 _BMP_UPPER = np.array([c.isupper() or c.istitle() for c in _BMP] + [False], dtype=bool)
 # Characters looked through when finding what precedes a word: spaces, quotes, brackets.
 _BMP_SKIPPED = np.array([c.isspace() or c in "\"'“”‘’«»([{<" for c in _BMP] + [False], dtype=bool)
+# What may stand between two words and is not looked through: neither skipped nor a
+# word character (every astral character: one inside a word is never the last before
+# another word's start, its word's last character is).
+_BMP_BETWEEN = np.append(~_BMP_SKIPPED[:-1] & ~BMP_WORD, True)
 _SENTENCE_END = np.zeros(0x10001, dtype=bool)
 _SENTENCE_END[[ord(c) for c in ".!?:"]] = True
 _NEWLINE = np.uint32(ord("\n"))
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _HEADLINE_WORDS = 20
-# `_among` looks values up in a table of the low bits of this few first.
+# `_among` looks values up in a table of the low bits of this few first; and the others
+# in a table of the values' low bits when they are at most _SOME (the capitalised
+# words opening sentences among all the words: most have none of those low bits).
 _FEW = 256
+_SOME = 1 << 14
 _LOW_BITS = 0xFFFF
 
 
@@ -68,20 +75,26 @@ def texts_word_marks(texts: Sequence[str], spans: np.ndarray, tokens: np.ndarray
     of_text = np.repeat(np.arange(len(texts)), np.diff(offsets))
     text_starts = text_offsets(texts)[of_text]
     starts, ends = spans[:, 0] + text_starts, spans[:, 1] + text_starts
-    # What is needed of the characters is found by searching, at the words, the sorted
-    # places of the few that matter (digits, line breaks, what is not a space or a
-    # quote), rather than by running sums over all of them.
+    # What is needed of the characters is found from the sorted places of the few that
+    # matter (digits, line breaks, punctuation), each looked up among the words' starts
+    # (fewer searches than the words' among them), rather than by running sums over all.
     digits = np.flatnonzero(_BMP_DIGIT[bmp])
-    figure = ((np.searchsorted(digits, ends) > np.searchsorted(digits, starts))
-              | _among(tokens, _word_set(tuple(figure_words))))
+    word_of_digit = np.searchsorted(starts, digits, "right") - 1  # the last word starting at or before it
+    figure = _among(tokens, _word_set(tuple(figure_words)))
+    figure[word_of_digit[(word_of_digit >= 0) & (digits < ends[np.maximum(word_of_digit, 0)])]] = True
     # The last character before each word that is not a space, quote or bracket (the
-    # separator ending the text before, a sentence's end, for a text's first word).
-    seen = np.flatnonzero(~_BMP_SKIPPED[bmp])
-    at = np.searchsorted(seen, starts)
-    before = np.where(at > 0, seen[np.maximum(at - 1, 0)], -1)
+    # separator ending the text before, a sentence's end, for a text's first word):
+    # the last such character between it and the word before, if any (`_BMP_BETWEEN`),
+    # else the last character of the word before (a word character).
+    between = np.append(-1, np.flatnonzero(_BMP_BETWEEN[bmp]))  # -1: none
+    before = np.maximum(between[np.searchsorted(between, starts) - 1], np.append(0, ends[:-1]) - 1)
+    # Two line breaks or more between that character and the word: a new paragraph.
     newlines = np.flatnonzero(codes == _NEWLINE)
+    next_word = np.searchsorted(starts, newlines)  # the word after each line break
+    after_before = next_word < len(starts)
+    after_before[after_before] = newlines[after_before] > before[next_word[after_before]]
     opens_sentence = ((before < 0) | _SENTENCE_END[bmp[np.maximum(before, 0)]]
-                      | (np.searchsorted(newlines, starts) - np.searchsorted(newlines, np.maximum(before, 0)) >= 2))
+                      | (np.bincount(next_word[after_before], minlength=len(starts)) >= 2))
     upper = _BMP_UPPER[bmp[starts]]
     headline = starts < _headline_ends(texts)[of_text] + text_starts
     capital = upper & ~headline
@@ -111,19 +124,24 @@ def _among(values: np.ndarray, others: np.ndarray) -> np.ndarray:
     if len(others) <= len(values):
         others = np.sort(others)
         found = np.zeros(len(values), dtype=bool)
-        maybe = slice(None)
-        if len(others) <= _FEW:  # a word list: most values are told apart by their low bits first
-            table = np.zeros(_LOW_BITS + 1, dtype=bool)
-            table[others & _LOW_BITS] = True
-            maybe = np.flatnonzero(table[values & _LOW_BITS])
+        maybe = _low_bits_among(values, others) if len(others) <= _FEW else slice(None)
         found[maybe] = others[np.minimum(np.searchsorted(others, values[maybe]), len(others) - 1)] == values[maybe]
         return found
     ordered = np.sort(values)
+    if len(ordered) <= _SOME:
+        others = others[_low_bits_among(others, ordered)]
     at = np.searchsorted(ordered, others)
     present = np.zeros(len(ordered), dtype=bool)
     hit = ordered[np.minimum(at, len(ordered) - 1)] == others
     present[at[hit]] = True  # the first of equal values, where `values` are looked up below
     return present[np.searchsorted(ordered, values)]
+
+
+def _low_bits_among(values: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Where `values` may be among the few `others`: those whose low bits some of them have."""
+    table = np.zeros(_LOW_BITS + 1, dtype=bool)
+    table[others & _LOW_BITS] = True
+    return np.flatnonzero(table[values & _LOW_BITS])
 
 
 def _headline_ends(texts: Sequence[str]) -> np.ndarray:

@@ -18,14 +18,19 @@ from ingest.arrays import unique
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*")
 _WORD_CHAR = re.compile(r"\w")
 # Which code points of the Basic Multilingual Plane `\w` matches, from `re` itself.
-_BMP_WORD = np.zeros(0x10000, dtype=bool)
-_BMP_WORD[[m.start() for m in _WORD_CHAR.finditer("".join(map(chr, range(0x10000))))]] = True
+BMP_WORD = np.zeros(0x10000, dtype=bool)
+BMP_WORD[[m.start() for m in _WORD_CHAR.finditer("".join(map(chr, range(0x10000))))]] = True
 _APOSTROPHES = (ord("'"), ord("’"))
 # Between texts analysed together: no word character, and a sentence's end
 # (`ingest/dedup/marks.py`), so that each text's first word opens a sentence as alone.
 TEXT_SEPARATOR = "."
 NGRAM_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 NO_HASHES = np.empty(0, dtype=np.uint64)
+# Words of at most this many ASCII characters are hashed with numpy (`_xxh32_short_ascii`):
+# xxh32's path for inputs under 16 bytes.
+_SHORT_WORD = 15
+_XXH_P1, _XXH_P2, _XXH_P3, _XXH_P4, _XXH_P5 = map(np.uint32, (2654435761, 2246822519, 3266489917, 668265263,
+                                                            374761393))
 
 
 def token_spans(text: str) -> list[tuple[int, int]]:
@@ -57,10 +62,10 @@ def texts_hashes_and_spans(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray
     codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if codes.size and codes.max() > 0xFFFF:
         astral = codes > 0xFFFF
-        word = _BMP_WORD[np.where(astral, 0, codes)]
+        word = BMP_WORD[np.where(astral, 0, codes)]
         word[astral] = [_WORD_CHAR.match(chr(c)) is not None for c in codes[astral].tolist()]
     else:
-        word = _BMP_WORD[codes]
+        word = BMP_WORD[codes]
     inner = codes[1:-1]
     word[1:-1] |= word[:-2] & word[2:] & ((inner == _APOSTROPHES[0]) | (inner == _APOSTROPHES[1]))
     edges = np.zeros(len(word) + 2, dtype=bool)
@@ -78,8 +83,7 @@ def texts_hashes_and_spans(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray
         folded[i] = texts[i]
     folded_codes = np.frombuffer(TEXT_SEPARATOR.join(folded).replace("’", "'").encode("utf-32-le", "surrogatepass"),
                                  dtype=np.uint32)
-    hashes = _hash_words(np.where(word, folded_codes, np.uint32(32)).tobytes().decode("utf-32-le", "surrogatepass")
-                         .split())
+    hashes = _hash_placed_words(folded_codes, places)
     for i in uneven:
         lo, hi = offsets[i], offsets[i + 1]
         hashes[lo:hi] = word_hashes([texts[i][start:end] for start, end in spans[lo:hi].tolist()])
@@ -104,6 +108,56 @@ def word_hashes(words: list[str]) -> np.ndarray:
 
 def _hash_words(folded: list[str]) -> np.ndarray:
     return np.fromiter(map(xxhash.xxh32_intdigest, map(str.encode, folded)), dtype=np.uint32, count=len(folded))
+
+
+def _hash_placed_words(codes: np.ndarray, places: np.ndarray) -> np.ndarray:
+    """`_hash_words` of the words at `places` (rows of start, end) in the code points
+    `codes`: xxh32 computed with numpy for the words of at most _SHORT_WORD ASCII
+    characters (most of them), by xxhash for the others. Calling xxhash a word, with
+    a string and a bytes object made for each, took 0.82 s of CPU for the words of the
+    20,000 bench documents, against 0.52 s this way."""
+    starts, lengths = places[:, 0], places[:, 1] - places[:, 0]
+    beyond_ascii = np.flatnonzero(codes >= 0x80)
+    short = ((lengths <= _SHORT_WORD)
+             & (np.searchsorted(beyond_ascii, places[:, 1]) == np.searchsorted(beyond_ascii, starts)))
+    hashes = np.empty(len(places), dtype=np.uint32)
+    hashes[short] = _xxh32_short_ascii(codes, starts[short], lengths[short])
+    others = np.flatnonzero(~short)
+    hashes[others] = _hash_words([codes[start:end].tobytes().decode("utf-32-le", "surrogatepass")
+                                  for start, end in places[others].tolist()])
+    return hashes
+
+
+def _xxh32_short_ascii(codes: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """xxh32 (seed 0) of the ASCII words of `lengths` at most _SHORT_WORD starting at
+    `starts` in the code points `codes`: the algorithm's path for inputs under 16
+    bytes, its 4-byte lanes, then its single bytes, then its final mixing."""
+    padded = np.zeros(len(codes) + 16, dtype=np.uint8)
+    padded[: len(codes)] = codes  # truncated: a short word's code points are its bytes
+    # Each word's 16 bytes from its start, the ones past its end never read.
+    rows = np.lib.stride_tricks.sliding_window_view(padded, 16)[starts]
+    lanes = rows.view("<u4")
+    lengths = lengths.astype(np.uint32)
+    h = lengths + _XXH_P5
+    with np.errstate(over="ignore"):
+        for k in range(3):
+            mixed = _rotl(h + lanes[:, k] * _XXH_P3, 17) * _XXH_P4
+            h = np.where(lengths >= 4 * (k + 1), mixed, h)
+        done = lengths & np.uint32(~3 & 0xFFFFFFFF)  # bytes taken by the lanes
+        for j in range(3):
+            byte = rows[np.arange(len(rows)), done + j].astype(np.uint32)
+            mixed = _rotl(h + byte * _XXH_P5, 11) * _XXH_P1
+            h = np.where(done + j < lengths, mixed, h)
+        h ^= h >> np.uint32(15)
+        h *= _XXH_P2
+        h ^= h >> np.uint32(13)
+        h *= _XXH_P3
+        h ^= h >> np.uint32(16)
+    return h
+
+
+def _rotl(x: np.ndarray, bits: int) -> np.ndarray:
+    return (x << np.uint32(bits)) | (x >> np.uint32(32 - bits))
 
 
 def ngram_hashes(tokens: np.ndarray, n: int) -> np.ndarray:

@@ -231,6 +231,9 @@ def _agrees_with_the_word_pattern(text: str) -> None:
     "naïve café 東京 2024-04-14 rock'n'roll", "\n\nA\tB\n", "'lead trail' a''b c'’d e'f'g",
     "STRASSE Straße ﬁnal İstanbul’s ΣΑΣ",  # folds to more characters: word by word
     "𝒜lpha 😀 x_y 𠀋字", "lone \ud800 surrogate", "no\u00a0break\u2003em",
+    # ASCII words of every length about xxh32's 4-byte lanes and 16-byte stripes (the
+    # short ones hashed with numpy, the long ones by xxhash), and a long one beside é.
+    " ".join("AbCdEfGhIjKlMnOpQrStUvWxYz0123"[:n] for n in range(1, 31)), "forty-two Gedächtnisschwund é",
 ])
 def test_hashes_and_spans_agree_with_the_word_pattern(text: str) -> None:
     _agrees_with_the_word_pattern(text)
