@@ -213,7 +213,7 @@ def candidate_recall(texts: dict[str, str], copies, negatives) -> list[dict]:
                                ("3-word shingles, 64 x 2", 3, 64, 2), ("word sets, 32 x 4", 1, 32, 4)]:
         signatures = np.stack([hasher.signature(shingle_set(tokens[d], n)) for d in ids])
         started = time.perf_counter()
-        pairs = set(lsh_pairs(signatures, bands, r))
+        pairs = set(map(tuple, lsh_pairs(signatures, bands, r).tolist()))
         seconds = time.perf_counter() - started
         found = Counter()
         total = Counter()

@@ -109,17 +109,17 @@ class Deduplicator:
     def candidate_pairs(self, ids: list[str]) -> Iterator[tuple[str, str]]:
         """Pairs of `ids` that share an LSH bucket in at least one band, sorted by their
         positions in `ids`."""
-        return ((ids[a], ids[b]) for a, b in self._candidate_positions(ids))
+        return ((ids[a], ids[b]) for block in self._candidate_positions(ids) for a, b in block.tolist())
 
-    def _candidate_positions(self, ids: list[str]) -> Iterable[tuple[int, int]]:
+    def _candidate_positions(self, ids: list[str]) -> Iterable[np.ndarray]:
         """Pairs of positions in `ids` whose documents share an LSH bucket in at least
-        one band, sorted."""
+        one band, sorted, in blocks of rows (a, b)."""
         if len(ids) < 2:
             return ()
         if self._spill_to is not None:
             return spilled_lsh_pairs(self._keys_by_band(ids), len(ids), self._spill_to)
         signatures = np.stack([self._signature_of(self._sketches[i]) for i in ids])
-        return lsh_pairs(signatures, self.config.bands, self.config.rows)
+        return [lsh_pairs(signatures, self.config.bands, self.config.rows)]
 
     def _keys_by_band(self, ids: list[str]) -> Iterator[np.ndarray]:
         """The band keys of `ids` band by band, spilled first to one file a band: the

@@ -21,8 +21,9 @@ from ingest.dedup.shingles import NGRAM_MULTIPLIER
 _MAX_BUCKET_PAIRS = 50
 
 
-def lsh_pairs(signatures: np.ndarray, bands: int, rows: int) -> list[tuple[int, int]]:
-    """Index pairs (a < b) whose signatures agree on all rows of at least one band.
+def lsh_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Index pairs (a < b) whose signatures agree on all rows of at least one band, as
+    rows (a, b).
 
     The same banding as datasketch's MinHashLSH, done on sorted numpy arrays: its
     dict-of-sets buckets cost about 10 KB a document in memory (measured), these about
@@ -31,8 +32,12 @@ def lsh_pairs(signatures: np.ndarray, bands: int, rows: int) -> list[tuple[int, 
     """
     n = len(signatures)
     codes = [c for band in range(bands) for c in band_pair_codes(band_keys(signatures, band, rows), n)]
-    distinct = unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
-    return [(c // n, c % n) for c in distinct.tolist()]
+    return pairs_of(unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64), n)
+
+
+def pairs_of(codes: np.ndarray, n: int) -> np.ndarray:
+    """Pair codes a * n + b as rows (a, b) of document positions (int32)."""
+    return np.stack((codes // n, codes % n), axis=1).astype(np.int32)
 
 
 def band_keys(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:

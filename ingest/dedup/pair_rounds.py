@@ -16,8 +16,7 @@ of workers, in memory and out of core.
 from __future__ import annotations
 
 import functools
-import itertools
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -101,19 +100,18 @@ def verify_chunk(firsts: Sequence[Hashable], seconds: Sequence[Hashable], roots:
 ChunkVerifier = Callable[[list[np.ndarray]], list[ChunkVerdicts]]
 
 
-def verify_in_rounds(pairs: Iterable[tuple[int, int]], n: int,
+def verify_in_rounds(pairs: Iterable[np.ndarray], n: int,
                      verify_chunks: ChunkVerifier) -> tuple[np.ndarray, np.ndarray, dict[str, int], np.ndarray]:
-    """The candidate `pairs` of documents 0..n-1 (sorted), verified in rounds (see the
-    module docstring): the verified pairs as rows (first, second), their `Comparison`
-    counts, the counts of what was done, and each document's component (its smallest
-    connected position)."""
+    """The candidate `pairs` of documents 0..n-1 (sorted, in blocks of rows (a, b)),
+    verified in rounds (see the module docstring): the verified pairs as rows (first,
+    second), their `Comparison` counts, the counts of what was done, and each
+    document's component (its smallest connected position)."""
     root = np.arange(n, dtype=np.int32)  # each position's component, fully compressed between rounds
     found: list[np.ndarray] = []
     found_counts: list[np.ndarray] = []
     stats = {"lsh_candidates": 0, "skipped_as_connected": 0, "lsh_false_positives": 0,
              "refused_for_figures_or_names": 0, "contained_pairs": 0}
-    pairs = iter(pairs)
-    while len(batch := np.array(list(itertools.islice(pairs, ROUND_PAIRS)), dtype=np.int32).reshape(-1, 2)):
+    for batch in _rounds(pairs):
         rows = np.hstack((batch, root[batch]))
         open_ = rows[rows[:, 2] != rows[:, 3]]
         stats["lsh_candidates"] += len(batch)
@@ -134,6 +132,20 @@ def verify_in_rounds(pairs: Iterable[tuple[int, int]], n: int,
     if not found:
         return np.empty((0, 2), np.int32), np.empty((0, len(COUNTS)), np.int32), stats, root
     return np.concatenate(found), np.concatenate(found_counts), stats, root
+
+
+def _rounds(blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """The rows of `blocks`, in order, `ROUND_PAIRS` at a time (the last round fewer)."""
+    held: list[np.ndarray] = []
+    for block in blocks:
+        held.append(np.asarray(block, dtype=np.int32).reshape(-1, 2))
+        if sum(len(b) for b in held) >= ROUND_PAIRS:
+            rows = np.concatenate(held)
+            whole = len(rows) - len(rows) % ROUND_PAIRS
+            yield from np.split(rows[:whole], whole // ROUND_PAIRS)
+            held = [rows[whole:]]
+    if sum(len(b) for b in held):
+        yield np.concatenate(held)
 
 
 def _root_of(root: np.ndarray, x: int) -> int:

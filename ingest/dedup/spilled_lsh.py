@@ -17,14 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from ingest.arrays import unique
-from ingest.dedup.lsh import band_pair_codes
+from ingest.dedup.lsh import band_pair_codes, pairs_of
 from ingest.dedup.part_files import PartFiles, first_ranges, parts_for
 
 
-def spilled_lsh_pairs(keys_by_band: Iterable[np.ndarray], n: int, folder: Path) -> Iterator[tuple[int, int]]:
+def spilled_lsh_pairs(keys_by_band: Iterable[np.ndarray], n: int, folder: Path) -> Iterator[np.ndarray]:
     """Index pairs (a < b) of the `n` documents that share a bucket in at least one band,
-    sorted: the pairs of `lsh_pairs`. `keys_by_band`: for each band in turn, the n
-    documents' bucket keys (`lsh.band_keys`); `folder`: where the codes are spilled."""
+    sorted, as blocks of rows (a, b) (a part's each): the rows of `lsh_pairs`.
+    `keys_by_band`: for each band in turn, the n documents' bucket keys
+    (`lsh.band_keys`); `folder`: where the codes are spilled."""
     parts = parts_for(n)
     spill = PartFiles(folder, "lsh-pairs", parts, np.int64)
     try:
@@ -32,7 +33,6 @@ def spilled_lsh_pairs(keys_by_band: Iterable[np.ndarray], n: int, folder: Path) 
             for codes in band_pair_codes(keys, n):
                 spill.add(codes, first_ranges(codes, n, parts))
         for codes in spill.parts():
-            for code in unique(codes).tolist():
-                yield code // n, code % n
+            yield pairs_of(unique(codes), n)
     finally:
         spill.discard()

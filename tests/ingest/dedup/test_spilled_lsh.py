@@ -26,10 +26,11 @@ def test_spilled_banding_gives_the_in_memory_pairs_in_order(tmp_path, monkeypatc
     expected = lsh_pairs(signatures, 8, 4)
     assert len(expected) > 2000
     keys = (band_keys(signatures, band, 4) for band in range(8))
-    assert list(spilled_lsh_pairs(keys, len(signatures), tmp_path)) == expected
+    blocks = list(spilled_lsh_pairs(keys, len(signatures), tmp_path))
+    assert len(blocks) > 1 and np.array_equal(np.concatenate(blocks), expected)
     assert list(tmp_path.iterdir()) == []  # the spilled codes are deleted
 
 
 def test_spilled_banding_of_no_pairs_is_empty(tmp_path) -> None:
     signatures = np.arange(40, dtype=np.uint32).reshape(5, 8)
-    assert list(spilled_lsh_pairs((band_keys(signatures, b, 4) for b in range(2)), 5, tmp_path)) == []
+    assert sum(len(b) for b in spilled_lsh_pairs((band_keys(signatures, b, 4) for b in range(2)), 5, tmp_path)) == 0
