@@ -30,36 +30,59 @@ _SPANS_CACHED = 4096
 
 
 def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, words: SpilledWords,
-                  workers: int, spill_to: Path | None = None) -> tuple[list[np.ndarray], StockAnchors]:
+                  workers: int, spill_to: Workspace | None = None) -> tuple[list[np.ndarray | None], StockAnchors]:
     """The candidate pairs of stories for passage search, as chunks of (a_batch, a_row,
     b_batch, b_row) rows: the batches of the passage phase; and the run's stock anchors,
-    which every batch needs. `spill_to`: where to spill the anchors and their pairs
-    (`spilled_anchors.py`), None to find them in memory."""
+    which every batch needs. `spill_to`: the workspace where the anchors and their pairs
+    are spilled (`spilled_anchors.py`) and each chunk saved (None in the list:
+    `passage_batch` reads it), None to find and hold them in memory."""
     chosen = stories(dedup.sketches(), result.cluster_of, config.dedup.passages)
-    min_shared = min_shared_anchors(config.dedup.passages)
-    stock_over = stock_limit(len(chosen), config.dedup.passages)
+    where = np.array([(s.batch, s.row) for s in chosen], dtype=np.int32).reshape(-1, 2)
+    del chosen  # a Sketch each: where they are is enough
+    passages, n = config.dedup.passages, len(where)
+    min_shared, stock_over = min_shared_anchors(passages), stock_limit(n, passages)
+    anchor_sets = (words.anchors(batch, row) for batch, row in where.tolist())
     if spill_to is None:
-        first, second, stock = candidate_pairs([words.anchors(s.batch, s.row) for s in chosen], min_shared,
-                                               stock_over, config.dedup.passages.rare_anchor_documents)
-    else:
-        first, second, stock = spilled_candidate_pairs((words.anchors(s.batch, s.row) for s in chosen),
-                                                       len(chosen), min_shared, stock_over, spill_to,
-                                                       config.dedup.passages.rare_anchor_documents)
-    if len(first) == 0:
-        return [], stock
-    where = np.array([(s.batch, s.row) for s in chosen], dtype=np.int32)
-    pairs = np.hstack((where[first], where[second]))
-    chunks = max(2 * workers, -(-len(pairs) // _PAIRS_PER_CHUNK))
-    return [chunk for chunk in np.array_split(pairs, chunks) if len(chunk)], stock
+        first, second, stock = candidate_pairs(list(anchor_sets), min_shared, stock_over,
+                                               passages.rare_anchor_documents)
+        return [np.hstack((where[first[lo:hi]], where[second[lo:hi]]))
+                for lo, hi in _chunk_bounds(len(first), workers)], stock
+    pairs, stock = spilled_candidate_pairs(anchor_sets, n, min_shared, stock_over, spill_to.root,
+                                           passages.rare_anchor_documents)
+    try:
+        chunks: list[np.ndarray | None] = []
+        for lo, hi in _chunk_bounds(len(pairs), workers):
+            first, second = pairs.read(lo, hi)
+            np.save(_chunk_path(spill_to, len(chunks)), np.hstack((where[first], where[second])))
+            chunks.append(None)
+    finally:
+        pairs.discard()
+    return chunks, stock
 
 
-def passage_batch(pairs: np.ndarray, stock: StockAnchors, config: Config, workspace: Workspace,
+def _chunk_bounds(pairs: int, workers: int) -> list[tuple[int, int]]:
+    """The passage phase's chunks of `pairs` pairs, as (start, stop): at least two a
+    worker, about _PAIRS_PER_CHUNK each, none empty (`np.array_split`'s sizes)."""
+    chunks = max(2 * workers, -(-pairs // _PAIRS_PER_CHUNK))
+    size, larger = divmod(pairs, chunks)
+    stops = np.cumsum([size + 1] * larger + [size] * (chunks - larger)).tolist()
+    return [(lo, hi) for lo, hi in zip([0, *stops], stops) if hi > lo]
+
+
+def _chunk_path(workspace: Workspace, chunk: int) -> Path:
+    return workspace.words(chunk, "passage-pairs")
+
+
+def passage_batch(pairs: np.ndarray | None, stock: StockAnchors, config: Config, workspace: Workspace,
                   spill_as: int | None = None) -> np.ndarray | int:
     """The passages of these pairs (rows of a_batch, a_row, b_batch, b_row), in
     character offsets, read from the spilled words of the clean phase, the words of the
     run's `stock` anchors not counted towards a passage's length. With `spill_as`
     (when the central steps spill): their count, the passages saved in the workspace
-    as that chunk's (`spill_sides` reads them)."""
+    as that chunk's (`spill_sides` reads them); `pairs` None: that chunk's, as
+    `passage_tasks` saved them."""
+    if pairs is None:
+        pairs = np.load(_chunk_path(workspace, spill_as))
     words = SpilledWords(workspace)
 
     # A document meets several partners in a chunk: its spans are mostly read once
@@ -110,6 +133,7 @@ def spill_sides(workspace: Workspace, chunks: int, batches: int) -> None:
             sides.add(_side(found, me), found[f"{me}_batch"])
     for chunk in range(chunks):
         workspace.words(chunk, "passages").unlink()
+        _chunk_path(workspace, chunk).unlink(missing_ok=True)
 
 
 def batch_sides(workspace: Workspace, batch: int) -> np.ndarray:

@@ -179,7 +179,8 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
                 result = settle(state, dedup, result, lambda: _cleaned_rows(workspace, len(batches)))
             timings["dedup"] = time.perf_counter() - t
             t = time.perf_counter()
-            chunks, stock = (passage_tasks(dedup, result, config, words, plan.workers, spill_to)
+            chunks, stock = (passage_tasks(dedup, result, config, words, plan.workers,
+                                           workspace if spill_to is not None else None)
                              if config.dedup.passages.enabled else ([], None))
     finally:
         words.close()

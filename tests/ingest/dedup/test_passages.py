@@ -255,9 +255,12 @@ def test_spilled_candidate_pairs_are_the_in_memory_ones_in_order(tmp_path, monke
     for min_shared, rare_at_most in ((1, 0), (2, 0), (2, 3)):
         *expected, expected_stock = candidate_pairs(anchor_sets, min_shared, 400, rare_at_most)
         assert len(expected[0]) > 1000
-        *got, got_stock = spilled_candidate_pairs(iter(anchor_sets), len(anchor_sets), min_shared, 400, tmp_path,
-                                                  rare_at_most)
-        assert [a.tolist() for a in got] == [a.tolist() for a in expected]
+        spilled, got_stock = spilled_candidate_pairs(iter(anchor_sets), len(anchor_sets), min_shared, 400, tmp_path,
+                                                     rare_at_most)
+        assert [a.tolist() for a in spilled.read(0, len(spilled))] == [a.tolist() for a in expected]
+        middle = len(spilled) // 3, 2 * len(spilled) // 3
+        assert [a.tolist() for a in spilled.read(*middle)] == [a[slice(*middle)].tolist() for a in expected]
+        spilled.discard()
         assert len(got_stock.keys) == 2 and got_stock.keys.tolist() == expected_stock.keys.tolist()
         assert got_stock.mask(stock).all() and not got_stock.mask(pool[:100]).any()
     assert list(tmp_path.iterdir()) == []

@@ -8,6 +8,8 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
+
 from ingest.config import load_config
 from ingest.dedup import part_files
 from ingest.run import decide
@@ -101,3 +103,15 @@ def test_out_of_core_decides_as_in_memory_with_redis(tmp_path: Path, monkeypatch
     assert spilled_outs == memory_outs
     assert [r["dedup"] for r in spilled_reports] == [r["dedup"] for r in memory_reports]
     assert memory_reports[1]["dedup"]["already_indexed"] == memory_reports[0]["counts"]["inputs"]
+
+
+def test_passage_chunks_are_the_pairs_split_as_numpy_splits_them() -> None:
+    """Out of core the chunks are cut while the pairs are read back from disk: the same
+    chunks as splitting them in memory, none empty."""
+    from ingest.run.passages import _PAIRS_PER_CHUNK, _chunk_bounds
+
+    for pairs in (0, 1, 3, 7, _PAIRS_PER_CHUNK - 1, _PAIRS_PER_CHUNK + 1, 123_457):
+        for workers in (1, 2, 3):
+            chunks = max(2 * workers, -(-pairs // _PAIRS_PER_CHUNK))
+            split = [(int(c[0]), int(c[-1]) + 1) for c in np.array_split(np.arange(pairs), chunks) if len(c)]
+            assert _chunk_bounds(pairs, workers) == split
