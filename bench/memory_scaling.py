@@ -63,12 +63,15 @@ def build_long_corpus(source: Path, docs: int, folder: Path) -> int:
     return text_bytes
 
 
-def measure_peak(ingest: str, corpus: Path) -> tuple[compare.Measurement, int]:
-    """The measurement of one `ingest run`, and how many documents it kept or linked."""
+def measure_peak(ingest: str, corpus: Path, report_to: Path | None = None) -> tuple[compare.Measurement, int]:
+    """The measurement of one `ingest run`, and how many documents it kept or linked;
+    its report.json copied to `report_to` when given."""
     with tempfile.TemporaryDirectory() as work:
         out = Path(work) / "out"
         m, counts = compare.measure_counts([ingest, "run", str(corpus / "shards"), "--out", str(out), "--no-progress"],
                                            out, Path(work))
+        if report_to is not None:
+            shutil.copyfile(out / "report.json", report_to)
     return m, counts["documents"] + counts["duplicates"]
 
 
@@ -84,6 +87,8 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=compare.RESULTS,
                         help="where the corpora are built (default bench/results)")
     parser.add_argument("--no-long", action="store_true", help="leave out the long documents")
+    parser.add_argument("--reports", type=Path, default=None,
+                        help="folder to keep each run's report.json in (its phases' seconds, the dedup counts)")
     args = parser.parse_args()
     ingest = compare.ingest_executable(args.ingest)
     corpora = args.corpora or tc.default_corpora()
@@ -98,7 +103,11 @@ def main() -> None:
     rows = []
     for name, corpus, text_bytes in inputs:
         print(f"{name} ...", flush=True)
-        m, indexed = measure_peak(ingest, corpus)
+        report_to = None
+        if args.reports is not None:
+            args.reports.mkdir(parents=True, exist_ok=True)
+            report_to = args.reports / f"report-{corpus.name}.json"
+        m, indexed = measure_peak(ingest, corpus, report_to)
         rows.append((name, indexed, text_bytes / 1e6, m))
     argv = " ".join(sys.argv[1:])
     print(f"\n`python bench/memory_scaling.py {argv}` (ingest commit {compare.ingest_revision()})\n")
