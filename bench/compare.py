@@ -345,14 +345,18 @@ def _ingest_output_run(command: list[str], out: Path, run_dir: Path, keep_output
     return run
 
 
-def measure_counts(command: list[str], out: Path, cwd: Path) -> tuple[Measurement, dict[str, int]]:
+def measure_counts(command: list[str], out: Path, cwd: Path,
+                   report_to: Path | None = None) -> tuple[Measurement, dict[str, int]]:
     """Run `command`, which writes ingest's outputs to `out`: its measurement and the
-    counts of its report.json; the outputs are deleted.  A failed run ends the benchmark."""
+    counts of its report.json (copied to `report_to` when given); the outputs are
+    deleted.  A failed run ends the benchmark."""
     m = measure(command, cwd)
     if m.returncode != 0:
         last = (m.stderr.strip().splitlines() or [""])[-1]
         raise SystemExit(f"{' '.join(command)} failed with status {m.returncode}: {last}")
     counts = json.loads((out / "report.json").read_text())["counts"]
+    if report_to is not None:
+        shutil.copyfile(out / "report.json", report_to)
     shutil.rmtree(out)
     return m, counts
 

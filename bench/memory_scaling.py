@@ -69,9 +69,7 @@ def measure_peak(ingest: str, corpus: Path, report_to: Path | None = None) -> tu
     with tempfile.TemporaryDirectory() as work:
         out = Path(work) / "out"
         m, counts = compare.measure_counts([ingest, "run", str(corpus / "shards"), "--out", str(out), "--no-progress"],
-                                           out, Path(work))
-        if report_to is not None:
-            shutil.copyfile(out / "report.json", report_to)
+                                           out, Path(work), report_to)
     return m, counts["documents"] + counts["duplicates"]
 
 
