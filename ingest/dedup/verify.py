@@ -110,13 +110,14 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
     ("the", "said") pair up in place and break the sentence into pieces too short to
     find.
     """
-    if (len(tokens_a), tokens_a.tobytes()) > (len(tokens_b), tokens_b.tobytes()):
+    if len(tokens_a) > len(tokens_b) or (len(tokens_a) == len(tokens_b) and tokens_a.tobytes() > tokens_b.tobytes()):
         # One order for the pair: an alignment may choose among equally long ones by
         # which text is first, and the decision must not depend on the input's order.
         return compare(tokens_b, marks_b, tokens_a, marks_a, config).swapped()
     rest_a, rest_b = np.arange(len(tokens_a)), np.arange(len(tokens_b))
     aligned = 0
     in_order: list[tuple] = []  # the first round's alignment: both texts whole, in order
+    left_common = None  # the longest common subsequence of the words left, in order
     for round_ in range(_REALIGNMENTS):
         if round_ and min(len(rest_a), len(rest_b)) < config.moved_run_words:
             break  # no run that long is left to find
@@ -124,10 +125,13 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
         in_order = ops if round_ == 0 else in_order
         aligned += found
         if found == 0:
+            # This round aligned the words left (an alignment of the longest subsequence).
+            left_common = sum(a1 - a0 for tag, a0, a1, _, _ in ops if tag == "equal")
             break
-    # The words left, in order: their longest common subsequence (no operations needed).
-    left_over = Indel.distance(tokens_a[rest_a].tolist(), tokens_b[rest_b].tolist())
-    aligned += (len(rest_a) + len(rest_b) - left_over) // 2
+    if left_common is None:  # the words left, in order: no operations needed
+        left_common = (len(rest_a) + len(rest_b) - Indel.distance(tokens_a[rest_a].tolist(),
+                                                                  tokens_b[rest_b].tolist())) // 2
+    aligned += left_common
     # Substitutions are read where both texts are whole and in order (in what is left
     # after the runs, the changes of different places stand side by side), of the
     # words no round aligned: a figure of a moved sentence is found where it went.
