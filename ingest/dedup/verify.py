@@ -125,7 +125,8 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
         in_order = ops if round_ == 0 else in_order
         aligned += found
         if found == 0:
-            # This round aligned the words left (an alignment of the longest subsequence).
+            # This round's equal operations, over exactly the words left, are their longest
+            # common subsequence.
             left_common = sum(a1 - a0 for tag, a0, a1, _, _ in ops if tag == "equal")
             break
     if left_common is None:  # the words left, in order: no operations needed
