@@ -110,22 +110,29 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
     ("the", "said") pair up in place and break the sentence into pieces too short to
     find.
     """
-    if (len(tokens_a), tokens_a.tobytes()) > (len(tokens_b), tokens_b.tobytes()):
+    if len(tokens_a) > len(tokens_b) or (len(tokens_a) == len(tokens_b) and tokens_a.tobytes() > tokens_b.tobytes()):
         # One order for the pair: an alignment may choose among equally long ones by
         # which text is first, and the decision must not depend on the input's order.
         return compare(tokens_b, marks_b, tokens_a, marks_a, config).swapped()
     rest_a, rest_b = np.arange(len(tokens_a)), np.arange(len(tokens_b))
     aligned = 0
     in_order: list[tuple] = []  # the first round's alignment: both texts whole, in order
+    left_common = None  # the longest common subsequence of the words left, in order
     for round_ in range(_REALIGNMENTS):
+        if round_ and min(len(rest_a), len(rest_b)) < config.moved_run_words:
+            break  # no run that long is left to find
         found, rest_a, rest_b, ops = _align(tokens_a, tokens_b, rest_a, rest_b, config.moved_run_words)
         in_order = ops if round_ == 0 else in_order
         aligned += found
         if found == 0:
+            # This round's equal operations, over exactly the words left, are their longest
+            # common subsequence.
+            left_common = sum(a1 - a0 for tag, a0, a1, _, _ in ops if tag == "equal")
             break
-    # The words left, in order: their longest common subsequence (no operations needed).
-    left_over = Indel.distance(tokens_a[rest_a].tolist(), tokens_b[rest_b].tolist())
-    aligned += (len(rest_a) + len(rest_b) - left_over) // 2
+    if left_common is None:  # the words left, in order: no operations needed
+        left_common = (len(rest_a) + len(rest_b) - Indel.distance(tokens_a[rest_a].tolist(),
+                                                                  tokens_b[rest_b].tolist())) // 2
+    aligned += left_common
     # Substitutions are read where both texts are whole and in order (in what is left
     # after the runs, the changes of different places stand side by side), of the
     # words no round aligned: a figure of a moved sentence is found where it went.
@@ -134,10 +141,20 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
     kinds_a[rest_a] = marks_a[rest_a] & (FIGURE | NAME)
     kinds_b[rest_b] = marks_b[rest_b] & (FIGURE | NAME)
     changes = _changes(in_order)
-    conflicts = sum(1 for a0, a1, b0, b1 in _substitutions(changes, config.substitution_gap_words)
-                    if max(a1 - a0, b1 - b0) <= config.max_substitution_words
-                    and _replaced(tokens_a[a0:a1], kinds_a[a0:a1], tokens_b[b0:b1], kinds_b[b0:b1]))
-    conflicts += _ranges_cut(changes, tokens_a, marks_a, kinds_a, tokens_b, kinds_b, config)
+    bounds = tuple(zip(*changes)) if changes else ((), (), (), ())  # a0s, a1s, b0s, b1s
+    # Only a substitution with a figure or a name on each side can be a conflict: the
+    # few changes that hold one are found from those positions, not by reading each.
+    marked_a, marked_b = np.flatnonzero(kinds_a).tolist(), np.flatnonzero(kinds_b).tolist()
+    conflicts = 0
+    if marked_a and marked_b:
+        substitutions = [changes[i] for i in sorted(_holding(marked_a, bounds[0], bounds[1])
+                                                    & _holding(marked_b, bounds[2], bounds[3]))]
+        substitutions += [(a0, a1, b0, b1) for a0, a1, b0, b1 in _joined(changes, config.substitution_gap_words)
+                          if _holds(marked_a, a0, a1) and _holds(marked_b, b0, b1)]
+        conflicts = sum(1 for a0, a1, b0, b1 in substitutions
+                        if max(a1 - a0, b1 - b0) <= config.max_substitution_words
+                        and _replaced(tokens_a[a0:a1], kinds_a[a0:a1], tokens_b[b0:b1], kinds_b[b0:b1]))
+    conflicts += _ranges_cut(changes, bounds, tokens_a, marks_a, kinds_a, tokens_b, kinds_b, config)
     lead_a, lead_b = next(((a0, b0) for tag, a0, a1, b0, b1 in in_order
                            if tag == "equal" and a1 - a0 >= config.moved_run_words), (len(tokens_a), len(tokens_b)))
     return Comparison(len(tokens_a), len(tokens_b), aligned, conflicts, lead_a, lead_b,
@@ -146,7 +163,7 @@ def compare(tokens_a: np.ndarray, marks_a: np.ndarray, tokens_b: np.ndarray, mar
 
 def _headline(marks: np.ndarray, lead: int) -> int:
     """The words of a text's lead that are on its headline (the headline's words come first)."""
-    return min(lead, int(np.count_nonzero(marks & HEADLINE)))
+    return min(lead, int(np.count_nonzero(marks & HEADLINE))) if lead else 0
 
 
 def _replaced(tokens_a: np.ndarray, kinds_a: np.ndarray, tokens_b: np.ndarray, kinds_b: np.ndarray) -> bool:
@@ -155,8 +172,6 @@ def _replaced(tokens_a: np.ndarray, kinds_a: np.ndarray, tokens_b: np.ndarray, k
     has not (a name only added, beside the other's, is an editor's addition; a figure
     where the other has a name is an edit, not another notice of one template, whose
     figures and names stay in their places)."""
-    if not (kinds_a.any() and kinds_b.any()):  # most substitutions: no figure or name on a side
-        return False
     for kind in (FIGURE, NAME):
         a, b = set(tokens_a[kinds_a == kind].tolist()), set(tokens_b[kinds_b == kind].tolist())
         if a - b and b - a:
@@ -164,30 +179,30 @@ def _replaced(tokens_a: np.ndarray, kinds_a: np.ndarray, tokens_b: np.ndarray, k
     return False
 
 
-def _ranges_cut(changes: list[tuple[int, int, int, int]], tokens_a: np.ndarray, marks_a: np.ndarray,
-                kinds_a: np.ndarray, tokens_b: np.ndarray, kinds_b: np.ndarray, config: DedupConfig) -> int:
+def _ranges_cut(changes: list[tuple[int, int, int, int]], bounds: tuple[tuple[int, ...], ...],
+                tokens_a: np.ndarray, marks_a: np.ndarray, kinds_a: np.ndarray, tokens_b: np.ndarray,
+                kinds_b: np.ndarray, config: DedupConfig) -> int:
     """How many changes make a range of one text a single figure in the other: inside
     both texts, at most `max_substitution_words` on each side, one side without a
     figure, the other a range's end and its `range_words` beside a figure both texts
     have. "4,000 to 5,000 tonnes" against "5,000 tonnes" deletes "4 000 to" before the
     "5"; "1.5 to two billion dlrs" against "1.5 billion dlrs" deletes "to two" after
     it: another quantity. A clause added beside a figure ("in 1986 and employs 680
-    people", "fiscal 1987 ending October 1") is an editor's addition, not read so."""
+    people", "fiscal 1987 ending October 1") is an editor's addition, not read so.
+    `bounds`: the changes' a0s, a1s, b0s and b1s."""
     figures_a = np.flatnonzero(kinds_a == FIGURE).tolist()  # most pairs: no figure left unaligned
     figures_b = np.flatnonzero(kinds_b == FIGURE).tolist()
     if not (figures_a or figures_b):
         return 0
     ranges = _hashes(tuple(config.range_words))
+    with_a = _holding(figures_a, bounds[0], bounds[1])
     found = 0
-    for a0, a1, b0, b1 in changes:
+    for i in sorted(with_a ^ _holding(figures_b, bounds[2], bounds[3])):  # a figure on one side only
+        a0, a1, b0, b1 = changes[i]
         if a0 == 0 or b0 == 0 or a1 == len(kinds_a) or b1 == len(kinds_b) or (
                 max(a1 - a0, b1 - b0) > config.max_substitution_words):
             continue
-        in_a = bisect.bisect_left(figures_a, a1) - bisect.bisect_left(figures_a, a0)
-        in_b = bisect.bisect_left(figures_b, b1) - bisect.bisect_left(figures_b, b0)
-        if (in_a > 0) == (in_b > 0):
-            continue
-        tokens, kinds = (tokens_a[a0:a1], kinds_a[a0:a1]) if in_a else (tokens_b[b0:b1], kinds_b[b0:b1])
+        tokens, kinds = (tokens_a[a0:a1], kinds_a[a0:a1]) if i in with_a else (tokens_b[b0:b1], kinds_b[b0:b1])
         if len(tokens) < 2:
             continue
         before = marks_a[a0 - 1] & FIGURE and int(tokens[0]) in ranges and kinds[1] == FIGURE
@@ -215,17 +230,16 @@ def _changes(ops: list[tuple]) -> list[tuple[int, int, int, int]]:
     return changes
 
 
-def _substitutions(changes: list[tuple[int, int, int, int]], gap_words: int) -> set[tuple[int, int, int, int]]:
-    """What one text has in place of the other's, as (a0, a1, b0, b1): each of the
-    `changes`, and a deletion and an insertion apart by at most `gap_words` aligned
-    words, read as one. "Pay June 1 Record May 15" against "Pay May 15 Record April 10"
+def _joined(changes: list[tuple[int, int, int, int]], gap_words: int) -> list[tuple[int, int, int, int]]:
+    """What one text has in place of the other's, besides each of the `changes`: a
+    deletion and an insertion apart by at most `gap_words` aligned words, read as one
+    (a0, a1, b0, b1). "Pay June 1 Record May 15" against "Pay May 15 Record April 10"
     aligns "May 15" and leaves "June 1" deleted before it and "April 10" inserted after
     it; "7.3 cts" against "3.6 cts" aligns the "3" ("7.3" is two words). Only
     neighbours are joined: a longer chain of changes would be too long to read as one
     substitution, where each pair of it is not."""
-    joined = {(first[0], second[1], first[2], second[3]) for first, second in zip(changes, changes[1:])
-              if second[0] - first[1] <= gap_words and _deletion_and_insertion(first, second)}
-    return {*changes, *joined}
+    return [(first[0], second[1], first[2], second[3]) for first, second in zip(changes, changes[1:])
+            if second[0] - first[1] <= gap_words and _deletion_and_insertion(first, second)]
 
 
 def _deletion_and_insertion(first: tuple[int, int, int, int], second: tuple[int, int, int, int]) -> bool:
@@ -235,6 +249,23 @@ def _deletion_and_insertion(first: tuple[int, int, int, int], second: tuple[int,
     return (deletes[0] and inserts[1]) or (inserts[0] and deletes[1])
 
 
+def _holds(positions: list[int], start: int, end: int) -> bool:
+    """Whether any of the sorted `positions` is in start..end-1."""
+    i = bisect.bisect_left(positions, start)
+    return i < len(positions) and positions[i] < end
+
+
+def _holding(positions: list[int], starts: tuple[int, ...], ends: tuple[int, ...]) -> set[int]:
+    """Which of the ranges starts[i]..ends[i]-1 (in order, apart: the changes of one
+    side, each after an aligned word) hold any of `positions`."""
+    held = set()
+    for position in positions:
+        i = bisect.bisect_right(starts, position) - 1
+        if i >= 0 and position < ends[i]:
+            held.add(i)
+    return held
+
+
 def _align(tokens_a: np.ndarray, tokens_b: np.ndarray, rest_a: np.ndarray, rest_b: np.ndarray,
            shortest: int) -> tuple[int, np.ndarray, np.ndarray, list[tuple]]:
     """One alignment of the words at positions `rest_a` and `rest_b`: how many words it
@@ -242,15 +273,15 @@ def _align(tokens_a: np.ndarray, tokens_b: np.ndarray, rest_a: np.ndarray, rest_
     operations (tag, a0, a1, b0, b1 over `rest_a` and `rest_b`)."""
     if len(rest_a) == 0 or len(rest_b) == 0:
         return 0, rest_a, rest_b, []
+    ops = Indel.opcodes(tokens_a[rest_a].tolist(), tokens_b[rest_b].tolist()).as_list()
+    runs = [(a0, a1, b0, b1) for tag, a0, a1, b0, b1 in ops if tag == "equal" and a1 - a0 >= shortest]
+    if not runs:
+        return 0, rest_a, rest_b, ops
     keep_a = np.ones(len(rest_a), dtype=bool)
     keep_b = np.ones(len(rest_b), dtype=bool)
-    found = 0
-    ops = Indel.opcodes(tokens_a[rest_a].tolist(), tokens_b[rest_b].tolist()).as_list()
-    for tag, a0, a1, b0, b1 in ops:
-        if tag == "equal" and a1 - a0 >= shortest:
-            keep_a[a0:a1] = keep_b[b0:b1] = False
-            found += a1 - a0
-    return found, rest_a[keep_a], rest_b[keep_b], ops
+    for a0, a1, b0, b1 in runs:
+        keep_a[a0:a1] = keep_b[b0:b1] = False
+    return sum(a1 - a0 for a0, a1, _, _ in runs), rest_a[keep_a], rest_b[keep_b], ops
 
 
 def may_be_one_story(words_a: tuple[np.ndarray, np.ndarray], words_b: tuple[np.ndarray, np.ndarray],

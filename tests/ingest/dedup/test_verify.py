@@ -6,15 +6,16 @@ from __future__ import annotations
 import random
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from rapidfuzz.distance import Indel
 
 from ingest.dedup.clusters import Deduplicator
 from ingest.dedup.marks import FIGURE, HEADLINE, NAME, word_marks
 from ingest.dedup.minhash import MinHasher, sketch
 from ingest.dedup.passages import find_passages
 from ingest.dedup.shingles import hashes_and_spans
-from ingest.dedup.verify import kind_of
+from ingest.dedup.verify import compare, kind_of
 from tests.links import DEFAULTS, comparison
 
 STORY = [
@@ -323,3 +324,20 @@ def test_a_pairs_decision_does_not_depend_on_input_order(seed: int, share: float
     assert decide(texts) == decide(dict(reversed(texts.items())))
     assert np.isclose(forward.similarity, 2 * forward.aligned / (forward.words_a + forward.words_b))
 
+
+
+# ---------------------------------------------------------------------- alignment
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.lists(st.integers(0, 5), max_size=40), b=st.lists(st.integers(0, 5), max_size=40))
+def test_texts_sharing_no_run_align_their_longest_common_subsequence(a: list[int], b: list[int]) -> None:
+    # No run of `moved_run_words` in common: the words are aligned word by word, in
+    # order, and read from the first round's operations rather than aligned again.
+    run = DEFAULTS.moved_run_words
+    assume(not {tuple(a[i:i + run]) for i in range(len(a) - run + 1)}
+           & {tuple(b[i:i + run]) for i in range(len(b) - run + 1)})
+    tokens_a, tokens_b = np.array(a, dtype=np.uint32), np.array(b, dtype=np.uint32)
+    c = compare(tokens_a, np.zeros(len(a), np.uint8), tokens_b, np.zeros(len(b), np.uint8), DEFAULTS)
+    assert c.aligned == (len(a) + len(b) - Indel.distance(a, b)) // 2
+    assert (c.lead_a, c.lead_b, c.conflicts) == (len(a), len(b), 0)
