@@ -253,8 +253,10 @@ def match_pairs(pairs: Iterable[tuple[Hashable, Hashable]], grams_of: Callable[[
         order_a = np.argsort(grams_a, kind="stable")
         sorted_a = grams_a[order_a]
         repeats = bool(len(sorted_a) > 1 and (sorted_a[1:] == sorted_a[:-1]).any())
-        stock_at = (lambda at, grams_a=grams_a: stock.mask(grams_a[at])) if len(stock.keys) else None
-        runs_of_bs = _shared_runs(sorted_a, order_a, repeats, [cached(b) for b in others], config, stock_at)
+        # Once per a, not per shared n-gram: most stories hold no stock anchor at all.
+        stock_a = stock.mask(grams_a) if len(stock.keys) else None
+        runs_of_bs = _shared_runs(sorted_a, order_a, repeats, [cached(b) for b in others], config,
+                                  stock_a if stock_a is not None and stock_a.any() else None)
         for b, runs in zip(others, runs_of_bs):
             for p in _passages(runs, config):
                 out.append((a, b, *p[:6]))
@@ -263,11 +265,11 @@ def match_pairs(pairs: Iterable[tuple[Hashable, Hashable]], grams_of: Callable[[
 
 def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams_bs: list[np.ndarray],
                  config: PassageConfig,
-                 stock_at: Callable[[np.ndarray], np.ndarray] | None = None) -> list[list[Run]]:
+                 stock_a: np.ndarray | None = None) -> list[list[Run]]:
     """For each b: the maximal runs of consecutive n-grams it shares with a on one
     diagonal, as sorted word spans (a_start, a_end, b_start, b_end) with the count of
-    their words that stock n-grams cover (`stock_at`: which of a's n-grams at these
-    positions are stock; None: none is)."""
+    their words that stock n-grams cover (`stock_a`: which of a's n-grams are stock;
+    None: none is)."""
     n = config.ngram
     lengths = np.fromiter(map(len, grams_bs), dtype=np.int64, count=len(grams_bs))
     grams_b = np.concatenate(grams_bs)
@@ -299,14 +301,17 @@ def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams
     if len(ia) == 0:
         return runs
     diagonal = jb - ia
-    order = np.lexsort((ia, diagonal, owner))
-    owner, ia, diagonal = owner[order], ia[order], diagonal[order]
+    if repeats:
+        order = np.lexsort((ia, diagonal, owner))
+        owner, ia, diagonal = owner[order], ia[order], diagonal[order]
+    # Else each n-gram of b is in a once at most: in b's order (owner, jb), the next
+    # n-gram of a run on a diagonal is the next match, so the runs are found unsorted.
     breaks = np.flatnonzero((owner[1:] != owner[:-1]) | (diagonal[1:] != diagonal[:-1])
                             | (ia[1:] != ia[:-1] + 1)) + 1
     first = np.concatenate(([0], breaks))
     last = np.concatenate((breaks, [len(ia)])) - 1
     a_start, a_end, shift = ia[first], ia[last] + n, diagonal[first]
-    stock_words = run_stock_words(ia, first, stock_at, n)
+    stock_words = run_stock_words(ia, first, stock_a, n)
     for b, run in zip(owner[first].tolist(), zip(a_start.tolist(), a_end.tolist(), (a_start + shift).tolist(),
                                                  (a_end + shift).tolist(), stock_words.tolist())):
         runs[b].append(run)

@@ -188,6 +188,30 @@ def test_shared_runs_match_the_definition_with_repeated_words() -> None:
             assert [run[:4] for run in runs] == (brute_force_runs(a, b, 2) if shared >= 2 else [])
 
 
+def test_shared_runs_match_the_definition_when_a_repeats_no_n_gram() -> None:
+    # a's words all distinct (its n-grams once each, the runs found without sorting); b
+    # made of pieces of a in another order, repeated, and other words between them.
+    config = PassageConfig(ngram=2, min_words=3)
+    rng = random.Random(5)
+    for _ in range(100):
+        words = [f"w{i}" for i in range(rng.randint(5, 60))]
+        rng.shuffle(words)
+        a = ngram_hashes(token_hashes(" ".join(words)), 2)
+        bs = []
+        for _ in range(rng.randint(1, 4)):
+            b_words: list[str] = []
+            for _ in range(rng.randint(1, 6)):
+                start = rng.randrange(len(words))
+                b_words += words[start : start + rng.randint(1, 12)] + [f"x{rng.randrange(3)}"]
+            bs.append(ngram_hashes(token_hashes(" ".join(b_words)), 2))
+        order = np.argsort(a, kind="stable")
+        assert not (np.diff(a[order]) == 0).any()
+        got = _shared_runs(a[order], order, False, bs, config)
+        for b, runs in zip(bs, got, strict=True):
+            shared = sum(int(x == y) for x in a for y in b)
+            assert [run[:4] for run in runs] == (brute_force_runs(a, b, 2) if shared >= 2 else [])
+
+
 def test_runs_merge_across_an_inserted_attribution() -> None:
     config = PassageConfig()
     # a: words 0-19 shared as two runs of 8 words (5-grams: 4 each) around a 4-word insertion in b
