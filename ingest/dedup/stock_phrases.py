@@ -50,11 +50,11 @@ def stock_limit(stories: int, config: PassageConfig) -> int:
     return max(config.stock_min_documents, math.floor(config.stock_document_share * stories))
 
 
-def run_stock_words(ia: np.ndarray, first: np.ndarray, stock_a: np.ndarray | None, n: int) -> np.ndarray:
+def run_stock_words(ia: np.ndarray, first: np.ndarray, stock: np.ndarray | None, n: int) -> np.ndarray:
     """Per run (its n-grams' positions in a, `ia`, runs starting at `first`): how many
-    of its words the stock n-grams among them cover (`stock_a`: which of a's n-grams are
+    of its words the stock n-grams among them cover (`stock`: which of these n-grams are
     stock; None: none is)."""
-    stocked = np.flatnonzero(stock_a[ia]) if stock_a is not None else np.empty(0, dtype=np.int64)
+    stocked = np.flatnonzero(stock) if stock is not None else np.empty(0, dtype=np.int64)
     if not len(stocked):
         return np.zeros(len(first), dtype=np.int64)
     starts = np.zeros(len(ia), dtype=np.int64)

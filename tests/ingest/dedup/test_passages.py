@@ -170,6 +170,15 @@ def brute_force_runs(a: np.ndarray, b: np.ndarray, n: int) -> list[tuple[int, in
     return sorted(tuple(r) for r in runs)
 
 
+def assert_runs_are_the_definition(groups: list[tuple[np.ndarray, list[np.ndarray]]], config: PassageConfig) -> None:
+    """`_shared_runs` of these groups (an a and its bs), all searched at once."""
+    got = _shared_runs([a for a, _ in groups], [bs for _, bs in groups], config)
+    pairs = [(a, b) for a, bs in groups for b in bs]
+    for (a, b), runs in zip(pairs, got, strict=True):
+        shared = sum(int(x == y) for x in a for y in b)
+        assert [run[:4] for run in runs] == (brute_force_runs(a, b, 2) if shared >= 2 else [])
+
+
 def test_shared_runs_match_the_definition_with_repeated_words() -> None:
     config = PassageConfig(ngram=2, min_words=3)  # two shared 2-grams or more are searched
     rng = random.Random(3)
@@ -177,15 +186,10 @@ def test_shared_runs_match_the_definition_with_repeated_words() -> None:
     def grams(words: int) -> np.ndarray:
         return ngram_hashes(token_hashes(" ".join(rng.choices(vocabulary, k=words))), 2)
 
-    for _ in range(100):
-        a = grams(rng.randint(5, 40))
-        bs = [grams(rng.randint(5, 40)) for _ in range(rng.randint(1, 4))]  # several b at once
-        order = np.argsort(a, kind="stable")
-        repeats = bool((np.diff(a[order]) == 0).any())
-        got = _shared_runs(a[order], order, repeats, bs, config)
-        for b, runs in zip(bs, got, strict=True):
-            shared = sum(int(x == y) for x in a for y in b)
-            assert [run[:4] for run in runs] == (brute_force_runs(a, b, 2) if shared >= 2 else [])
+    for _ in range(30):
+        groups = [(grams(rng.randint(5, 40)), [grams(rng.randint(5, 40)) for _ in range(rng.randint(1, 4))])
+                  for _ in range(rng.randint(1, 5))]  # several a at once, several b each
+        assert_runs_are_the_definition(groups, config)
 
 
 def test_shared_runs_match_the_definition_when_a_repeats_no_n_gram() -> None:
@@ -193,10 +197,10 @@ def test_shared_runs_match_the_definition_when_a_repeats_no_n_gram() -> None:
     # made of pieces of a in another order, repeated, and other words between them.
     config = PassageConfig(ngram=2, min_words=3)
     rng = random.Random(5)
-    for _ in range(100):
+
+    def group() -> tuple[np.ndarray, list[np.ndarray]]:
         words = [f"w{i}" for i in range(rng.randint(5, 60))]
         rng.shuffle(words)
-        a = ngram_hashes(token_hashes(" ".join(words)), 2)
         bs = []
         for _ in range(rng.randint(1, 4)):
             b_words: list[str] = []
@@ -204,12 +208,23 @@ def test_shared_runs_match_the_definition_when_a_repeats_no_n_gram() -> None:
                 start = rng.randrange(len(words))
                 b_words += words[start : start + rng.randint(1, 12)] + [f"x{rng.randrange(3)}"]
             bs.append(ngram_hashes(token_hashes(" ".join(b_words)), 2))
-        order = np.argsort(a, kind="stable")
-        assert not (np.diff(a[order]) == 0).any()
-        got = _shared_runs(a[order], order, False, bs, config)
-        for b, runs in zip(bs, got, strict=True):
-            shared = sum(int(x == y) for x in a for y in b)
-            assert [run[:4] for run in runs] == (brute_force_runs(a, b, 2) if shared >= 2 else [])
+        return ngram_hashes(token_hashes(" ".join(words)), 2), bs
+
+    for _ in range(30):
+        assert_runs_are_the_definition([group() for _ in range(rng.randint(1, 5))], config)
+
+
+def test_shared_runs_of_many_groups_at_once() -> None:
+    # More groups than the keys' top bits can tell apart by their hashes alone: some
+    # a share their n-grams with other groups' bs, which must not match across groups.
+    config = PassageConfig(ngram=2, min_words=3)
+    rng = random.Random(7)
+    vocabulary = [f"w{i}" for i in range(40)]
+    def grams(words: int) -> np.ndarray:
+        return ngram_hashes(token_hashes(" ".join(rng.choices(vocabulary, k=words))), 2)
+
+    assert_runs_are_the_definition([(grams(rng.randint(5, 30)), [grams(rng.randint(5, 30))]) for _ in range(300)],
+                                   config)
 
 
 def test_runs_merge_across_an_inserted_attribution() -> None:
