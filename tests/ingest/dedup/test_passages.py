@@ -11,8 +11,6 @@ from ingest.config import DedupConfig, PassageConfig
 from ingest.dedup import passages
 from ingest.dedup.minhash import MinHasher, sketch
 from ingest.dedup.passages import (
-    _passages,
-    _shared_runs,
     anchors,
     candidate_pairs,
     find_passages,
@@ -21,6 +19,7 @@ from ingest.dedup.passages import (
     repeated_runs,
 )
 from ingest.dedup.lsh import runs_of
+from ingest.dedup.shared_runs import merged_passages, shared_runs
 from ingest.dedup.shingles import ngram_hashes, token_hashes, token_spans
 from tests.samples import article
 
@@ -171,8 +170,8 @@ def brute_force_runs(a: np.ndarray, b: np.ndarray, n: int) -> list[tuple[int, in
 
 
 def assert_runs_are_the_definition(groups: list[tuple[np.ndarray, list[np.ndarray]]], config: PassageConfig) -> None:
-    """`_shared_runs` of these groups (an a and its bs), all searched at once."""
-    got = _shared_runs([a for a, _ in groups], [bs for _, bs in groups], config)
+    """`shared_runs` of these groups (an a and its bs), all searched at once."""
+    got = shared_runs([a for a, _ in groups], [bs for _, bs in groups], config)
     pairs = [(a, b) for a, bs in groups for b in bs]
     for (a, b), runs in zip(pairs, got, strict=True):
         shared = sum(int(x == y) for x in a for y in b)
@@ -231,11 +230,11 @@ def test_runs_merge_across_an_inserted_attribution() -> None:
     config = PassageConfig()
     # a: words 0-19 shared as two runs of 8 words (5-grams: 4 each) around a 4-word insertion in b
     runs = [(0, 8, 100, 108, 0), (8, 16, 112, 120, 0)]
-    (passage,) = _passages(runs, config)
+    (passage,) = merged_passages(runs, config)
     assert passage[:4] == (0, 16, 100, 120)
     assert passage[4] == 1.0 and passage[5] == round(16 / 20, 4) and passage[6] == 16
     far = [(0, 8, 100, 108, 0), (8, 16, 100 + 8 + config.max_insert_words + 1, 200, 0)]
-    assert [p[:4] for p in _passages(far, config.model_copy(update={"min_words": 8}))] == [
+    assert [p[:4] for p in merged_passages(far, config.model_copy(update={"min_words": 8}))] == [
         (0, 8, 100, 108), (8, 16, 134, 200)]
 
 
