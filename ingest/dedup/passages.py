@@ -267,7 +267,11 @@ def _add_passages(out: list[tuple], block: list[tuple[Hashable, list[Hashable]]]
                   config: PassageConfig) -> None:
     """The passages of the block's pairs, in order, from their runs (`shared_runs`)."""
     for (a, b), found in zip(((a, b) for a, others in block for b in others), runs):
-        if found:
+        if len(found) == 1:  # most pairs: one run, as long on both sides, all of it shared
+            a_start, a_end, b_start, b_end, stock = found[0]
+            if a_end - a_start - stock >= config.min_words:
+                out.append((a, b, a_start, a_end, b_start, b_end, 1.0, 1.0))
+        elif found:
             for p in merged_passages(found, config):
                 out.append((a, b, *p[:6]))
 
