@@ -11,7 +11,8 @@ Three steps, so that the expensive one can run on the workers:
    and the run's stock anchors, found in more stories than `stock_limit`.
 3. `match_pairs`, over chunks of pairs: the shared word runs of each pair, merged
    across an inserted attribution into passages of at least `min_words` words that
-   stock anchors do not cover (a stock phrase, or two side by side, is no passage).
+   stock anchors do not cover (a stock phrase, or two side by side, is no passage);
+   the runs and their merging in `shared_runs.py`.
 
 `find_passages` strings the three together in one process.
 """
