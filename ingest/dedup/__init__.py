@@ -15,6 +15,7 @@ keep.py       the keep policy: which document of a cluster is kept
 decisions.py  what dedup decides: a `Decision` per document, the run's `DedupResult`
 prior.py      documents of earlier runs, as dedup meets them through an index
 passages.py   reused passages between distinct stories
+shared_runs.py  the runs of n-grams pairs of stories share, merged into passages
 stock_phrases.py  the run's stock phrases: anchors in too many stories, the words they cover
 spilled_anchors.py  passage candidate pairs out of core: the same pairs, spilled to disk
 """

@@ -11,7 +11,8 @@ Three steps, so that the expensive one can run on the workers:
    and the run's stock anchors, found in more stories than `stock_limit`.
 3. `match_pairs`, over chunks of pairs: the shared word runs of each pair, merged
    across an inserted attribution into passages of at least `min_words` words that
-   stock anchors do not cover (a stock phrase, or two side by side, is no passage).
+   stock anchors do not cover (a stock phrase, or two side by side, is no passage);
+   the runs and their merging in `shared_runs.py`.
 
 `find_passages` strings the three together in one process.
 """
@@ -29,21 +30,17 @@ from ingest.config import PassageConfig
 from ingest.dedup.lsh import runs_of, same_size_buckets
 from ingest.dedup.minhash import Sketch
 from ingest.dedup.shingles import ngram_hashes
-from ingest.dedup.stock_phrases import ANCHOR_MIX, NO_STOCK, StockAnchors, run_stock_words, stock_limit
+from ingest.dedup.shared_runs import Run, merged_passages, shared_runs
+from ingest.dedup.stock_phrases import ANCHOR_MIX, NO_STOCK, StockAnchors, stock_limit
 
 # Anchors shared by more documents than this pair nobody, whatever `stock_limit` says:
 # the pairs of one anchor grow with the square of its documents.
 MAX_ANCHOR_DOCS = 50
 _EMPTY = np.empty(0, dtype=np.uint64)
 _GRAMS_CACHED = 8192
-# The table of top bits that passage search looks n-grams up in first (`_shared_runs`).
-_TABLE_BITS = 16
-_TABLE_SHIFT = np.uint64(64 - _TABLE_BITS)
 _CODES_AT_ONCE = 4_000_000
-# Groups of runs a run may still join (`_passages`).
-_OPEN_GROUPS = 4
-# A shared run of words: (a_start, a_end, b_start, b_end, words stock anchors cover).
-Run = tuple[int, int, int, int, int]
+# n-grams of second documents searched at once (`match_pairs`): arrays of a few MB.
+_B_GRAMS_AT_ONCE = 1 << 19
 
 
 @dataclass(frozen=True)
@@ -242,125 +239,42 @@ def match_pairs(pairs: Iterable[tuple[Hashable, Hashable]], grams_of: Callable[[
     covered by shared n-grams. `grams_of` gives a document's n-gram hashes in order;
     words that `stock` anchors cover do not count towards `min_words`.
 
-    Consecutive pairs with the same first document are searched together, in one set of
-    array operations: the fixed cost of numpy calls, not the work, dominated one pair.
+    Consecutive pairs with the same first document form a group, and the groups of about
+    _B_GRAMS_AT_ONCE n-grams of second documents are searched together, in one set of
+    array operations (`shared_runs`): the fixed cost of numpy calls, not the work,
+    dominated a group (42,000 groups at 100,000 documents).
     """
     cached = _Grams(grams_of)
-    out = []
+    out: list[tuple] = []
+    block: list[tuple[Hashable, list[Hashable]]] = []
+    grams_as: list[np.ndarray] = []
+    grams_bs: list[list[np.ndarray]] = []
+    size = 0
     for a, group in itertools.groupby(pairs, key=lambda pair: pair[0]):
         others = [b for _, b in group]
-        grams_a = cached(a)
-        order_a = np.argsort(grams_a, kind="stable")
-        sorted_a = grams_a[order_a]
-        repeats = bool(len(sorted_a) > 1 and (sorted_a[1:] == sorted_a[:-1]).any())
-        stock_at = (lambda at, grams_a=grams_a: stock.mask(grams_a[at])) if len(stock.keys) else None
-        runs_of_bs = _shared_runs(sorted_a, order_a, repeats, [cached(b) for b in others], config, stock_at)
-        for b, runs in zip(others, runs_of_bs):
-            for p in _passages(runs, config):
-                out.append((a, b, *p[:6]))
+        block.append((a, others))
+        grams_as.append(cached(a))
+        grams_bs.append([cached(b) for b in others])
+        size += sum(map(len, grams_bs[-1]))
+        if size >= _B_GRAMS_AT_ONCE:
+            _add_passages(out, block, shared_runs(grams_as, grams_bs, config, stock), config)
+            block, grams_as, grams_bs, size = [], [], [], 0
+    if block:
+        _add_passages(out, block, shared_runs(grams_as, grams_bs, config, stock), config)
     return out
 
 
-def _shared_runs(sorted_a: np.ndarray, order_a: np.ndarray, repeats: bool, grams_bs: list[np.ndarray],
-                 config: PassageConfig,
-                 stock_at: Callable[[np.ndarray], np.ndarray] | None = None) -> list[list[Run]]:
-    """For each b: the maximal runs of consecutive n-grams it shares with a on one
-    diagonal, as sorted word spans (a_start, a_end, b_start, b_end) with the count of
-    their words that stock n-grams cover (`stock_at`: which of a's n-grams at these
-    positions are stock; None: none is)."""
-    n = config.ngram
-    lengths = np.fromiter(map(len, grams_bs), dtype=np.int64, count=len(grams_bs))
-    grams_b = np.concatenate(grams_bs)
-    first_of = np.cumsum(lengths) - lengths
-    # Only the n-grams of b whose top 16 bits a has too are searched for: most are not
-    # in a, and a lookup in a 64 KB table costs less than a search (a chunk of 49,070
-    # pairs at 100,000 documents: 1.39 -> 1.08 s of CPU, the same passages).
-    in_a = np.zeros(1 << _TABLE_BITS, dtype=bool)
-    in_a[sorted_a >> _TABLE_SHIFT] = True
-    maybe = np.flatnonzero(in_a[grams_b >> _TABLE_SHIFT])
-    needles = grams_b[maybe]
-    left = np.searchsorted(sorted_a, needles, "left")
-    if not repeats:  # each n-gram once in a: the common case, one search
-        found = np.flatnonzero(sorted_a[np.minimum(left, len(sorted_a) - 1)] == needles)
-        jb, ia = maybe[found], order_a[left[found]]
-    else:
-        counts = np.searchsorted(sorted_a, needles, "right") - left
-        hit = np.flatnonzero(counts)
-        per = counts[hit]
-        jb = np.repeat(maybe[hit], per)
-        within = np.arange(len(jb)) - np.repeat(np.cumsum(per) - per, per)
-        ia = order_a[np.repeat(left[hit], per) + within]
-    owner = np.searchsorted(first_of, jb, "right") - 1
-    # A passage of min_words words needs at least this many shared n-grams.
-    enough = np.bincount(owner, minlength=len(grams_bs)) * n >= config.min_words
-    keep = enough[owner]
-    owner, ia, jb = owner[keep], ia[keep], jb[keep] - first_of[owner[keep]]
-    runs: list[list[Run]] = [[] for _ in grams_bs]
-    if len(ia) == 0:
-        return runs
-    diagonal = jb - ia
-    order = np.lexsort((ia, diagonal, owner))
-    owner, ia, diagonal = owner[order], ia[order], diagonal[order]
-    breaks = np.flatnonzero((owner[1:] != owner[:-1]) | (diagonal[1:] != diagonal[:-1])
-                            | (ia[1:] != ia[:-1] + 1)) + 1
-    first = np.concatenate(([0], breaks))
-    last = np.concatenate((breaks, [len(ia)])) - 1
-    a_start, a_end, shift = ia[first], ia[last] + n, diagonal[first]
-    stock_words = run_stock_words(ia, first, stock_at, n)
-    for b, run in zip(owner[first].tolist(), zip(a_start.tolist(), a_end.tolist(), (a_start + shift).tolist(),
-                                                 (a_end + shift).tolist(), stock_words.tolist())):
-        runs[b].append(run)
-    for found in runs:
-        found.sort()
-    return runs
-
-
-def _passages(runs: list[Run], config: PassageConfig) -> list[tuple]:
-    """Runs merged into passages: (a_start, a_end, b_start, b_end, a_share, b_share,
-    words), where words are the shared ones stock n-grams do not cover. A run joins the
-    latest of the last _OPEN_GROUPS groups it follows closely, so that a run of text
-    repeated elsewhere in one document, sorted between the two parts of a quote, does
-    not keep them apart."""
-    n, most_gap, most_insert = config.ngram, config.max_gap_words, config.max_insert_words
-    groups: list[list[Run]] = []
-    for run in runs:
-        for k in range(len(groups) - 1, max(-1, len(groups) - 1 - _OPEN_GROUPS), -1):
-            group = groups[k]
-            gap_a, gap_b = run[0] - group[-1][1], run[2] - group[-1][3]
-            if gap_a > gap_b:
-                gap_a, gap_b = gap_b, gap_a
-            # Close on one side, with at most an inserted attribution on the other,
-            # and in the same order in both documents.
-            if -n < gap_a <= most_gap and gap_b <= most_insert and run[2] >= group[0][2]:
-                group.append(run)
-                break
-        else:
-            groups.append([run])
-    return [p for p in map(_passage, groups) if p[6] >= config.min_words]
-
-
-def _passage(group: list[Run]) -> tuple:
-    if len(group) == 1:  # most groups: one run, as long on both sides, all of it shared
-        a_start, a_end, b_start, b_end, stock = group[0]
-        return a_start, a_end, b_start, b_end, 1.0, 1.0, a_end - a_start - stock
-    a_words = _covered(sorted((r[0], r[1]) for r in group))
-    b_words = _covered(sorted((r[2], r[3]) for r in group))
-    a_start, a_end = group[0][0], max(r[1] for r in group)
-    b_start, b_end = min(r[2] for r in group), max(r[3] for r in group)
-    return (
-        a_start, a_end, b_start, b_end,
-        round(a_words / (a_end - a_start), 4), round(b_words / (b_end - b_start), 4),
-        min(a_words, b_words) - sum(r[4] for r in group),
-    )
-
-
-def _covered(spans: Iterable[tuple[int, int]]) -> int:
-    total, reach = 0, -1
-    for s, e in spans:
-        if e > reach:
-            total += e - max(s, reach)
-            reach = e
-    return total
+def _add_passages(out: list[tuple], block: list[tuple[Hashable, list[Hashable]]], runs: list[list[Run]],
+                  config: PassageConfig) -> None:
+    """The passages of the block's pairs, in order, from their runs (`shared_runs`)."""
+    for (a, b), found in zip(((a, b) for a, others in block for b in others), runs):
+        if len(found) == 1:  # most pairs: one run, as long on both sides, all of it shared
+            a_start, a_end, b_start, b_end, stock = found[0]
+            if a_end - a_start - stock >= config.min_words:
+                out.append((a, b, a_start, a_end, b_start, b_end, 1.0, 1.0))
+        elif found:
+            for p in merged_passages(found, config):
+                out.append((a, b, *p[:6]))
 
 
 def stories(sketches: Iterable[Sketch], cluster_of: dict[str, str], config: PassageConfig) -> list[Sketch]:

@@ -12,7 +12,6 @@ window's first or last n-grams hold before the first stock anchor or after the l
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,12 +50,11 @@ def stock_limit(stories: int, config: PassageConfig) -> int:
     return max(config.stock_min_documents, math.floor(config.stock_document_share * stories))
 
 
-def run_stock_words(ia: np.ndarray, first: np.ndarray, stock_at: Callable[[np.ndarray], np.ndarray] | None,
-                    n: int) -> np.ndarray:
+def run_stock_words(ia: np.ndarray, first: np.ndarray, stock: np.ndarray | None, n: int) -> np.ndarray:
     """Per run (its n-grams' positions in a, `ia`, runs starting at `first`): how many
-    of its words the stock n-grams among them cover (`stock_at`: which of a's n-grams at
-    these positions are stock; None: none is)."""
-    stocked = np.flatnonzero(stock_at(ia)) if stock_at is not None else np.empty(0, dtype=np.int64)
+    of its words the stock n-grams among them cover (`stock`: which of these n-grams are
+    stock; None: none is)."""
+    stocked = np.flatnonzero(stock) if stock is not None else np.empty(0, dtype=np.int64)
     if not len(stocked):
         return np.zeros(len(first), dtype=np.int64)
     starts = np.zeros(len(ia), dtype=np.int64)

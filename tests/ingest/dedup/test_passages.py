@@ -11,8 +11,6 @@ from ingest.config import DedupConfig, PassageConfig
 from ingest.dedup import passages
 from ingest.dedup.minhash import MinHasher, sketch
 from ingest.dedup.passages import (
-    _passages,
-    _shared_runs,
     anchors,
     candidate_pairs,
     find_passages,
@@ -21,6 +19,7 @@ from ingest.dedup.passages import (
     repeated_runs,
 )
 from ingest.dedup.lsh import runs_of
+from ingest.dedup.shared_runs import merged_passages, shared_runs
 from ingest.dedup.shingles import ngram_hashes, token_hashes, token_spans
 from tests.samples import article
 
@@ -170,6 +169,15 @@ def brute_force_runs(a: np.ndarray, b: np.ndarray, n: int) -> list[tuple[int, in
     return sorted(tuple(r) for r in runs)
 
 
+def assert_runs_are_the_definition(groups: list[tuple[np.ndarray, list[np.ndarray]]], config: PassageConfig) -> None:
+    """`shared_runs` of these groups (an a and its bs), all searched at once."""
+    got = shared_runs([a for a, _ in groups], [bs for _, bs in groups], config)
+    pairs = [(a, b) for a, bs in groups for b in bs]
+    for (a, b), runs in zip(pairs, got, strict=True):
+        shared = sum(int(x == y) for x in a for y in b)
+        assert [run[:4] for run in runs] == (brute_force_runs(a, b, 2) if shared >= 2 else [])
+
+
 def test_shared_runs_match_the_definition_with_repeated_words() -> None:
     config = PassageConfig(ngram=2, min_words=3)  # two shared 2-grams or more are searched
     rng = random.Random(3)
@@ -177,26 +185,56 @@ def test_shared_runs_match_the_definition_with_repeated_words() -> None:
     def grams(words: int) -> np.ndarray:
         return ngram_hashes(token_hashes(" ".join(rng.choices(vocabulary, k=words))), 2)
 
-    for _ in range(100):
-        a = grams(rng.randint(5, 40))
-        bs = [grams(rng.randint(5, 40)) for _ in range(rng.randint(1, 4))]  # several b at once
-        order = np.argsort(a, kind="stable")
-        repeats = bool((np.diff(a[order]) == 0).any())
-        got = _shared_runs(a[order], order, repeats, bs, config)
-        for b, runs in zip(bs, got, strict=True):
-            shared = sum(int(x == y) for x in a for y in b)
-            assert [run[:4] for run in runs] == (brute_force_runs(a, b, 2) if shared >= 2 else [])
+    for _ in range(30):
+        groups = [(grams(rng.randint(5, 40)), [grams(rng.randint(5, 40)) for _ in range(rng.randint(1, 4))])
+                  for _ in range(rng.randint(1, 5))]  # several a at once, several b each
+        assert_runs_are_the_definition(groups, config)
+
+
+def test_shared_runs_match_the_definition_when_a_repeats_no_n_gram() -> None:
+    # a's words all distinct (its n-grams once each, the runs found without sorting); b
+    # made of pieces of a in another order, repeated, and other words between them.
+    config = PassageConfig(ngram=2, min_words=3)
+    rng = random.Random(5)
+
+    def group() -> tuple[np.ndarray, list[np.ndarray]]:
+        words = [f"w{i}" for i in range(rng.randint(5, 60))]
+        rng.shuffle(words)
+        bs = []
+        for _ in range(rng.randint(1, 4)):
+            b_words: list[str] = []
+            for _ in range(rng.randint(1, 6)):
+                start = rng.randrange(len(words))
+                b_words += words[start : start + rng.randint(1, 12)] + [f"x{rng.randrange(3)}"]
+            bs.append(ngram_hashes(token_hashes(" ".join(b_words)), 2))
+        return ngram_hashes(token_hashes(" ".join(words)), 2), bs
+
+    for _ in range(30):
+        assert_runs_are_the_definition([group() for _ in range(rng.randint(1, 5))], config)
+
+
+def test_shared_runs_of_many_groups_at_once() -> None:
+    # More groups than the keys' top bits can tell apart by their hashes alone: some
+    # a share their n-grams with other groups' bs, which must not match across groups.
+    config = PassageConfig(ngram=2, min_words=3)
+    rng = random.Random(7)
+    vocabulary = [f"w{i}" for i in range(40)]
+    def grams(words: int) -> np.ndarray:
+        return ngram_hashes(token_hashes(" ".join(rng.choices(vocabulary, k=words))), 2)
+
+    assert_runs_are_the_definition([(grams(rng.randint(5, 30)), [grams(rng.randint(5, 30))]) for _ in range(300)],
+                                   config)
 
 
 def test_runs_merge_across_an_inserted_attribution() -> None:
     config = PassageConfig()
     # a: words 0-19 shared as two runs of 8 words (5-grams: 4 each) around a 4-word insertion in b
     runs = [(0, 8, 100, 108, 0), (8, 16, 112, 120, 0)]
-    (passage,) = _passages(runs, config)
+    (passage,) = merged_passages(runs, config)
     assert passage[:4] == (0, 16, 100, 120)
     assert passage[4] == 1.0 and passage[5] == round(16 / 20, 4) and passage[6] == 16
     far = [(0, 8, 100, 108, 0), (8, 16, 100 + 8 + config.max_insert_words + 1, 200, 0)]
-    assert [p[:4] for p in _passages(far, config.model_copy(update={"min_words": 8}))] == [
+    assert [p[:4] for p in merged_passages(far, config.model_copy(update={"min_words": 8}))] == [
         (0, 8, 100, 108), (8, 16, 134, 200)]
 
 
