@@ -89,6 +89,7 @@ def main() -> None:
                         help="folder to keep each run's report.json in (its phases' seconds, the dedup counts)")
     args = parser.parse_args()
     ingest = compare.ingest_executable(args.ingest)
+    revision = compare.ingest_revision()  # now: the checkout may move during a long run
     corpora = args.corpora or tc.default_corpora()
     inputs = []
     for docs in args.docs:
@@ -108,7 +109,7 @@ def main() -> None:
         m, indexed = measure_peak(ingest, corpus, report_to)
         rows.append((name, indexed, text_bytes / 1e6, m))
     argv = " ".join(sys.argv[1:])
-    print(f"\n`python bench/memory_scaling.py {argv}` (ingest commit {compare.ingest_revision()})\n")
+    print(f"\n`python bench/memory_scaling.py {argv}` (ingest commit {revision})\n")
     print("| input | documents | text MB | peak MiB | at the peak, MiB | wall s | docs/s |")
     print("|---|---:|---:|---:|---|---:|---:|")
     for name, indexed, megabytes, m in rows:
