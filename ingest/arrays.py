@@ -20,6 +20,12 @@ def _firsts(ordered: np.ndarray) -> np.ndarray:
     return firsts
 
 
+def runs_of(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of equal values of a sorted array starts, and its length."""
+    starts = np.flatnonzero(_firsts(ordered))
+    return starts, np.diff(np.append(starts, len(ordered)))
+
+
 def unique(values: np.ndarray) -> np.ndarray:
     """`np.unique(values)`."""
     ordered = np.sort(values)
@@ -29,8 +35,8 @@ def unique(values: np.ndarray) -> np.ndarray:
 def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`np.unique(values, return_counts=True)`."""
     ordered = np.sort(values)
-    starts = np.flatnonzero(_firsts(ordered))
-    return ordered[starts], np.diff(np.append(starts, len(ordered)))
+    starts, sizes = runs_of(ordered)
+    return ordered[starts], sizes
 
 
 def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,5 +53,5 @@ def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def unique_index(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`np.unique(ordered, return_index=True)` of an array sorted already: its distinct
     values, and where each first occurs."""
-    starts = np.flatnonzero(_firsts(ordered))
+    starts, _ = runs_of(ordered)
     return ordered[starts], starts

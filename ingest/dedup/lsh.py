@@ -13,7 +13,7 @@ import struct
 import numpy as np
 import xxhash
 
-from ingest.arrays import unique
+from ingest.arrays import runs_of, unique
 from ingest.dedup.shingles import NGRAM_MULTIPLIER
 
 # A bucket holding more documents than this (a template page copied everywhere) is
@@ -62,12 +62,6 @@ def band_pair_codes(keys: np.ndarray, n: int) -> list[np.ndarray]:
         members = order[start : start + size]
         codes.append(_pair_codes(members[:-1], members[1:], n))
     return codes
-
-
-def runs_of(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where each run of equal values of a sorted array starts, and its length."""
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    return starts, np.diff(np.r_[starts, len(ordered)])
 
 
 def same_size_buckets(members: np.ndarray, starts: np.ndarray, sizes: np.ndarray,

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.arrays import runs_of
 from ingest.config import PassageConfig
-from ingest.dedup.lsh import runs_of, same_size_buckets
+from ingest.dedup.lsh import same_size_buckets
 from ingest.dedup.minhash import Sketch
 from ingest.dedup.shingles import ngram_hashes
 from ingest.dedup.shared_runs import Run, merged_passages, shared_runs

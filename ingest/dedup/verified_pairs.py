@@ -6,6 +6,7 @@ from array import array
 
 import numpy as np
 
+from ingest.arrays import runs_of
 from ingest.dedup.pair_rounds import COUNTS
 from ingest.dedup.verify import Comparison
 
@@ -79,6 +80,6 @@ def grouped(keys: np.ndarray) -> dict[int, np.ndarray]:
         return {}
     order = np.argsort(keys, kind="stable").astype(np.int32)  # 12 million pairs: 48 MB, not 96
     ordered_keys = keys[order]
-    starts = np.flatnonzero(np.r_[True, ordered_keys[1:] != ordered_keys[:-1]])
-    ends = np.r_[starts[1:], len(keys)]
+    starts, sizes = runs_of(ordered_keys)
+    ends = starts + sizes
     return {k: order[a:b] for k, a, b in zip(ordered_keys[starts].tolist(), starts.tolist(), ends.tolist())}

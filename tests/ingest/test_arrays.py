@@ -31,3 +31,11 @@ def test_distinct_values_are_those_of_np_unique(values: np.ndarray) -> None:
     ordered = np.sort(values, kind="stable")
     got, starts = arrays.unique_index(ordered)
     assert np.array_equal(got, expected) and np.array_equal(starts, np.unique(ordered, return_index=True)[1])
+
+
+@pytest.mark.parametrize("values", CASES, ids=range(len(CASES)))
+def test_runs_are_where_each_distinct_value_starts_and_how_often(values: np.ndarray) -> None:
+    ordered = np.sort(values)
+    starts, sizes = arrays.runs_of(ordered)
+    expected, index, counts = np.unique(ordered, return_index=True, return_counts=True)
+    assert np.array_equal(starts, index) and np.array_equal(sizes, counts)

@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from ingest.arrays import runs_of
 from ingest.config import DedupConfig, PassageConfig
 from ingest.dedup import passages
 from ingest.dedup.minhash import MinHasher, sketch
@@ -18,7 +19,6 @@ from ingest.dedup.passages import (
     min_shared_anchors,
     repeated_runs,
 )
-from ingest.dedup.lsh import runs_of
 from ingest.dedup.shared_runs import merged_passages, shared_runs
 from ingest.dedup.shingles import ngram_hashes, token_hashes, token_spans
 from tests.samples import article
