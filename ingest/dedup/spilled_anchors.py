@@ -23,6 +23,7 @@ from ingest.dedup.stock_phrases import NO_STOCK, StockAnchors
 
 # Stories whose anchors are packed and spilled at a time.
 _STORIES_AT_ONCE = 4096
+_CODE = np.dtype(np.int64)  # a spilled candidate pair: a * n + b
 
 
 class SpilledPairs:
@@ -49,8 +50,6 @@ class SpilledPairs:
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
 
-
-_CODE = np.dtype(np.int64)
 
 
 def spilled_candidate_pairs(anchor_sets: Iterable[np.ndarray], n: int, min_shared: int, stock_over: int,
