@@ -54,10 +54,6 @@ from ingest.dedup.verify import Comparison, compare, kind_of
 
 # Signatures stacked at a time when the LSH spills (`Deduplicator._keys_by_band`): 8 MiB.
 _SIGNATURES_AT_ONCE = 16_384
-# A decision's shares, rounded to 4 places, one float object a value: shares lie in
-# [0, 1], so at most 10,001 of them, where a million bench documents' 700,000
-# duplicates held two floats each (48 bytes).
-_ROUNDED: dict[float, float] = {}
 
 
 class Deduplicator:
@@ -389,6 +385,12 @@ def _decision(doc_id: str, parent: str, kept_id: str, c: Comparison, config: Ded
     kind = kind_of(c, config) or "duplicate"  # a lost index link, linked to the kept one as before
     contained_in = (doc_id if c.a_contains_b() else parent) if kind == "contained" else None
     return Decision(kept_id, parent, _rounded(c.similarity), kind, _rounded(c.containment), contained_in)
+
+
+# A decision's shares, rounded to 4 places, one float object a value: shares lie in
+# [0, 1], so at most 10,001 of them, where a million bench documents' 700,000
+# duplicates held two floats each (48 bytes).
+_ROUNDED: dict[float, float] = {}
 
 
 def _rounded(share: float) -> float:
