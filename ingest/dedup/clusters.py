@@ -317,7 +317,6 @@ class Deduplicator:
                         with_kept.extend((bisect.bisect_left(self._new_ids, m), at))
                 rows_of[root] = (start, len(with_kept) // 2)
         rows = np.array(with_kept, dtype=np.int32).reshape(-1, 2)
-        del with_kept
         rows = np.hstack((rows, rows))  # each member its own component: none is skipped
         chunks = np.array_split(rows, -(-len(rows) // CHUNK_PAIRS)) if len(rows) else []
         stats["compared_with_kept"] = len(rows)
