@@ -179,6 +179,9 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
                 result = settle(state, dedup, result, lambda: _cleaned_rows(workspace, len(batches)))
             timings["dedup"] = time.perf_counter() - t
             t = time.perf_counter()
+            # What dedup's temporaries freed is given back before the passage candidates
+            # allocate theirs on top of what it keeps: the flow's process peaks there.
+            release_freed_memory()
             chunks, stock = (passage_tasks(dedup, result, config, words, plan.workers,
                                            workspace if spill_to is not None else None)
                              if config.dedup.passages.enabled else ([], None))
