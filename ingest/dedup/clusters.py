@@ -351,7 +351,7 @@ class Deduplicator:
 
 class _KeptVerified:
     """The members verified against their kept one (`Deduplicator._kept_verified`), as
-    arrays (41 bytes a member compared, where a dict of (member, kept) tuples and
+    arrays (37 bytes a member compared, where a dict of (member, kept) tuples and
     `Comparison`s held about 350: 634,643 members at a million bench documents), read a
     component at a time."""
 

