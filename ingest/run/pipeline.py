@@ -179,9 +179,6 @@ def _run(plan: RunPlan, mapper: Mapper, state: StateIndex | None) -> dict[str, A
                 result = settle(state, dedup, result, lambda: _cleaned_rows(workspace, len(batches)))
             timings["dedup"] = time.perf_counter() - t
             t = time.perf_counter()
-            # The heap dedup's temporaries freed, given back before the passage candidates
-            # add theirs to what it keeps (47 MiB at 300,000 documents).
-            release_freed_memory()
             chunks, stock = (passage_tasks(dedup, result, config, words, plan.workers,
                                            workspace if spill_to is not None else None)
                              if config.dedup.passages.enabled else ([], None))
