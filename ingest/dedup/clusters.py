@@ -94,8 +94,11 @@ class Deduplicator:
     def sketches(self) -> Iterable[Sketch]:
         return self._sketches.values()
 
+    def ids(self) -> Iterable[str]:
+        return self._sketches.keys()
+
     def batch_of(self, doc_id: str) -> int:
-        return self._sketches[doc_id].batch
+        return self.location(doc_id)[0]
 
     def location(self, doc_id: str) -> tuple[int, int]:
         """A document's (batch, row) in the spilled words."""
