@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.arrays import unique_inverse
+from ingest.arrays import unique, unique_inverse
 from ingest.config import Config
 from ingest.dedup.clusters import Deduplicator
 from ingest.dedup.decisions import DedupResult
 from ingest.dedup.part_files import PartFiles, part_path
-from ingest.dedup.passages import candidate_pairs, match_pairs, min_shared_anchors, stories
+from ingest.dedup.passages import candidate_pairs, match_pairs, min_shared_anchors
 from ingest.dedup.spilled_anchors import spilled_candidate_pairs
 from ingest.dedup.stock_phrases import StockAnchors, stock_limit
 from ingest.run.spill import SpilledWords
@@ -27,6 +27,7 @@ PASSAGE = np.dtype([("a_batch", "i4"), ("a_row", "i4"), ("b_batch", "i4"), ("b_r
 _PAIRS_PER_CHUNK = 50_000
 # Documents whose word spans a passage task holds at a time (a few MB).
 _SPANS_AT_ONCE = 4096
+_NO_ANCHORS = np.empty(0, dtype=np.uint64)
 
 
 def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, words: SpilledWords,
@@ -36,17 +37,16 @@ def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, word
     which every batch needs. `spill_to`: the workspace where the anchors and their pairs
     are spilled (`spilled_anchors.py`) and each chunk saved (None in the list:
     `passage_batch` reads it), None to find and hold them in memory."""
-    chosen = stories(dedup.sketches(), result.cluster_of, config.dedup.passages)
-    where = np.array([(s.batch, s.row) for s in chosen], dtype=np.int32).reshape(-1, 2)
-    del chosen  # a Sketch each: where they are is enough
-    passages, n = config.dedup.passages, len(where)
+    passages = config.dedup.passages
+    where = _stories(dedup, result.cluster_of, words, passages.ngram)
+    n = len(where)
     min_shared, stock_over = min_shared_anchors(passages), stock_limit(n, passages)
-    anchor_sets = (words.anchors(batch, row) for batch, row in where.tolist())
     if spill_to is None:
-        first, second, stock = candidate_pairs(list(anchor_sets), min_shared, stock_over,
+        first, second, stock = candidate_pairs(_anchor_sets(where, words), min_shared, stock_over,
                                                passages.rare_anchor_documents)
         return [np.hstack((where[first[lo:hi]], where[second[lo:hi]]))
                 for lo, hi in _chunk_bounds(len(first), workers)], stock
+    anchor_sets = (words.anchors(batch, row) for batch, row in where.tolist())
     pairs, stock = spilled_candidate_pairs(anchor_sets, n, min_shared, stock_over, spill_to.root,
                                            passages.rare_anchor_documents)
     try:
@@ -58,6 +58,37 @@ def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, word
     finally:
         pairs.discard()
     return chunks, stock
+
+
+def _stories(dedup: Deduplicator, cluster_of: dict[str, str], words: SpilledWords, ngram: int) -> np.ndarray:
+    """(batch, row) of the documents passages are searched in (`passages.stories`), in
+    the order of their ids, from the sketches' columns and each batch's word offsets (a
+    `Sketch` made a document cost 0.25 s of the flow's at 100,000)."""
+    ids = sorted(doc_id for doc_id in dedup.ids() if cluster_of.get(doc_id, doc_id) == doc_id)
+    where = np.array([dedup.location(doc_id) for doc_id in ids], dtype=np.int32).reshape(-1, 2)
+    long = np.zeros(len(where), dtype=bool)
+    for batch in unique(where[:, 0]).tolist():
+        at = np.flatnonzero(where[:, 0] == batch)
+        long[at] = np.diff(words.array(batch, "offsets"))[where[at, 1]] >= ngram
+    return where[long]
+
+
+def _anchor_sets(where: np.ndarray, words: SpilledWords) -> list[np.ndarray]:
+    """The anchors of the documents at `where`, in its order, read a batch at a time (a
+    read a document cost 0.1 s of the flow's at 100,000): those of a batch's documents
+    copied out of its whole array, then viewed one document at a time."""
+    sets: list[np.ndarray] = [_NO_ANCHORS] * len(where)
+    for batch in unique(where[:, 0]).tolist():
+        at = np.flatnonzero(where[:, 0] == batch)
+        offsets = words.array(batch, "anchor-offsets")
+        starts, ends = offsets[where[at, 1]], offsets[where[at, 1] + 1]
+        sizes = ends - starts
+        ends_within = np.cumsum(sizes)
+        within = np.arange(ends_within[-1]) - np.repeat(ends_within - sizes - starts, sizes)
+        found = words.whole(batch, "anchors")[within]
+        for position, lo, hi in zip(at.tolist(), (ends_within - sizes).tolist(), ends_within.tolist()):
+            sets[position] = found[lo:hi]
+    return sets
 
 
 def _chunk_bounds(pairs: int, workers: int) -> list[tuple[int, int]]:
