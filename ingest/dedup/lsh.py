@@ -9,6 +9,7 @@ never reaches the output.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 
 import numpy as np
 import xxhash
@@ -31,21 +32,26 @@ def lsh_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     dict-of-sets buckets cost about 10 KB a document in memory (measured), these about
     8 bytes a band, and the result does not depend on insertion order. Sorted by a,
     then b (`ingest/dedup/spilled_lsh.py` gives the same pairs out of core).
+    """
+    return keyed_pairs((band_keys(signatures, band, rows) for band in range(bands)), len(signatures))
+
+
+def keyed_pairs(keys_by_band: Iterable[np.ndarray], n: int) -> np.ndarray:
+    """`lsh_pairs` of `n` documents from each band's keys in turn (`band_keys`).
 
     The bands' codes are made distinct every _CODES_AT_ONCE codes, not all at once: a
     pair is found in many bands (4.6 million codes, 383,000 pairs at 100,000 news
     documents), and arrays of all of them, 37 MB each, are fresh memory every run,
     whose first touch cost more than sorting them.
     """
-    n = len(signatures)
     found, pending, held = np.empty(0, dtype=np.int64), [], 0
-    for band in range(bands):
-        for codes in band_pair_codes(band_keys(signatures, band, rows), n):
+    for keys in keys_by_band:
+        for codes in band_pair_codes(keys, n):
             pending.append(codes)
             held += len(codes)
-        if held >= _CODES_AT_ONCE or band == bands - 1:
+        if held >= _CODES_AT_ONCE:
             found, pending, held = unique(np.concatenate((found, *pending))), [], 0
-    return pairs_of(found, n)
+    return pairs_of(unique(np.concatenate((found, *pending))), n)
 
 
 def pairs_of(codes: np.ndarray, n: int) -> np.ndarray:
