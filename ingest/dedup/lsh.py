@@ -93,12 +93,12 @@ def same_size_buckets(members: np.ndarray, starts: np.ndarray, sizes: np.ndarray
     `starts[i]`. One array operation per size, not a Python loop over (millions of)
     buckets."""
     paired = (sizes >= 2) & (sizes <= largest)
-    starts, sizes = starts[paired], sizes[paired]
-    by_size = np.argsort(sizes, kind="stable")
-    starts, sizes = starts[by_size], sizes[by_size]
-    firsts, counts = runs_of(sizes)
-    return [(members[starts[lo : lo + count][:, None] + np.arange(size)], *np.triu_indices(size, k=1))
-            for lo, count, size in zip(firsts.tolist(), counts.tolist(), sizes[firsts].tolist())]
+    sizes = sizes[paired].astype(np.min_scalar_type(largest))  # a radix sort's small numbers
+    starts = starts[paired][np.argsort(sizes, kind="stable")]
+    counts = np.bincount(sizes, minlength=largest + 1)
+    ends = np.cumsum(counts).tolist()
+    return [(members[starts[ends[size] - counts[size] : ends[size]][:, None] + np.arange(size)],
+             *np.triu_indices(size, k=1)) for size in np.flatnonzero(counts).tolist()]
 
 
 def _pair_codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
