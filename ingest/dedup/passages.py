@@ -168,9 +168,9 @@ def packed_anchors(anchor_sets: Sequence[np.ndarray], first_doc: int, bits: int)
         packed *= ANCHOR_MIX  # odd, so one-to-one: the high bits now depend on every bit
     packed >>= np.uint64(bits)
     packed <<= np.uint64(bits)
-    docs = np.repeat(np.arange(first_doc, first_doc + len(anchor_sets), dtype=np.uint64),
-                     [len(found) for found in anchor_sets])
-    packed |= docs
+    # The documents as 32-bit numbers, as `anchor_buckets` reads them back: half the fresh memory.
+    packed |= np.repeat(np.arange(first_doc, first_doc + len(anchor_sets), dtype=np.uint32),
+                        [len(found) for found in anchor_sets])
     return packed
 
 
