@@ -33,7 +33,7 @@ from ingest.arrays import runs_of
 from ingest.config import DedupConfig
 from ingest.dedup.decisions import NO_CLUSTER, Clusters, Decision, DedupResult
 from ingest.dedup.keep import keep_order_key, prior_keep_key
-from ingest.dedup.lsh import band_key, band_keys, keyed_pairs
+from ingest.dedup.lsh import band_key, bands_keys, keyed_pairs
 from ingest.dedup.minhash import Sketch
 from ingest.dedup.pair_rounds import (
     CHUNK_PAIRS,
@@ -50,6 +50,10 @@ from ingest.dedup.sketch_table import SketchTable
 from ingest.dedup.spilled_lsh import spilled_lsh_pairs
 from ingest.dedup.verified_pairs import Codes, VerifiedPairs, components, grouped
 from ingest.dedup.verify import Comparison, compare, kind_of
+
+# Bands whose keys are made together from the signatures in memory: 8 bands of 2 rows
+# are 64 bytes of a signature, and their keys 6.4 MB at 100,000 documents.
+_BANDS_AT_ONCE = 8
 
 
 class Deduplicator:
@@ -126,15 +130,17 @@ class Deduplicator:
         return [keyed_pairs(self._held_keys_by_band(ids), len(ids))]
 
     def _held_keys_by_band(self, ids: list[str]) -> Iterator[np.ndarray]:
-        """The band keys of `ids` band by band, each made from the signatures in memory,
-        block by block: gathering the signatures of `ids` into one array first (51 MB at
-        100,000 documents) cost more than the banding, in fresh memory."""
+        """The band keys of `ids` band by band, made from the signatures in memory,
+        block by block, _BANDS_AT_ONCE bands at a time: gathering the signatures of
+        `ids` into one array first (51 MB at 100,000 documents) cost more than the
+        banding, in fresh memory."""
         blocks = list(self._signature_blocks(ids))
-        for band in range(self.config.bands):
-            keys = np.empty(len(ids), dtype=np.uint64)
+        for first in range(0, self.config.bands, _BANDS_AT_ONCE):
+            count = min(_BANDS_AT_ONCE, self.config.bands - first)
+            keys = np.empty((count, len(ids)), dtype=np.uint64)
             for positions, signatures, rows in blocks:
-                keys[positions] = band_keys(signatures, band, self.config.rows)[rows]
-            yield keys
+                keys[:, positions] = bands_keys(signatures, first, count, self.config.rows)[rows].T
+            yield from keys
 
     def _keys_by_band(self, ids: list[str]) -> Iterator[np.ndarray]:
         """The band keys of `ids` band by band, spilled first to one file a band: the
@@ -147,8 +153,9 @@ class Deduplicator:
                 order = []
                 for positions, signatures, rows in self._signature_blocks(ids):
                     order.append(positions)
+                    keys = bands_keys(signatures, 0, self.config.bands, self.config.rows)[rows]
                     for band, f in enumerate(files):
-                        band_keys(signatures, band, self.config.rows)[rows].tofile(f)
+                        keys[:, band].tofile(f)
             finally:
                 for f in files:
                     f.close()

@@ -61,11 +61,18 @@ def pairs_of(codes: np.ndarray, n: int) -> np.ndarray:
 
 def band_keys(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
     """Each signature's bucket in one band: the band's rows folded into one uint64."""
-    block = signatures[:, band * rows : (band + 1) * rows].astype(np.uint64)
-    keys = block[:, 0].copy()
+    return bands_keys(signatures, band, 1, rows).ravel()
+
+
+def bands_keys(signatures: np.ndarray, first: int, count: int, rows: int) -> np.ndarray:
+    """`band_keys` of `count` bands from `first`, as columns: a signature's values are
+    read together for all of them, not once a band, 512 bytes apart."""
+    block = signatures[:, first * rows : (first + count) * rows]
+    keys = block[:, 0::rows].astype(np.uint64)
     with np.errstate(over="ignore"):
         for r in range(1, rows):
-            keys = keys * NGRAM_MULTIPLIER + block[:, r]
+            keys *= NGRAM_MULTIPLIER
+            keys += block[:, r::rows]
     return keys
 
 

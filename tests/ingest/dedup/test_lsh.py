@@ -52,3 +52,19 @@ def test_pairs_made_distinct_in_parts_are_those_made_distinct_at_once(monkeypatc
     whole = lsh.lsh_pairs(signatures, 8, 2)
     monkeypatch.setattr(lsh, "_CODES_AT_ONCE", 1000)
     assert len(whole) > 1000 and np.array_equal(lsh.lsh_pairs(signatures, 8, 2), whole)
+
+
+def test_keys_of_several_bands_are_each_band_s_keys() -> None:
+    signatures = np.random.default_rng(6).integers(0, 2**32, size=(50, 24), dtype=np.uint64).astype(np.uint32)
+    for rows in (1, 2, 3, 4):
+        bands = 24 // rows
+        each = [lsh.band_keys(signatures, band, rows) for band in range(bands)]
+        expected = []
+        for band in range(bands):  # folded as datasketch's bands would be hashed: the rows in turn
+            keys = signatures[:, band * rows].astype(np.uint64)
+            for r in range(1, rows):
+                keys = keys * lsh.NGRAM_MULTIPLIER + signatures[:, band * rows + r]
+            expected.append(keys)
+        assert [k.tolist() for k in each] == [k.tolist() for k in expected]
+        for first, count in ((0, bands), (1, bands - 2), (bands - 1, 1)):
+            assert lsh.bands_keys(signatures, first, count, rows).T.tolist() == [k.tolist() for k in each[first : first + count]]
