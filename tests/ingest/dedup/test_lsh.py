@@ -67,4 +67,5 @@ def test_keys_of_several_bands_are_each_band_s_keys() -> None:
             expected.append(keys)
         assert [k.tolist() for k in each] == [k.tolist() for k in expected]
         for first, count in ((0, bands), (1, bands - 2), (bands - 1, 1)):
-            assert lsh.bands_keys(signatures, first, count, rows).T.tolist() == [k.tolist() for k in each[first : first + count]]
+            together = lsh.bands_keys(signatures, first, count, rows)
+            assert together.T.tolist() == [k.tolist() for k in each[first : first + count]]
