@@ -20,7 +20,7 @@ from ingest.dedup.shingles import NGRAM_MULTIPLIER
 # A bucket holding more documents than this (a template page copied everywhere) is
 # linked as a chain, not as all its pairs: union-find needs only connectivity.
 _MAX_BUCKET_PAIRS = 50
-# Pair codes held before they are made distinct (`lsh_pairs`): 8 MB.
+# Pair codes held before they are made distinct (`keyed_pairs`): 8 MB.
 _CODES_AT_ONCE = 1 << 20
 
 
