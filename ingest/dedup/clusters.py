@@ -153,9 +153,10 @@ class Deduplicator:
                 order = []
                 for positions, signatures, rows in self._signature_blocks(ids):
                     order.append(positions)
-                    keys = bands_keys(signatures, 0, self.config.bands, self.config.rows)[rows]
+                    # A band's keys as contiguous rows: `tofile` writes a strided column a value at a time.
+                    keys = np.ascontiguousarray(bands_keys(signatures, 0, self.config.bands, self.config.rows)[rows].T)
                     for band, f in enumerate(files):
-                        keys[:, band].tofile(f)
+                        keys[band].tofile(f)
             finally:
                 for f in files:
                     f.close()
