@@ -12,7 +12,14 @@ from ingest.config import Config
 from ingest.dedup.clusters import Deduplicator
 from ingest.dedup.decisions import DedupResult
 from ingest.dedup.part_files import PartFiles, part_path
-from ingest.dedup.passages import candidate_pairs, match_pairs, min_shared_anchors
+from ingest.dedup.passages import (
+    anchor_buckets,
+    bucket_pairs,
+    doc_bits,
+    match_pairs,
+    min_shared_anchors,
+    pack_anchors,
+)
 from ingest.dedup.spilled_anchors import spilled_candidate_pairs
 from ingest.dedup.stock_phrases import StockAnchors, stock_limit
 from ingest.run.spill import SpilledWords
@@ -27,7 +34,6 @@ PASSAGE = np.dtype([("a_batch", "i4"), ("a_row", "i4"), ("b_batch", "i4"), ("b_r
 _PAIRS_PER_CHUNK = 50_000
 # Documents whose word spans a passage task holds at a time (a few MB).
 _SPANS_AT_ONCE = 4096
-_NO_ANCHORS = np.empty(0, dtype=np.uint64)
 
 
 def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, words: SpilledWords,
@@ -42,8 +48,10 @@ def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, word
     n = len(where)
     min_shared, stock_over = min_shared_anchors(passages), stock_limit(n, passages)
     if spill_to is None:
-        first, second, stock = candidate_pairs(_anchor_sets(where, words), min_shared, stock_over,
-                                               passages.rare_anchor_documents)
+        packed = pack_anchors(*_anchors(where, words), 0, doc_bits(n))
+        buckets, stock = anchor_buckets(packed, doc_bits(n), stock_over)
+        del packed
+        first, second = bucket_pairs(buckets, n, min_shared, passages.rare_anchor_documents)
         return [np.hstack((where[first[lo:hi]], where[second[lo:hi]]))
                 for lo, hi in _chunk_bounds(len(first), workers)], stock
     anchor_sets = (words.anchors(batch, row) for batch, row in where.tolist())
@@ -73,22 +81,26 @@ def _stories(dedup: Deduplicator, cluster_of: dict[str, str], words: SpilledWord
     return where[long]
 
 
-def _anchor_sets(where: np.ndarray, words: SpilledWords) -> list[np.ndarray]:
-    """The anchors of the documents at `where`, in its order, read a batch at a time (a
-    read a document cost 0.1 s of the flow's at 100,000): those of a batch's documents
-    copied out of its whole array, then viewed one document at a time."""
-    sets: list[np.ndarray] = [_NO_ANCHORS] * len(where)
-    for batch in unique(where[:, 0]).tolist():
+def _anchors(where: np.ndarray, words: SpilledWords) -> tuple[np.ndarray, np.ndarray]:
+    """The anchors of the documents at `where` one after another, in its order, and how
+    many each has: each batch's read whole and its documents' copied into place (a read
+    a document cost 0.1 s of the flow's at 100,000, and its arrays were concatenated
+    again)."""
+    batches = unique(where[:, 0]).tolist()
+    starts, sizes = np.zeros(len(where), dtype=np.int64), np.zeros(len(where), dtype=np.int64)
+    for batch in batches:
         at = np.flatnonzero(where[:, 0] == batch)
         offsets = words.array(batch, "anchor-offsets")
-        starts, ends = offsets[where[at, 1]], offsets[where[at, 1] + 1]
-        sizes = ends - starts
-        ends_within = np.cumsum(sizes)
-        within = np.arange(ends_within[-1]) - np.repeat(ends_within - sizes - starts, sizes)
-        found = words.whole(batch, "anchors")[within]
-        for position, lo, hi in zip(at.tolist(), (ends_within - sizes).tolist(), ends_within.tolist()):
-            sets[position] = found[lo:hi]
-    return sets
+        starts[at] = offsets[where[at, 1]]
+        sizes[at] = offsets[where[at, 1] + 1] - starts[at]
+    ends = np.cumsum(sizes)
+    anchors = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint64)
+    for batch in batches:
+        at = np.flatnonzero(where[:, 0] == batch)
+        into = np.repeat(ends[at] - sizes[at] - starts[at], sizes[at])  # a place minus its source
+        source = np.arange(len(into)) - np.repeat(np.cumsum(sizes[at]) - sizes[at] - starts[at], sizes[at])
+        anchors[source + into] = words.whole(batch, "anchors")[source]
+    return anchors, sizes
 
 
 def _chunk_bounds(pairs: int, workers: int) -> list[tuple[int, int]]:
