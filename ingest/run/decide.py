@@ -63,13 +63,15 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: Spille
     them here.
 
     The sketches are held as columns (`SketchTable`): their words are read back from the
-    spilled batches by (batch, row), and so are their signatures out of core; in memory
-    each batch's signatures are held as one array."""
+    spilled batches by (batch, row); the LSH takes the signatures a batch at a time,
+    out of core each batch's read whole when it is its turn, in memory each batch's
+    held as one array."""
     signatures: dict[int, np.ndarray] = {}
     dedup = Deduplicator(config.dedup, marks_of=lambda s: words.marks(s.batch, s.row),
                          signature_of=((lambda s: words.signature(s.batch, s.row)) if spill_to
                                        else (lambda s: signatures[s.batch][s.row])),
                          spill_to=spill_to, tokens_of=lambda b, row: _tokens(words, b, row),
+                         batch_signatures=words.signatures if spill_to else signatures.__getitem__,
                          chunk_verifier=(lambda ids: _verifier(dedup, ids, mapper, config, workspace))
                          if mapper is not None else None)
     for summary in summaries:

@@ -166,4 +166,8 @@ class SpilledWords:
 
     def signatures(self, batch: int) -> np.ndarray:
         """All of a batch's MinHash signatures: every one is used, so read at once."""
-        return np.load(self._workspace.words(batch, "signatures"))
+        return self.whole(batch, "signatures")
+
+    def whole(self, batch: int, kind: str) -> np.ndarray:
+        """All of a batch's rows of one kind, read at once (not mapped: see the class)."""
+        return np.load(self._workspace.words(batch, kind))
