@@ -38,9 +38,11 @@ from ingest.dedup.pair_rounds import (
     CHUNK_PAIRS,
     ChunkVerdicts,
     ChunkVerifier,
+    RefusalMemo,
     Words,
     find,
     one_story,
+    text_class,
     verify_chunk,
     verify_in_rounds,
 )
@@ -65,7 +67,8 @@ class Deduplicator:
     def __init__(self, config: DedupConfig, marks_of: Callable[[Sketch], np.ndarray] | None = None,
                  signature_of: Callable[[Sketch], np.ndarray] | None = None, spill_to: Path | None = None,
                  tokens_of: Callable[[int, int], np.ndarray] | None = None,
-                 chunk_verifier: Callable[[list[str]], ChunkVerifier] | None = None) -> None:
+                 chunk_verifier: Callable[[list[str]], ChunkVerifier] | None = None,
+                 text_classes_of: Callable[[list[str]], np.ndarray] | None = None) -> None:
         """`marks_of`: a document's `word_marks`, read when a pair is verified (by default
         the sketch's own, `Sketch.marks`); `signature_of`: its MinHash signature (by
         default `Sketch.signature`); `spill_to`: a folder where the LSH spills its
@@ -73,13 +76,16 @@ class Deduplicator:
         word hashes of the document at (batch, row): the sketches are then held as
         columns (`SketchTable`), not as they are added; `chunk_verifier`: given the run's new
         ids, what verifies chunks of candidate pairs of their positions (`pair_rounds.py`;
-        in the workers), None to verify them here."""
+        in the workers), None to verify them here; `text_classes_of`: the text classes
+        (`pair_rounds.text_class`) of ids, None to hash their words here."""
         self.config = config
         self._sketches: dict[str, Sketch] | SketchTable = {} if tokens_of is None else SketchTable(tokens_of)
         self._marks_of = marks_of or (lambda s: s.marks)
         self._signature_of = signature_of or (lambda s: s.signature)
         self._spill_to = spill_to
         self._chunk_verifier = chunk_verifier
+        self._text_classes_of = text_classes_of or (
+            lambda ids: np.array([text_class(*self.words(i)) for i in ids], dtype=np.int64))
 
     def add(self, s: Sketch) -> None:
         if s.id in self._sketches:
@@ -188,8 +194,10 @@ class Deduplicator:
         earlier runs come last, one at a time, skipped the same way."""
         self._new_ids = new_ids = sorted(set(self._sketches) - known)
         self._verify_chunks = self._chunk_verifier(new_ids) if self._chunk_verifier else self._verify_here
-        found, counts, stats, root = verify_in_rounds(self._candidate_positions(new_ids), len(new_ids),
+        self._memo = RefusalMemo(self._text_classes_of(new_ids))
+        found, counts, stats, root = verify_in_rounds(self._candidate_positions(new_ids), self._memo,
                                                       self._verify_chunks)
+        stats["refused_text_pairs_held"] = len(self._memo)
         code_of = np.array([codes(doc_id) for doc_id in new_ids], dtype=np.int32)
         pairs = VerifiedPairs()
         pairs.extend(code_of[found[:, 0]], code_of[found[:, 1]], counts)
@@ -309,11 +317,14 @@ class Deduplicator:
                 at = bisect.bisect_left(self._new_ids, ordered[0])
                 with_kept += [(bisect.bisect_left(self._new_ids, m), at) for m in ordered[1:] if codes(m) not in joined]
         rows = np.array(with_kept, dtype=np.int32).reshape(-1, 2)
-        rows = np.hstack((rows, rows))  # each member its own component: none is skipped
+        # Each member its own component: none is skipped; a pair of texts refused in the
+        # rounds is refused again without comparing.
+        rows = self._memo.rows(np.hstack((rows, rows)))
         chunks = np.array_split(rows, -(-len(rows) // CHUNK_PAIRS)) if len(rows) else []
         stats["compared_with_kept"] = len(rows)
         kept_verified = {}
         for chunk, verdicts in zip(chunks, self._verify_chunks(chunks)):
+            stats["verdicts_remembered"] += verdicts.remembered
             for (member, kept), counts in zip(chunk[verdicts.verified, :2].tolist(), verdicts.counts.tolist()):
                 kept_verified[(self._new_ids[member], self._new_ids[kept])] = Comparison(*counts)
         return ordered_of, kept_verified

@@ -66,13 +66,17 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: Spille
     spilled batches by (batch, row), and so are their signatures out of core; in memory
     each batch's signatures are held as one array."""
     signatures: dict[int, np.ndarray] = {}
+    classes: dict[int, np.ndarray] = {}  # each batch's text classes (8 bytes a document)
     dedup = Deduplicator(config.dedup, marks_of=lambda s: words.marks(s.batch, s.row),
                          signature_of=((lambda s: words.signature(s.batch, s.row)) if spill_to
                                        else (lambda s: signatures[s.batch][s.row])),
                          spill_to=spill_to, tokens_of=lambda b, row: _tokens(words, b, row),
                          chunk_verifier=(lambda ids: _verifier(dedup, ids, mapper, config, workspace))
-                         if mapper is not None else None)
+                         if mapper is not None else None,
+                         text_classes_of=lambda ids: np.array([classes[b][r] for b, r in map(dedup.location, ids)],
+                                                              dtype=np.int64))
     for summary in summaries:
+        classes[summary.batch] = words.classes(summary.batch)
         if spill_to is None:
             signatures[summary.batch] = words.signatures(summary.batch)
         for s in load_sketches(summary, added):
@@ -101,8 +105,8 @@ def _verifier(dedup: Deduplicator, ids: list[str], mapper: Callable[[str, list[t
 
 def verify_pair_chunk(rows: np.ndarray, config: Config, workspace: Workspace) -> ChunkVerdicts:
     """A chunk of candidate pairs verified (`pair_rounds.verify_chunk`), rows of (a_batch,
-    a_row, b_batch, b_row, a's component, b's component), the words read from the
-    clean phase's spilled batches."""
+    a_row, b_batch, b_row, a's component, b's component, a's text class, b's, what was
+    found before of them), the words read from the clean phase's spilled batches."""
     words = SpilledWords(workspace)
     try:
         return verify_chunk([tuple(r) for r in rows[:, :2].tolist()], [tuple(r) for r in rows[:, 2:4].tolist()],

@@ -11,7 +11,7 @@ import pytest
 from ingest.config import load_config
 from ingest.dedup import pair_rounds
 from ingest.dedup.marks import word_marks
-from ingest.dedup.pair_rounds import find, one_story, verify_chunk, verify_in_rounds
+from ingest.dedup.pair_rounds import RefusalMemo, find, one_story, text_class, verify_chunk, verify_in_rounds
 from ingest.dedup.shingles import hashes_and_spans
 from tests.ingest.dedup.test_dedup import edit_words, run_dedup
 from tests.links import assert_links_are_verified
@@ -63,7 +63,8 @@ def test_rounds_connect_what_every_verified_pair_connects(round_pairs, chunk_pai
 
     every_pair = list(itertools.combinations(range(len(ids)), 2))  # all candidates, in order
     blocks = np.array_split(np.array(every_pair), 13)  # as the LSH hands them, in blocks of any size
-    found, counts, stats, root = verify_in_rounds(blocks, len(ids), verify)
+    memo = RefusalMemo(np.array([text_class(*w) for w in words], dtype=np.int64))
+    found, counts, stats, root = verify_in_rounds(blocks, memo, verify)
     assert max(chunks_seen) <= chunk_pairs
     expected = components_of_all(ids, texts)
     assert {doc: ids[r] for doc, r in zip(ids, root.tolist())} == expected

@@ -11,7 +11,7 @@ from ingest.dedup.minhash import MinHasher
 from ingest.run.spill import BatchWords
 from tests.samples import ARTICLE
 
-KINDS = ("tokens", "marks", "signatures", "spans", "grams", "anchors")
+KINDS = ("tokens", "marks", "classes", "signatures", "spans", "grams", "anchors")
 # Words, capitals after and before sentence ends, figures, quotes, line breaks, apostrophes,
 # characters that fold to several, astral ones.
 PIECES = "ab AB Zx 12 two Monday . : ! “ ” ' ’ - ß ﬁ İ 😀 𝒜".split(" ") + [" ", "\n", "\n\n"]
