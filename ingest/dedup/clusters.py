@@ -67,25 +67,25 @@ class Deduplicator:
     def __init__(self, config: DedupConfig, marks_of: Callable[[Sketch], np.ndarray] | None = None,
                  signature_of: Callable[[Sketch], np.ndarray] | None = None, spill_to: Path | None = None,
                  tokens_of: Callable[[int, int], np.ndarray] | None = None,
-                 chunk_verifier: Callable[[list[str]], ChunkVerifier] | None = None,
-                 text_classes_of: Callable[[list[str]], np.ndarray] | None = None) -> None:
+                 chunk_verifier: Callable[[np.ndarray], ChunkVerifier] | None = None,
+                 text_classes_of: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         """`marks_of`: a document's `word_marks`, read when a pair is verified (by default
         the sketch's own, `Sketch.marks`); `signature_of`: its MinHash signature (by
         default `Sketch.signature`); `spill_to`: a folder where the LSH spills its
         candidates (`spilled_lsh.py`), None to find them in memory; `tokens_of`: the
         word hashes of the document at (batch, row): the sketches are then held as
-        columns (`SketchTable`), not as they are added; `chunk_verifier`: given the run's new
-        ids, what verifies chunks of candidate pairs of their positions (`pair_rounds.py`;
-        in the workers), None to verify them here; `text_classes_of`: the text classes
-        (`pair_rounds.text_class`) of ids, None to hash their words here."""
+        columns (`SketchTable`), not as they are added; `chunk_verifier`: given the (batch,
+        row) of each of the run's new ids, what verifies chunks of candidate pairs of their
+        positions (`pair_rounds.py`; in the workers), None to verify them here;
+        `text_classes_of`: the text classes (`pair_rounds.text_class`) of documents by
+        (batch, row), None to hash their words here."""
         self.config = config
         self._sketches: dict[str, Sketch] | SketchTable = {} if tokens_of is None else SketchTable(tokens_of)
         self._marks_of = marks_of or (lambda s: s.marks)
         self._signature_of = signature_of or (lambda s: s.signature)
         self._spill_to = spill_to
         self._chunk_verifier = chunk_verifier
-        self._text_classes_of = text_classes_of or (
-            lambda ids: np.array([text_class(*self.words(i)) for i in ids], dtype=np.int64))
+        self._text_classes_of = text_classes_of
 
     def add(self, s: Sketch) -> None:
         if s.id in self._sketches:
@@ -193,8 +193,10 @@ class Deduplicator:
         counts of what was compared, skipped and refused. The pairs with documents of
         earlier runs come last, one at a time, skipped the same way."""
         self._new_ids = new_ids = sorted(set(self._sketches) - known)
-        self._verify_chunks = self._chunk_verifier(new_ids) if self._chunk_verifier else self._verify_here
-        self._memo = RefusalMemo(self._text_classes_of(new_ids))
+        where = np.array([self.location(doc_id) for doc_id in new_ids], dtype=np.int32).reshape(-1, 2)
+        self._verify_chunks = self._chunk_verifier(where) if self._chunk_verifier else self._verify_here
+        self._memo = RefusalMemo(self._text_classes_of(where) if self._text_classes_of else
+                                 np.array([text_class(*self.words(i)) for i in new_ids], dtype=np.int64))
         found, counts, stats, root = verify_in_rounds(self._candidate_positions(new_ids), self._memo,
                                                       self._verify_chunks)
         stats["refused_text_pairs_held"] = len(self._memo)

@@ -71,10 +71,9 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: Spille
                          signature_of=((lambda s: words.signature(s.batch, s.row)) if spill_to
                                        else (lambda s: signatures[s.batch][s.row])),
                          spill_to=spill_to, tokens_of=lambda b, row: _tokens(words, b, row),
-                         chunk_verifier=(lambda ids: _verifier(dedup, ids, mapper, config, workspace))
+                         chunk_verifier=(lambda where: _verifier(where, mapper, config, workspace))
                          if mapper is not None else None,
-                         text_classes_of=lambda ids: np.array([classes[b][r] for b, r in map(dedup.location, ids)],
-                                                              dtype=np.int64))
+                         text_classes_of=lambda where: _by_location(classes, where))
     for summary in summaries:
         classes[summary.batch] = words.classes(summary.batch)
         if spill_to is None:
@@ -85,11 +84,19 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: Spille
     return dedup, dedup.run(state)
 
 
-def _verifier(dedup: Deduplicator, ids: list[str], mapper: Callable[[str, list[tuple]], list], config: Config,
+def _by_location(values: dict[int, np.ndarray], where: np.ndarray) -> np.ndarray:
+    """The values of documents at rows (batch, row), from each batch's array of them."""
+    batches = sorted(values)
+    flat = np.concatenate([values[b] for b in batches]) if batches else np.empty(0, np.int64)
+    starts = np.zeros(batches[-1] + 1 if batches else 0, dtype=np.int64)
+    starts[batches] = np.cumsum([0] + [len(values[b]) for b in batches[:-1]])
+    return flat[starts[where[:, 0]] + where[:, 1]]
+
+
+def _verifier(where: np.ndarray, mapper: Callable[[str, list[tuple]], list], config: Config,
               workspace: Workspace) -> ChunkVerifier:
-    """Chunks of candidate pairs of `ids`'s positions, verified by `verify_pair_chunk`s
-    run by `mapper`."""
-    where = np.array([dedup.location(doc_id) for doc_id in ids], dtype=np.int32).reshape(-1, 2)
+    """Chunks of candidate pairs of positions, verified by `verify_pair_chunk`s run by
+    `mapper`; `where`: each position's document's (batch, row)."""
     pairs_so_far = 0
 
     def verify(chunks: list[np.ndarray]) -> list[ChunkVerdicts]:
