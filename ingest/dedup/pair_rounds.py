@@ -86,7 +86,8 @@ def text_class(tokens: np.ndarray, marks: np.ndarray) -> int:
     and word marks, all that verifying it reads. Two texts of one class are the same
     words and marks but for a collision of 64-bit hashes: among a million distinct
     texts, a chance of about 3e-8 that any two collide (n^2 / 2^65), the only way a
-    remembered verdict can differ from comparing again."""
+    remembered verdict can differ from comparing again. (A word is 4 bytes of hash and 1
+    of marks: the bytes' length fixes where the marks begin.)"""
     digest = hashlib.blake2b(np.ascontiguousarray(tokens).tobytes() + np.ascontiguousarray(marks).tobytes(),
                              digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
@@ -143,7 +144,9 @@ class RefusalMemo:
     def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where `keys` are, or would go, in the sorted keys, and whether they are there."""
         at = np.searchsorted(self._keys, keys)
-        return at, self._keys[np.minimum(at, len(self._keys) - 1)] == keys if len(self._keys) else at < 0
+        if not len(self._keys):
+            return at, np.zeros(len(keys), bool)
+        return at, self._keys[np.minimum(at, len(self._keys) - 1)] == keys
 
 
 def verify_chunk(firsts: Sequence[Hashable], seconds: Sequence[Hashable], rows: np.ndarray,
@@ -185,7 +188,8 @@ def verify_chunk(firsts: Sequence[Hashable], seconds: Sequence[Hashable], rows: 
 
 
 # Verifies chunks of rows (first, second, root of first, root of second: positions of
-# the documents), in order: in this process, or in the workers.
+# the documents; then `RefusalMemo.rows`'s columns), in order: in this process, or in
+# the workers.
 ChunkVerifier = Callable[[list[np.ndarray]], list[ChunkVerdicts]]
 
 
