@@ -39,9 +39,11 @@ from ingest.dedup.pair_rounds import (
     CHUNK_PAIRS,
     ChunkVerdicts,
     ChunkVerifier,
+    RefusalMemo,
     Words,
     find,
     one_story,
+    text_class,
     verify_chunk,
     verify_in_rounds,
 )
@@ -68,7 +70,8 @@ class Deduplicator:
                  signature_of: Callable[[Sketch], np.ndarray] | None = None, spill_to: Path | None = None,
                  tokens_of: Callable[[int, int], np.ndarray] | None = None,
                  batch_signatures: Callable[[int], np.ndarray] | None = None,
-                 chunk_verifier: Callable[[list[str]], ChunkVerifier] | None = None) -> None:
+                 chunk_verifier: Callable[[np.ndarray], ChunkVerifier] | None = None,
+                 text_classes_of: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         """`marks_of`: a document's `word_marks`, read when a pair is verified (by default
         the sketch's own, `Sketch.marks`); `signature_of`: its MinHash signature (by
         default `Sketch.signature`); `spill_to`: a folder where the LSH spills its
@@ -76,9 +79,11 @@ class Deduplicator:
         word hashes of the document at (batch, row): the sketches are then held as
         columns (`SketchTable`), not as they are added; `batch_signatures`: with
         `tokens_of`, every signature of a batch, as rows: the LSH reads them a batch at a
-        time (else a document at a time, `signature_of`); `chunk_verifier`: given the run's new
-        ids, what verifies chunks of candidate pairs of their positions (`pair_rounds.py`;
-        in the workers), None to verify them here."""
+        time (else a document at a time, `signature_of`); `chunk_verifier`: given the
+        (batch, row) of each of the run's new ids, what verifies chunks of candidate pairs
+        of their positions (`pair_rounds.py`; in the workers), None to verify them here;
+        `text_classes_of`: the text classes (`pair_rounds.text_class`) of documents by
+        (batch, row), None to hash their words here."""
         self.config = config
         self._sketches: dict[str, Sketch] | SketchTable = {} if tokens_of is None else SketchTable(tokens_of)
         self._marks_of = marks_of or (lambda s: s.marks)
@@ -86,6 +91,7 @@ class Deduplicator:
         self._spill_to = spill_to
         self._batch_signatures = batch_signatures
         self._chunk_verifier = chunk_verifier
+        self._text_classes_of = text_classes_of
 
     def add(self, s: Sketch) -> None:
         if s.id in self._sketches:
@@ -230,9 +236,13 @@ class Deduplicator:
         counts of what was compared, skipped and refused. The pairs with documents of
         earlier runs come last, one at a time, skipped the same way."""
         self._new_ids = new_ids = sorted(set(self._sketches) - known)
-        self._verify_chunks = self._chunk_verifier(new_ids) if self._chunk_verifier else self._verify_here
-        found, counts, stats, root = verify_in_rounds(self._candidate_positions(new_ids), len(new_ids),
+        where = np.array([self.location(doc_id) for doc_id in new_ids], dtype=np.int32).reshape(-1, 2)
+        self._verify_chunks = self._chunk_verifier(where) if self._chunk_verifier else self._verify_here
+        self._memo = RefusalMemo(self._text_classes_of(where) if self._text_classes_of else
+                                 np.array([text_class(*self.words(i)) for i in new_ids], dtype=np.int64))
+        found, counts, stats, root = verify_in_rounds(self._candidate_positions(new_ids), self._memo,
                                                       self._verify_chunks)
+        stats["refused_text_pairs_held"] = len(self._memo)
         code_of = np.array([codes(doc_id) for doc_id in new_ids], dtype=np.int32)
         pairs = VerifiedPairs()
         pairs.extend(code_of[found[:, 0]], code_of[found[:, 1]], counts)
@@ -352,11 +362,14 @@ class Deduplicator:
                 at = bisect.bisect_left(self._new_ids, ordered[0])
                 with_kept += [(bisect.bisect_left(self._new_ids, m), at) for m in ordered[1:] if codes(m) not in joined]
         rows = np.array(with_kept, dtype=np.int32).reshape(-1, 2)
-        rows = np.hstack((rows, rows))  # each member its own component: none is skipped
+        # Each member its own component: none is skipped; a pair of texts refused in the
+        # rounds is refused again without comparing.
+        rows = self._memo.rows(np.hstack((rows, rows)))
         chunks = np.array_split(rows, -(-len(rows) // CHUNK_PAIRS)) if len(rows) else []
         stats["compared_with_kept"] = len(rows)
         kept_verified = {}
         for chunk, verdicts in zip(chunks, self._verify_chunks(chunks)):
+            stats["verdicts_remembered"] += verdicts.remembered
             for (member, kept), counts in zip(chunk[verdicts.verified, :2].tolist(), verdicts.counts.tolist()):
                 kept_verified[(self._new_ids[member], self._new_ids[kept])] = Comparison(*counts)
         return ordered_of, kept_verified
