@@ -18,6 +18,9 @@ depends on the candidates' sorted order and `pair_rounds`'s constants alone, so 
 links too are the same whatever the input's order, the number of workers, in memory
 or out of core. It is not always the most similar member: of a clique of copies, the
 pairs that connect it first are verified, the rest skipped.
+
+It is one module because the candidates, the rounds, the clusters, the keep order and
+the links all work on one `Deduplicator`'s columns, codes and verified pairs.
 """
 
 from __future__ import annotations
@@ -30,19 +33,22 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.arrays import runs_of
 from ingest.config import DedupConfig
 from ingest.dedup.decisions import NO_CLUSTER, Clusters, Decision, DedupResult
 from ingest.dedup.keep import keep_order_key, prior_keep_key
-from ingest.dedup.lsh import band_key, band_keys, lsh_pairs
+from ingest.dedup.lsh import band_key, bands_keys, keyed_pairs
 from ingest.dedup.minhash import Sketch
 from ingest.dedup.pair_rounds import (
     CHUNK_PAIRS,
     COUNTS,
     ChunkVerdicts,
     ChunkVerifier,
+    RefusalMemo,
     Words,
     find,
     one_story,
+    text_class,
     verify_chunk,
     verify_in_rounds,
 )
@@ -52,8 +58,9 @@ from ingest.dedup.spilled_lsh import spilled_lsh_pairs
 from ingest.dedup.verified_pairs import Codes, VerifiedPairs, components, grouped
 from ingest.dedup.verify import Comparison, compare, kind_of
 
-# Signatures stacked at a time when the LSH spills (`Deduplicator._keys_by_band`): 8 MiB.
-_SIGNATURES_AT_ONCE = 16_384
+# Bands whose keys are made together from the signatures in memory: 8 bands of 2 rows
+# are 64 bytes of a signature, and their keys 6.4 MB at 100,000 documents.
+_BANDS_AT_ONCE = 8
 
 
 class Deduplicator:
@@ -67,21 +74,29 @@ class Deduplicator:
     def __init__(self, config: DedupConfig, marks_of: Callable[[Sketch], np.ndarray] | None = None,
                  signature_of: Callable[[Sketch], np.ndarray] | None = None, spill_to: Path | None = None,
                  tokens_of: Callable[[int, int], np.ndarray] | None = None,
-                 chunk_verifier: Callable[[list[str]], ChunkVerifier] | None = None) -> None:
+                 batch_signatures: Callable[[int], np.ndarray] | None = None,
+                 chunk_verifier: Callable[[np.ndarray], ChunkVerifier] | None = None,
+                 text_classes_of: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         """`marks_of`: a document's `word_marks`, read when a pair is verified (by default
         the sketch's own, `Sketch.marks`); `signature_of`: its MinHash signature (by
         default `Sketch.signature`); `spill_to`: a folder where the LSH spills its
         candidates (`spilled_lsh.py`), None to find them in memory; `tokens_of`: the
         word hashes of the document at (batch, row): the sketches are then held as
-        columns (`SketchTable`), not as they are added; `chunk_verifier`: given the run's new
-        ids, what verifies chunks of candidate pairs of their positions (`pair_rounds.py`;
-        in the workers), None to verify them here."""
+        columns (`SketchTable`), not as they are added; `batch_signatures`: with
+        `tokens_of`, every signature of a batch, as rows: the LSH reads them a batch at a
+        time (else a document at a time, `signature_of`); `chunk_verifier`: given the
+        (batch, row) of each of the run's new ids, what verifies chunks of candidate pairs
+        of their positions (`pair_rounds.py`; in the workers), None to verify them here;
+        `text_classes_of`: the text classes (`pair_rounds.text_class`) of documents by
+        (batch, row), None to hash their words here."""
         self.config = config
         self._sketches: dict[str, Sketch] | SketchTable = {} if tokens_of is None else SketchTable(tokens_of)
         self._marks_of = marks_of or (lambda s: s.marks)
         self._signature_of = signature_of or (lambda s: s.signature)
         self._spill_to = spill_to
+        self._batch_signatures = batch_signatures
         self._chunk_verifier = chunk_verifier
+        self._text_classes_of = text_classes_of
 
     def add(self, s: Sketch) -> None:
         if s.id in self._sketches:
@@ -94,8 +109,11 @@ class Deduplicator:
     def sketches(self) -> Iterable[Sketch]:
         return self._sketches.values()
 
+    def ids(self) -> Iterable[str]:
+        return self._sketches.keys()
+
     def batch_of(self, doc_id: str) -> int:
-        return self._sketches[doc_id].batch
+        return self.location(doc_id)[0]
 
     def location(self, doc_id: str) -> tuple[int, int]:
         """A document's (batch, row) in the spilled words."""
@@ -120,30 +138,64 @@ class Deduplicator:
             return ()
         if self._spill_to is not None:
             return spilled_lsh_pairs(self._keys_by_band(ids), len(ids), self._spill_to)
-        signatures = np.stack([self._signature_of(self._sketches[i]) for i in ids])
-        return [lsh_pairs(signatures, self.config.bands, self.config.rows)]
+        return [keyed_pairs(self._held_keys_by_band(ids), len(ids))]
+
+    def _held_keys_by_band(self, ids: list[str]) -> Iterator[np.ndarray]:
+        """The band keys of `ids` band by band, made from the signatures in memory,
+        block by block, _BANDS_AT_ONCE bands at a time: gathering the signatures of
+        `ids` into one array first (51 MB at 100,000 documents) cost more than the
+        banding, in fresh memory."""
+        blocks = list(self._signature_blocks(ids))
+        for first in range(0, self.config.bands, _BANDS_AT_ONCE):
+            count = min(_BANDS_AT_ONCE, self.config.bands - first)
+            keys = np.empty((count, len(ids)), dtype=np.uint64)
+            for positions, signatures, rows in blocks:
+                keys[:, positions] = bands_keys(signatures, first, count, self.config.rows)[rows].T
+            yield from keys
 
     def _keys_by_band(self, ids: list[str]) -> Iterator[np.ndarray]:
         """The band keys of `ids` band by band, spilled first to one file a band: the
-        signatures are read once, a slice of documents at a time."""
+        signatures are read once, a batch at a time, and the keys put in the order of
+        `ids` a band at a time."""
         paths = [self._spill_to / f"band-keys-{band:03d}.bin" for band in range(self.config.bands)]
         try:
             files = [open(path, "wb") for path in paths]  # noqa: SIM115 (closed below)
             try:
-                for at in range(0, len(ids), _SIGNATURES_AT_ONCE):
-                    signatures = np.stack([self._signature_of(self._sketches[i])
-                                           for i in ids[at : at + _SIGNATURES_AT_ONCE]])
+                order = []
+                for positions, signatures, rows in self._signature_blocks(ids):
+                    order.append(positions)
+                    # A band's keys as contiguous rows: `tofile` writes a strided column a value at a time.
+                    keys = np.ascontiguousarray(bands_keys(signatures, 0, self.config.bands, self.config.rows)[rows].T)
                     for band, f in enumerate(files):
-                        band_keys(signatures, band, self.config.rows).tofile(f)
+                        keys[band].tofile(f)
             finally:
                 for f in files:
                     f.close()
+            order = np.concatenate(order)
             for path in paths:
-                yield np.fromfile(path, dtype=np.uint64)
+                keys = np.empty(len(ids), dtype=np.uint64)
+                keys[order] = np.fromfile(path, dtype=np.uint64)
                 path.unlink()
+                yield keys
         finally:
             for path in paths:
                 path.unlink(missing_ok=True)
+
+    def _signature_blocks(self, ids: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The signatures of `ids` in blocks (positions in `ids`, signatures, the rows of
+        those positions among them): a batch's whole signatures at a time when the
+        sketches are columns (a `Sketch` made a document to read its signature cost 0.5
+        s at 100,000 documents), else stacked from the sketches."""
+        if self._batch_signatures is None:
+            everyone = np.arange(len(ids))
+            yield everyone, np.stack([self._signature_of(self._sketches[i]) for i in ids]), everyone
+            return
+        where = np.array([self._sketches.location(doc_id) for doc_id in ids], dtype=np.int32).reshape(-1, 2)
+        order = np.argsort(where[:, 0], kind="stable")
+        starts, sizes = runs_of(where[order, 0])
+        for start, size in zip(starts.tolist(), sizes.tolist()):
+            positions = order[start : start + size]
+            yield positions, self._batch_signatures(int(where[positions[0], 0])), where[positions, 1]
 
     def state_keys(self, s: Sketch) -> list[int]:
         rows, signature = self.config.rows, self._signature_of(s)
@@ -189,9 +241,13 @@ class Deduplicator:
         counts of what was compared, skipped and refused. The pairs with documents of
         earlier runs come last, one at a time, skipped the same way."""
         self._new_ids = new_ids = sorted(set(self._sketches) - known)
-        self._verify_chunks = self._chunk_verifier(new_ids) if self._chunk_verifier else self._verify_here
-        found, counts, stats, root = verify_in_rounds(self._candidate_positions(new_ids), len(new_ids),
+        where = np.array([self.location(doc_id) for doc_id in new_ids], dtype=np.int32).reshape(-1, 2)
+        self._verify_chunks = self._chunk_verifier(where) if self._chunk_verifier else self._verify_here
+        self._memo = RefusalMemo(self._text_classes_of(where) if self._text_classes_of else
+                                 np.array([text_class(*self.words(i)) for i in new_ids], dtype=np.int64))
+        found, counts, stats, root = verify_in_rounds(self._candidate_positions(new_ids), self._memo,
                                                       self._verify_chunks)
+        stats["refused_text_pairs_held"] = len(self._memo)
         code_of = np.array([codes(doc_id) for doc_id in new_ids], dtype=np.int32)
         pairs = VerifiedPairs()
         pairs.extend(code_of[found[:, 0]], code_of[found[:, 1]], counts)
@@ -317,13 +373,16 @@ class Deduplicator:
                         with_kept.extend((bisect.bisect_left(self._new_ids, m), at))
                 rows_of[root] = (start, len(with_kept) // 2)
         rows = np.array(with_kept, dtype=np.int32).reshape(-1, 2)
-        rows = np.hstack((rows, rows))  # each member its own component: none is skipped
+        # Each member its own component: none is skipped; a pair of texts refused in the
+        # rounds is refused again without comparing.
+        rows = self._memo.rows(np.hstack((rows, rows)))
         chunks = np.array_split(rows, -(-len(rows) // CHUNK_PAIRS)) if len(rows) else []
         stats["compared_with_kept"] = len(rows)
         verified = np.zeros(len(rows), dtype=bool)
         counts = np.zeros((len(rows), len(COUNTS)), dtype=np.int32)
         at = 0
         for chunk, verdicts in zip(chunks, self._verify_chunks(chunks)):
+            stats["verdicts_remembered"] += verdicts.remembered
             verified[at + verdicts.verified] = True
             counts[at + verdicts.verified] = verdicts.counts
             at += len(chunk)

@@ -126,14 +126,19 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int, stock_ov
     pairs out of core.
     """
     n = len(anchor_sets)
-    none = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
     if n < 2:
-        return *none, NO_STOCK
+        return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32), NO_STOCK
     packed = packed_anchors(anchor_sets, 0, doc_bits(n))
     buckets, stock = anchor_buckets(packed, doc_bits(n), stock_over)
     del packed
+    return *bucket_pairs(buckets, n, min_shared, rare_at_most), stock
+
+
+def bucket_pairs(buckets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int, min_shared: int,
+                 rare_at_most: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`candidate_pairs` of `n` documents from their `anchor_buckets`."""
     if not buckets:
-        return *none, stock
+        return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32)
     total = sum(len(members) * len(first) * times_counted(len(members[0]), min_shared, rare_at_most)
                 for members, first, _ in buckets)
     parts = max(1, -(-total // _CODES_AT_ONCE))
@@ -148,7 +153,7 @@ def candidate_pairs(anchor_sets: Sequence[np.ndarray], min_shared: int, stock_ov
         found.append(pairs_shared(np.concatenate(codes), min_shared))
         del codes
     chosen = np.sort(np.concatenate(found))
-    return (chosen // n).astype(np.int32), (chosen % n).astype(np.int32), stock
+    return (chosen // n).astype(np.int32), (chosen % n).astype(np.int32)
 
 
 def doc_bits(n: int) -> int:
@@ -163,15 +168,20 @@ def packed_anchors(anchor_sets: Sequence[np.ndarray], first_doc: int, bits: int)
     Sorted, this costs a third of the memory of an argsort, and the documents of one
     anchor come out in ascending order. A hash keeps 47 of its 64 bits at 100,000
     documents: a few chance equalities, which only cost a comparison later."""
-    packed = np.concatenate(anchor_sets) if len(anchor_sets) else _EMPTY.copy()
+    return pack_anchors(np.concatenate(anchor_sets) if len(anchor_sets) else _EMPTY.copy(),
+                        [len(found) for found in anchor_sets], first_doc, bits)
+
+
+def pack_anchors(anchors: np.ndarray, sizes: Sequence[int] | np.ndarray, first_doc: int, bits: int) -> np.ndarray:
+    """`packed_anchors` of documents whose anchors are one after another in `anchors`,
+    `sizes[i]` each: packed in place."""
     with np.errstate(over="ignore"):
-        packed *= ANCHOR_MIX  # odd, so one-to-one: the high bits now depend on every bit
-    packed >>= np.uint64(bits)
-    packed <<= np.uint64(bits)
-    docs = np.repeat(np.arange(first_doc, first_doc + len(anchor_sets), dtype=np.uint64),
-                     [len(found) for found in anchor_sets])
-    packed |= docs
-    return packed
+        anchors *= ANCHOR_MIX  # odd, so one-to-one: the high bits now depend on every bit
+    anchors >>= np.uint64(bits)
+    anchors <<= np.uint64(bits)
+    # The documents as 32-bit numbers, as `anchor_buckets` reads them back: half the fresh memory.
+    anchors |= np.repeat(np.arange(first_doc, first_doc + len(sizes), dtype=np.uint32), sizes)
+    return anchors
 
 
 def anchor_buckets(packed: np.ndarray, bits: int,

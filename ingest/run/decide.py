@@ -63,16 +63,21 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: Spille
     them here.
 
     The sketches are held as columns (`SketchTable`): their words are read back from the
-    spilled batches by (batch, row), and so are their signatures out of core; in memory
-    each batch's signatures are held as one array."""
+    spilled batches by (batch, row); the LSH takes the signatures a batch at a time,
+    out of core each batch's read whole when it is its turn, in memory each batch's
+    held as one array."""
     signatures: dict[int, np.ndarray] = {}
+    classes: dict[int, np.ndarray] = {}  # each batch's text classes (8 bytes a document)
     dedup = Deduplicator(config.dedup, marks_of=lambda s: words.marks(s.batch, s.row),
                          signature_of=((lambda s: words.signature(s.batch, s.row)) if spill_to
                                        else (lambda s: signatures[s.batch][s.row])),
                          spill_to=spill_to, tokens_of=lambda b, row: _tokens(words, b, row),
-                         chunk_verifier=(lambda ids: _verifier(dedup, ids, mapper, config, workspace))
-                         if mapper is not None else None)
+                         batch_signatures=words.signatures if spill_to else signatures.__getitem__,
+                         chunk_verifier=(lambda where: _verifier(where, mapper, config, workspace))
+                         if mapper is not None else None,
+                         text_classes_of=lambda where: _by_location(classes, where))
     for summary in summaries:
+        classes[summary.batch] = words.classes(summary.batch)
         if spill_to is None:
             signatures[summary.batch] = words.signatures(summary.batch)
         for s in load_sketches(summary, added):
@@ -81,11 +86,19 @@ def deduplicate(summaries: Iterable[CleanSummary], config: Config, words: Spille
     return dedup, dedup.run(state)
 
 
-def _verifier(dedup: Deduplicator, ids: list[str], mapper: Callable[[str, list[tuple]], list], config: Config,
+def _by_location(values: dict[int, np.ndarray], where: np.ndarray) -> np.ndarray:
+    """The values of documents at rows (batch, row), from each batch's array of them."""
+    batches = sorted(values)
+    flat = np.concatenate([values[b] for b in batches]) if batches else np.empty(0, np.int64)
+    starts = np.zeros(batches[-1] + 1 if batches else 0, dtype=np.int64)
+    starts[batches] = np.cumsum([0] + [len(values[b]) for b in batches[:-1]])
+    return flat[starts[where[:, 0]] + where[:, 1]]
+
+
+def _verifier(where: np.ndarray, mapper: Callable[[str, list[tuple]], list], config: Config,
               workspace: Workspace) -> ChunkVerifier:
-    """Chunks of candidate pairs of `ids`'s positions, verified by `verify_pair_chunk`s
-    run by `mapper`."""
-    where = np.array([dedup.location(doc_id) for doc_id in ids], dtype=np.int32).reshape(-1, 2)
+    """Chunks of candidate pairs of positions, verified by `verify_pair_chunk`s run by
+    `mapper`; `where`: each position's document's (batch, row)."""
     pairs_so_far = 0
 
     def verify(chunks: list[np.ndarray]) -> list[ChunkVerdicts]:
@@ -101,8 +114,8 @@ def _verifier(dedup: Deduplicator, ids: list[str], mapper: Callable[[str, list[t
 
 def verify_pair_chunk(rows: np.ndarray, config: Config, workspace: Workspace) -> ChunkVerdicts:
     """A chunk of candidate pairs verified (`pair_rounds.verify_chunk`), rows of (a_batch,
-    a_row, b_batch, b_row, a's component, b's component), the words read from the
-    clean phase's spilled batches."""
+    a_row, b_batch, b_row, a's component, b's component, a's text class, b's, what was
+    found before of them), the words read from the clean phase's spilled batches."""
     words = SpilledWords(workspace)
     try:
         return verify_chunk([tuple(r) for r in rows[:, :2].tolist()], [tuple(r) for r in rows[:, 2:4].tolist()],

@@ -7,12 +7,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.arrays import unique_inverse
+from ingest.arrays import unique, unique_inverse
 from ingest.config import Config
 from ingest.dedup.clusters import Deduplicator
 from ingest.dedup.decisions import DedupResult
 from ingest.dedup.part_files import PartFiles, part_path
-from ingest.dedup.passages import candidate_pairs, match_pairs, min_shared_anchors, stories
+from ingest.dedup.passages import (
+    anchor_buckets,
+    bucket_pairs,
+    doc_bits,
+    match_pairs,
+    min_shared_anchors,
+    pack_anchors,
+)
 from ingest.dedup.spilled_anchors import spilled_candidate_pairs
 from ingest.dedup.stock_phrases import StockAnchors, stock_limit
 from ingest.run.spill import SpilledWords
@@ -36,17 +43,18 @@ def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, word
     which every batch needs. `spill_to`: the workspace where the anchors and their pairs
     are spilled (`spilled_anchors.py`) and each chunk saved (None in the list:
     `passage_batch` reads it), None to find and hold them in memory."""
-    chosen = stories(dedup.sketches(), result.cluster_of, config.dedup.passages)
-    where = np.array([(s.batch, s.row) for s in chosen], dtype=np.int32).reshape(-1, 2)
-    del chosen  # a Sketch each: where they are is enough
-    passages, n = config.dedup.passages, len(where)
+    passages = config.dedup.passages
+    where = _stories(dedup, result.cluster_of, words, passages.ngram)
+    n = len(where)
     min_shared, stock_over = min_shared_anchors(passages), stock_limit(n, passages)
-    anchor_sets = (words.anchors(batch, row) for batch, row in where.tolist())
     if spill_to is None:
-        first, second, stock = candidate_pairs(list(anchor_sets), min_shared, stock_over,
-                                               passages.rare_anchor_documents)
+        packed = pack_anchors(*_anchors(where, words), 0, doc_bits(n))
+        buckets, stock = anchor_buckets(packed, doc_bits(n), stock_over)
+        del packed
+        first, second = bucket_pairs(buckets, n, min_shared, passages.rare_anchor_documents)
         return [np.hstack((where[first[lo:hi]], where[second[lo:hi]]))
                 for lo, hi in _chunk_bounds(len(first), workers)], stock
+    anchor_sets = (words.anchors(batch, row) for batch, row in where.tolist())
     pairs, stock = spilled_candidate_pairs(anchor_sets, n, min_shared, stock_over, spill_to.root,
                                            passages.rare_anchor_documents)
     try:
@@ -58,6 +66,41 @@ def passage_tasks(dedup: Deduplicator, result: DedupResult, config: Config, word
     finally:
         pairs.discard()
     return chunks, stock
+
+
+def _stories(dedup: Deduplicator, cluster_of: dict[str, str], words: SpilledWords, ngram: int) -> np.ndarray:
+    """(batch, row) of the documents passages are searched in (`passages.stories`), in
+    the order of their ids, from the sketches' columns and each batch's word offsets (a
+    `Sketch` made a document cost 0.25 s of the flow's at 100,000)."""
+    ids = sorted(doc_id for doc_id in dedup.ids() if cluster_of.get(doc_id, doc_id) == doc_id)
+    where = np.array([dedup.location(doc_id) for doc_id in ids], dtype=np.int32).reshape(-1, 2)
+    long = np.zeros(len(where), dtype=bool)
+    for batch in unique(where[:, 0]).tolist():
+        at = np.flatnonzero(where[:, 0] == batch)
+        long[at] = np.diff(words.array(batch, "offsets"))[where[at, 1]] >= ngram
+    return where[long]
+
+
+def _anchors(where: np.ndarray, words: SpilledWords) -> tuple[np.ndarray, np.ndarray]:
+    """The anchors of the documents at `where` one after another, in its order, and how
+    many each has: each batch's read whole and its documents' copied into place (a read
+    a document cost 0.1 s of the flow's at 100,000, and its arrays were concatenated
+    again)."""
+    batches = unique(where[:, 0]).tolist()
+    starts, sizes = np.zeros(len(where), dtype=np.int64), np.zeros(len(where), dtype=np.int64)
+    for batch in batches:
+        at = np.flatnonzero(where[:, 0] == batch)
+        offsets = words.array(batch, "anchor-offsets")
+        starts[at] = offsets[where[at, 1]]
+        sizes[at] = offsets[where[at, 1] + 1] - starts[at]
+    ends = np.cumsum(sizes)
+    anchors = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint64)
+    for batch in batches:
+        at = np.flatnonzero(where[:, 0] == batch)
+        into = np.repeat(ends[at] - sizes[at] - starts[at], sizes[at])  # a place minus its source
+        source = np.arange(len(into)) - np.repeat(np.cumsum(sizes[at]) - sizes[at] - starts[at], sizes[at])
+        anchors[source + into] = words.whole(batch, "anchors")[source]
+    return anchors, sizes
 
 
 def _chunk_bounds(pairs: int, workers: int) -> list[tuple[int, int]]:

@@ -15,6 +15,7 @@ import numpy as np
 from ingest.config import DedupConfig
 from ingest.dedup.marks import texts_word_marks
 from ingest.dedup.minhash import MinHasher
+from ingest.dedup.pair_rounds import text_classes
 from ingest.dedup.passages import texts_winnow
 from ingest.dedup.shingles import texts_hashes_and_spans, texts_ngram_hashes
 from ingest.workspace import Workspace
@@ -24,7 +25,8 @@ class BatchWords:
     """A cleaned batch's words and sketches, spilled with numpy to the workspace, where
     dedup, passage search and writing read them (`SpilledWords`): "ids" (JSON), "tokens"
     (word hashes) with "offsets" (where each document's start), "marks" (which words
-    are figures and names, by "offsets" too), "signatures" (MinHash), and for passages "spans" (character
+    are figures and names, by "offsets" too), "classes" (each document's text class,
+    `pair_rounds.text_class`), "signatures" (MinHash), and for passages "spans" (character
     offsets of the words, by "offsets" too), "grams" (n-gram hashes) with "gram-offsets"
     and "anchors" with "anchor-offsets"."""
 
@@ -42,8 +44,9 @@ class BatchWords:
         ngrams, gram_offsets = texts_ngram_hashes(tokens, offsets, config.shingle_size)
         self.ids.extend(ids)
         self._rows("tokens", tokens, offsets)
-        self.arrays["marks"].append(texts_word_marks(texts, spans, tokens, offsets, config.figure_words,
-                                                     config.not_names))
+        marks = texts_word_marks(texts, spans, tokens, offsets, config.figure_words, config.not_names)
+        self.arrays["marks"].append(marks)
+        self.arrays["classes"].append(text_classes(tokens, marks, offsets))
         self.arrays["signatures"].append(hasher.signatures(ngrams, gram_offsets))
         passages = config.passages
         if passages.enabled:
@@ -67,7 +70,8 @@ class BatchWords:
             np.save(workspace.words(batch, kind), _offsets(self.counts[rows]))
         for kind, empty in (("tokens", np.empty(0, np.uint32)), ("signatures", np.empty((0, 0), np.uint32)),
                             ("spans", np.empty((0, 2), np.uint32)), ("anchors", np.empty(0, np.uint64)),
-                            ("marks", np.empty(0, np.uint8)), ("grams", np.empty(0, np.uint64))):
+                            ("marks", np.empty(0, np.uint8)), ("grams", np.empty(0, np.uint64)),
+                            ("classes", np.empty(0, np.int64))):
             parts = self.arrays[kind]
             np.save(workspace.words(batch, kind), np.concatenate(parts) if parts else empty)
         workspace.words(batch, "ids").write_text(json.dumps(self.ids), encoding="utf-8")
@@ -164,6 +168,14 @@ class SpilledWords:
     def id(self, batch: int, row: int) -> str:
         return self.array(batch, "ids")[row]
 
+    def classes(self, batch: int) -> np.ndarray:
+        """A batch's text classes (`pair_rounds.text_class`), one a document."""
+        return np.load(self._workspace.words(batch, "classes"))
+
     def signatures(self, batch: int) -> np.ndarray:
         """All of a batch's MinHash signatures: every one is used, so read at once."""
-        return np.load(self._workspace.words(batch, "signatures"))
+        return self.whole(batch, "signatures")
+
+    def whole(self, batch: int, kind: str) -> np.ndarray:
+        """All of a batch's rows of one kind, read at once (not mapped: see the class)."""
+        return np.load(self._workspace.words(batch, kind))

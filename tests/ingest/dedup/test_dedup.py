@@ -254,7 +254,8 @@ def test_jaccards_of_one_set_with_many_equal_jaccard_of_each_pair() -> None:
 
 def test_sketches_held_as_columns_decide_the_same() -> None:
     """A run's Deduplicator holds its sketches as columns and reads their words by
-    (batch, row): the decisions and clusters are those of sketches held whole."""
+    (batch, row), their signatures by batch: the decisions and clusters are those of
+    sketches held whole."""
     config = DedupConfig()
     hasher = MinHasher(config.num_perm, config.seed)
     docs = {f"doc-{i}-{k}": edit_words(article(i), 0.03 * k, k) for i in range(4) for k in range(4)}
@@ -268,7 +269,9 @@ def test_sketches_held_as_columns_decide_the_same() -> None:
         where[(n // 5, n % 5)] = s
     columns = Deduplicator(config, marks_of=lambda s: where[(s.batch, s.row)].marks,
                            signature_of=lambda s: where[(s.batch, s.row)].signature,
-                           tokens_of=lambda batch, row: where[(batch, row)].tokens)
+                           tokens_of=lambda batch, row: where[(batch, row)].tokens,
+                           batch_signatures=lambda batch: np.stack([s.signature for (b, _), s in where.items()
+                                                                    if b == batch]))
     for (batch, row), s in where.items():
         columns.add(type(s)(s.id, s.length, s.created, s.added, s.source, s.tokens[:0], s.signature[:0], batch, row))
     expected, found = held.run(), columns.run()

@@ -8,10 +8,11 @@ from hypothesis import strategies as st
 
 from ingest.config import DedupConfig
 from ingest.dedup.minhash import MinHasher
+from ingest.dedup.pair_rounds import text_class
 from ingest.run.spill import BatchWords
 from tests.samples import ARTICLE
 
-KINDS = ("tokens", "marks", "signatures", "spans", "grams", "anchors")
+KINDS = ("tokens", "marks", "classes", "signatures", "spans", "grams", "anchors")
 # Words, capitals after and before sentence ends, figures, quotes, line breaks, apostrophes,
 # characters that fold to several, astral ones.
 PIECES = "ab AB Zx 12 two Monday . : ! “ ” ' ’ - ß ﬁ İ 😀 𝒜".split(" ") + [" ", "\n", "\n\n"]
@@ -50,3 +51,14 @@ def test_articles_together_are_each_alone_with_other_n_grams_for_passages() -> N
     _assert_same_as_one_by_one(texts, config)
     arrays, _ = _made(texts, config, at_once=True)
     assert arrays["marks"].any() and len(arrays["anchors"]) > 0
+
+
+def test_a_documents_text_class_is_that_of_its_words_and_marks() -> None:
+    texts = [ARTICLE, ARTICLE, ARTICLE.replace("\n\n", "\n\n\n"), ARTICLE + " One more."]
+    arrays, counts = _made(texts, DedupConfig(), at_once=True)
+    offsets = np.concatenate(([0], np.cumsum(counts["tokens"])))
+    classes = arrays["classes"].tolist()
+    assert classes == [text_class(arrays["tokens"][lo:hi], arrays["marks"][lo:hi])
+                       for lo, hi in zip(offsets[:-1], offsets[1:])]
+    # The same words and marks, one class; other words, another.
+    assert classes[0] == classes[1] and classes[0] != classes[3]
