@@ -18,11 +18,15 @@ depends on the candidates' sorted order and `pair_rounds`'s constants alone, so 
 links too are the same whatever the input's order, the number of workers, in memory
 or out of core. It is not always the most similar member: of a clique of copies, the
 pairs that connect it first are verified, the rest skipped.
+
+It is one module because the candidates, the rounds, the clusters, the keep order and
+the links all work on one `Deduplicator`'s columns, codes and verified pairs.
 """
 
 from __future__ import annotations
 
 import bisect
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -37,6 +41,7 @@ from ingest.dedup.lsh import band_key, bands_keys, keyed_pairs
 from ingest.dedup.minhash import Sketch
 from ingest.dedup.pair_rounds import (
     CHUNK_PAIRS,
+    COUNTS,
     ChunkVerdicts,
     ChunkVerifier,
     RefusalMemo,
@@ -321,12 +326,13 @@ class Deduplicator:
                 kept = self._sketches[ordered.pop(0)]
                 words_of_kept = self.words
                 decisions[kept.id] = Decision(kept.id, None, None)
+                verified_with_kept = kept_verified.of(root)
             # One story with the kept document itself: linked to it, even if the LSH did
             # not propose the pair (those it did are verified already).
             for member in ordered:
                 if member not in graph[kept.id]:
                     c = (self._compare(self.words(member), words_of_kept(kept.id)) if earlier
-                         else kept_verified.pop((member, kept.id), None))
+                         else verified_with_kept.get(member))
                     if c is not None and kind_of(c, self.config) is not None:
                         verified[(member, kept.id)] = c
                         graph[member][kept.id] = graph[kept.id][member] = c.similarity
@@ -343,13 +349,15 @@ class Deduplicator:
 
     def _kept_verified(self, members_of: dict[int, np.ndarray], in_clusters: np.ndarray,
                        pairs_of: dict[int, np.ndarray], first: np.ndarray, second: np.ndarray, codes: Codes,
-                       known: dict, stats: dict) -> tuple[dict[int, list[str]], dict[tuple[str, str], Comparison]]:
+                       known: dict, stats: dict) -> tuple[dict[int, list[str]], _KeptVerified]:
         """Each cluster's new members in keep order, by component; and the members of
         clusters of this run alone (their kept document the first in keep order) that no
         verified pair joins to their kept one, verified against it all at once, by chunks
-        (in the workers): (member, kept) -> `Comparison`, when one story."""
+        (in the workers): by component, member -> `Comparison` with the kept one, when
+        one story (`_KeptVerified`)."""
         ordered_of: dict[int, list[str]] = {}
-        with_kept: list[tuple[int, int]] = []  # positions in the run's new ids
+        with_kept = array("i")  # positions in the run's new ids: a member, its kept one, a row each
+        rows_of: dict[int, tuple[int, int]] = {}  # a component's rows of `with_kept`
         policy = self.config.keep_policy
         for root, positions in members_of.items():
             members = [codes.ids[m] for m in in_clusters[positions].tolist()]
@@ -359,20 +367,26 @@ class Deduplicator:
                 kept = codes(ordered[0])
                 rows = pairs_of[root]
                 joined = set(first[rows][second[rows] == kept].tolist()) | set(second[rows][first[rows] == kept].tolist())
-                at = bisect.bisect_left(self._new_ids, ordered[0])
-                with_kept += [(bisect.bisect_left(self._new_ids, m), at) for m in ordered[1:] if codes(m) not in joined]
+                at, start = bisect.bisect_left(self._new_ids, ordered[0]), len(with_kept) // 2
+                for m in ordered[1:]:
+                    if codes(m) not in joined:
+                        with_kept.extend((bisect.bisect_left(self._new_ids, m), at))
+                rows_of[root] = (start, len(with_kept) // 2)
         rows = np.array(with_kept, dtype=np.int32).reshape(-1, 2)
         # Each member its own component: none is skipped; a pair of texts refused in the
         # rounds is refused again without comparing.
         rows = self._memo.rows(np.hstack((rows, rows)))
         chunks = np.array_split(rows, -(-len(rows) // CHUNK_PAIRS)) if len(rows) else []
         stats["compared_with_kept"] = len(rows)
-        kept_verified = {}
+        verified = np.zeros(len(rows), dtype=bool)
+        counts = np.zeros((len(rows), len(COUNTS)), dtype=np.int32)
+        at = 0
         for chunk, verdicts in zip(chunks, self._verify_chunks(chunks)):
             stats["verdicts_remembered"] += verdicts.remembered
-            for (member, kept), counts in zip(chunk[verdicts.verified, :2].tolist(), verdicts.counts.tolist()):
-                kept_verified[(self._new_ids[member], self._new_ids[kept])] = Comparison(*counts)
-        return ordered_of, kept_verified
+            verified[at + verdicts.verified] = True
+            counts[at + verdicts.verified] = verdicts.counts
+            at += len(chunk)
+        return ordered_of, _KeptVerified(self._new_ids, rows_of, rows[:, 0].copy(), verified, counts)
 
     @staticmethod
     def _links(kept: str, graph: dict[str, dict[str, float]]) -> dict[str, str]:
@@ -394,6 +408,28 @@ class Deduplicator:
         return links
 
 
+class _KeptVerified:
+    """The members verified against their kept one (`Deduplicator._kept_verified`), as
+    arrays (37 bytes a member compared, where a dict of (member, kept) tuples and
+    `Comparison`s held about 350: 634,643 members at a million bench documents), read a
+    component at a time."""
+
+    def __init__(self, new_ids: list[str], rows_of: dict[int, tuple[int, int]], members: np.ndarray,
+                 verified: np.ndarray, counts: np.ndarray) -> None:
+        """`rows_of`: each component's rows of the other arrays, by row: `members`, the
+        member's position in `new_ids`; `verified`, one story with the kept one; `counts`,
+        their `Comparison`'s."""
+        self._new_ids, self._rows_of = new_ids, rows_of
+        self._members, self._verified, self._counts = members, verified, counts
+
+    def of(self, root: int) -> dict[str, Comparison]:
+        """A component's members one story with its kept one: member -> `Comparison`."""
+        lo, hi = self._rows_of.get(root, (0, 0))
+        same = self._verified[lo:hi]
+        return {self._new_ids[m]: Comparison(*c)
+                for m, c in zip(self._members[lo:hi][same].tolist(), self._counts[lo:hi][same].tolist())}
+
+
 def _oriented(pairs: dict[tuple[str, str], Comparison], a: str, b: str) -> Comparison | None:
     """The comparison of a verified pair, with `a` as its first text."""
     if (a, b) in pairs:
@@ -406,4 +442,16 @@ def _decision(doc_id: str, parent: str, kept_id: str, c: Comparison, config: Ded
     """The decision of a copy verified against `parent` (`c`: the copy first)."""
     kind = kind_of(c, config) or "duplicate"  # a lost index link, linked to the kept one as before
     contained_in = (doc_id if c.a_contains_b() else parent) if kind == "contained" else None
-    return Decision(kept_id, parent, round(c.similarity, 4), kind, round(c.containment, 4), contained_in)
+    return Decision(kept_id, parent, _rounded(c.similarity), kind, _rounded(c.containment), contained_in)
+
+
+# A decision's shares, rounded to 4 places, one float object a value: shares lie in
+# [0, 1], so at most 10,001 of them, where a million bench documents' 700,000
+# duplicates held two floats each (48 bytes).
+_ROUNDED: dict[float, float] = {}
+
+
+def _rounded(share: float) -> float:
+    """`share` rounded to 4 places, the one float object of that value (`_ROUNDED`)."""
+    value = round(share, 4)
+    return _ROUNDED.setdefault(value, value)

@@ -2,9 +2,9 @@
 
 `Sketch` objects, a million of them with their word arrays' views, held about 500
 bytes a document beyond their strings. Here a document is its id's position, its
-length, batch and row in arrays, and its created, added and source strings; its
-`Sketch` is made again when asked for, its words read by (batch, row) from where the
-workers spilled them.
+length, batch and row in arrays, its created and added strings, and its source packed
+(`Sources`); its `Sketch` is made again when asked for, its words read by (batch, row)
+from where the workers spilled them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,38 @@ from ingest.dedup.minhash import Sketch
 from ingest.dedup.shingles import NO_HASHES
 
 
+class Sources:
+    """Each document's source, packed: a reader names a record "FILE#N" (its number in
+    the file), and the string, about 120 bytes a document with a path, is held as the
+    file's index among the distinct files and N, 12 bytes; any other source is held
+    whole among the distinct ones, with N -1. Read back, equal to the string added."""
+
+    def __init__(self) -> None:
+        self._distinct: list[str] = []
+        self._index: dict[str, int] = {}
+        self._of, self._record = array("i"), array("q")
+
+    def append(self, source: str) -> None:
+        file, sep, n = source.rpartition("#")
+        if sep and n.isascii() and n.isdigit() and (n == "0" or n[0] != "0"):
+            self._record.append(int(n))
+        else:  # not a numbered record: held whole
+            file = source
+            self._record.append(-1)
+        index = self._index.get(file)
+        if index is None:
+            index = self._index[file] = len(self._distinct)
+            self._distinct.append(file)
+        self._of.append(index)
+
+    def __getitem__(self, p: int) -> str:
+        file, n = self._distinct[self._of[p]], self._record[p]
+        return file if n < 0 else f"{file}#{n}"
+
+    def __len__(self) -> int:
+        return len(self._of)
+
+
 class SketchTable(Mapping[str, Sketch]):
     """id -> `Sketch`, holding columns; each `Sketch` is made when read, its `tokens` by
     `tokens_of(batch, row)` and without its signature (read by (batch, row) too)."""
@@ -28,7 +60,7 @@ class SketchTable(Mapping[str, Sketch]):
         self._length, self._batch, self._row = array("q"), array("i"), array("i")
         self._created: list[str | None] = []
         self._added: list[str] = []
-        self._source: list[str] = []
+        self._source = Sources()
 
     def add(self, s: Sketch) -> None:
         self.position[s.id] = len(self._length)

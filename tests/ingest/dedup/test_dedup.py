@@ -280,3 +280,14 @@ def test_sketches_held_as_columns_decide_the_same() -> None:
     assert found.clusters == expected.clusters
     assert found.cluster_of == expected.cluster_of
     assert found.stats == expected.stats
+
+
+def test_decisions_hold_one_float_a_share_value() -> None:
+    """A run's duplicates hold their rounded similarity and containment as one float
+    object a value, not two floats a duplicate."""
+    docs = {f"copy-{k}": (article(3), None) for k in range(4)} | {f"edited-{k}": (edit_words(article(5), 0.05, 1), None)
+                                                                  for k in range(3)} | {"edited": (article(5), None)}
+    duplicates = [d for d in run_dedup(docs).decisions.values() if d.duplicate_of is not None]
+    assert len(duplicates) == 6
+    shares = [s for d in duplicates for s in (d.similarity, d.containment)]
+    assert len({id(s) for s in shares}) == len(set(shares))
