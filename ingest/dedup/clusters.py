@@ -8,7 +8,7 @@ before it counts, unless verified pairs connect its two documents already
 clustered with union-find; one document per cluster is kept by the keep policy
 (`ingest/dedup/keep.py`), every other one is compared with it, and linked to a
 document it was verified against: the kept one when the two are one story, else a
-neighbour one step nearer the kept one on the verified pairs (`_links`).
+neighbour one step nearer the kept one on the verified pairs (`shortest_links`).
 
 What `duplicate_of` promises: a document of the cluster that this one was verified
 against (the pair is one story, with the similarity reported), the kept one whenever
@@ -18,9 +18,6 @@ depends on the candidates' sorted order and `pair_rounds`'s constants alone, so 
 links too are the same whatever the input's order, the number of workers, in memory
 or out of core. It is not always the most similar member: of a clique of copies, the
 pairs that connect it first are verified, the rest skipped.
-
-It is one module because the candidates, the rounds, the clusters, the keep order and
-the links all work on one `Deduplicator`'s columns, codes and verified pairs.
 """
 
 from __future__ import annotations
@@ -37,7 +34,7 @@ from ingest.arrays import runs_of
 from ingest.config import DedupConfig
 from ingest.dedup.decisions import NO_CLUSTER, Clusters, Decision, DedupResult
 from ingest.dedup.keep import keep_order_key, prior_keep_key
-from ingest.dedup.lsh import band_key, bands_keys, keyed_pairs
+from ingest.dedup.lsh import SignatureBlocks, band_key, held_keys_by_band, keyed_pairs
 from ingest.dedup.minhash import Sketch
 from ingest.dedup.pair_rounds import (
     CHUNK_PAIRS,
@@ -54,14 +51,9 @@ from ingest.dedup.pair_rounds import (
 )
 from ingest.dedup.prior import IndexedDocument, PriorDocuments, PriorIndex
 from ingest.dedup.sketch_table import SketchTable
-from ingest.dedup.spilled_lsh import spilled_lsh_pairs
-from ingest.dedup.verified_pairs import Codes, VerifiedPairs, components, grouped
+from ingest.dedup.spilled_lsh import spilled_keys_by_band, spilled_lsh_pairs
+from ingest.dedup.verified_pairs import Codes, VerifiedPairs, components, grouped, shortest_links
 from ingest.dedup.verify import Comparison, compare, kind_of
-
-# Bands whose keys are made together from the signatures in memory: 8 bands of 2 rows
-# are 64 bytes of a signature, and their keys 6.4 MB at 100,000 documents.
-_BANDS_AT_ONCE = 8
-
 
 class Deduplicator:
     """Collects the sketches of one run and decides its duplicate clusters.
@@ -136,52 +128,13 @@ class Deduplicator:
         one band, sorted, in blocks of rows (a, b)."""
         if len(ids) < 2:
             return ()
+        bands, rows = self.config.bands, self.config.rows
         if self._spill_to is not None:
-            return spilled_lsh_pairs(self._keys_by_band(ids), len(ids), self._spill_to)
-        return [keyed_pairs(self._held_keys_by_band(ids), len(ids))]
+            keys = spilled_keys_by_band(self._signature_blocks(ids), len(ids), bands, rows, self._spill_to)
+            return spilled_lsh_pairs(keys, len(ids), self._spill_to)
+        return [keyed_pairs(held_keys_by_band(list(self._signature_blocks(ids)), len(ids), bands, rows), len(ids))]
 
-    def _held_keys_by_band(self, ids: list[str]) -> Iterator[np.ndarray]:
-        """The band keys of `ids` band by band, made from the signatures in memory,
-        block by block, _BANDS_AT_ONCE bands at a time: gathering the signatures of
-        `ids` into one array first (51 MB at 100,000 documents) cost more than the
-        banding, in fresh memory."""
-        blocks = list(self._signature_blocks(ids))
-        for first in range(0, self.config.bands, _BANDS_AT_ONCE):
-            count = min(_BANDS_AT_ONCE, self.config.bands - first)
-            keys = np.empty((count, len(ids)), dtype=np.uint64)
-            for positions, signatures, rows in blocks:
-                keys[:, positions] = bands_keys(signatures, first, count, self.config.rows)[rows].T
-            yield from keys
-
-    def _keys_by_band(self, ids: list[str]) -> Iterator[np.ndarray]:
-        """The band keys of `ids` band by band, spilled first to one file a band: the
-        signatures are read once, a batch at a time, and the keys put in the order of
-        `ids` a band at a time."""
-        paths = [self._spill_to / f"band-keys-{band:03d}.bin" for band in range(self.config.bands)]
-        try:
-            files = [open(path, "wb") for path in paths]  # noqa: SIM115 (closed below)
-            try:
-                order = []
-                for positions, signatures, rows in self._signature_blocks(ids):
-                    order.append(positions)
-                    # A band's keys as contiguous rows: `tofile` writes a strided column a value at a time.
-                    keys = np.ascontiguousarray(bands_keys(signatures, 0, self.config.bands, self.config.rows)[rows].T)
-                    for band, f in enumerate(files):
-                        keys[band].tofile(f)
-            finally:
-                for f in files:
-                    f.close()
-            order = np.concatenate(order)
-            for path in paths:
-                keys = np.empty(len(ids), dtype=np.uint64)
-                keys[order] = np.fromfile(path, dtype=np.uint64)
-                path.unlink()
-                yield keys
-        finally:
-            for path in paths:
-                path.unlink(missing_ok=True)
-
-    def _signature_blocks(self, ids: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _signature_blocks(self, ids: list[str]) -> SignatureBlocks:
         """The signatures of `ids` in blocks (positions in `ids`, signatures, the rows of
         those positions among them): a batch's whole signatures at a time when the
         sketches are columns (a `Sketch` made a document to read its signature cost 0.5
@@ -281,7 +234,7 @@ class Deduplicator:
     def _cluster(self, pairs: VerifiedPairs, codes: Codes, known: dict, prior: PriorDocuments, stats: dict):
         """Clusters are the connected components of the verified pairs; each keeps one
         document, and each other new member is linked to a document it was verified
-        against, on a shortest path of verified pairs to the kept one (`_links`).
+        against, on a shortest path of verified pairs to the kept one (`shortest_links`).
         A component holds a new document of the run (every pair has one); its documents
         of earlier runs (this run's input too when it was indexed already) were met as
         candidates."""
@@ -336,7 +289,7 @@ class Deduplicator:
                     if c is not None and kind_of(c, self.config) is not None:
                         verified[(member, kept.id)] = c
                         graph[member][kept.id] = graph[kept.id][member] = c.similarity
-            links = self._links(kept.id, graph)
+            links = shortest_links(kept.id, graph)
             for member in ordered:
                 # Always reached, unless the index lost a link: then the kept one, as before.
                 parent = links[member] if member in links else kept.id
@@ -387,25 +340,6 @@ class Deduplicator:
             counts[at + verdicts.verified] = verdicts.counts
             at += len(chunk)
         return ordered_of, _KeptVerified(self._new_ids, rows_of, rows[:, 0].copy(), verified, counts)
-
-    @staticmethod
-    def _links(kept: str, graph: dict[str, dict[str, float]]) -> dict[str, str]:
-        """Document -> the neighbour it is linked to, over the verified pairs in `graph`
-        (their similarities), by breadth-first search from the kept document.
-
-        A document's neighbour is one step nearer the kept document (so the kept one
-        itself for those similar to it), the most similar of those, the smaller id on a
-        tie: the links depend on the pairs alone, never on the order of the input.
-        """
-        links: dict[str, str] = {}
-        reached, layer = {kept}, {kept}
-        while layer:
-            following = {other for doc in layer for other in graph[doc] if other not in reached}
-            for doc in following:
-                links[doc] = min((p for p in graph[doc] if p in layer), key=lambda p: (-graph[doc][p], p))
-            reached |= following
-            layer = following
-        return links
 
 
 class _KeptVerified:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.arrays import unique
-from ingest.dedup.lsh import band_pair_codes, pairs_of
+from ingest.dedup.lsh import SignatureBlocks, band_pair_codes, bands_keys, pairs_of
 from ingest.dedup.part_files import PartFiles, first_ranges, parts_for
 
 
@@ -36,3 +36,32 @@ def spilled_lsh_pairs(keys_by_band: Iterable[np.ndarray], n: int, folder: Path) 
             yield pairs_of(unique(codes), n)
     finally:
         spill.discard()
+
+
+def spilled_keys_by_band(blocks: SignatureBlocks, n: int, bands: int, rows: int, folder: Path) -> Iterator[np.ndarray]:
+    """The band keys of `n` documents band by band, from their signatures in `blocks`
+    (read once, a block at a time), spilled first to one file a band in `folder`, and
+    put in the documents' order a band at a time."""
+    paths = [folder / f"band-keys-{band:03d}.bin" for band in range(bands)]
+    try:
+        files = [open(path, "wb") for path in paths]  # noqa: SIM115 (closed below)
+        try:
+            order = []
+            for positions, signatures, at in blocks:
+                order.append(positions)
+                # A band's keys as contiguous rows: `tofile` writes a strided column a value at a time.
+                keys = np.ascontiguousarray(bands_keys(signatures, 0, bands, rows)[at].T)
+                for band, f in enumerate(files):
+                    keys[band].tofile(f)
+        finally:
+            for f in files:
+                f.close()
+        order = np.concatenate(order)
+        for path in paths:
+            keys = np.empty(n, dtype=np.uint64)
+            keys[order] = np.fromfile(path, dtype=np.uint64)
+            path.unlink()
+            yield keys
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)

@@ -83,3 +83,22 @@ def grouped(keys: np.ndarray) -> dict[int, np.ndarray]:
     starts, sizes = runs_of(ordered_keys)
     ends = starts + sizes
     return {k: order[a:b] for k, a, b in zip(ordered_keys[starts].tolist(), starts.tolist(), ends.tolist())}
+
+
+def shortest_links(kept: str, graph: dict[str, dict[str, float]]) -> dict[str, str]:
+    """Document -> the neighbour it is linked to, over the verified pairs in `graph`
+    (their similarities), by breadth-first search from the kept document.
+
+    A document's neighbour is one step nearer the kept document (so the kept one
+    itself for those similar to it), the most similar of those, the smaller id on a
+    tie: the links depend on the pairs alone, never on the order of the input.
+    """
+    links: dict[str, str] = {}
+    reached, layer = {kept}, {kept}
+    while layer:
+        following = {other for doc in layer for other in graph[doc] if other not in reached}
+        for doc in following:
+            links[doc] = min((p for p in graph[doc] if p in layer), key=lambda p: (-graph[doc][p], p))
+        reached |= following
+        layer = following
+    return links
