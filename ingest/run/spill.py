@@ -170,7 +170,7 @@ class SpilledWords:
 
     def classes(self, batch: int) -> np.ndarray:
         """A batch's text classes (`pair_rounds.text_class`), one a document."""
-        return np.load(self._workspace.words(batch, "classes"))
+        return self.whole(batch, "classes")
 
     def signatures(self, batch: int) -> np.ndarray:
         """All of a batch's MinHash signatures: every one is used, so read at once."""
