@@ -15,7 +15,9 @@ import argparse
 import gc
 import os
 
-from ingest.run.memory import frozen_imports
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")  # as the CLI sets it (ingest/cli/main.py)
+
+from ingest.run.memory import frozen_imports  # noqa: E402 (after the setting above)
 
 # As the CLI imports them: the forked workers inherit the frozen heap.
 with frozen_imports():

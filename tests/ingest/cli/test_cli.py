@@ -119,3 +119,16 @@ def test_state_on_the_command_line_wins_over_ingest_index_of_the_environment(tmp
     assert report["state"]["documents"] == 5 and (tmp_path / "state").is_dir()
     both = ingest("run", str(seeds), "--out", str(tmp_path / "x"), "--index", "a", "--state", "b", env=env)
     assert both.returncode == 2 and "give either --index or --state, not both" in both.stderr
+
+
+# numpy's huge-page advice as the `ingest` command leaves it, in a fresh process.
+_HUGE_PAGES = ("import ingest.cli.main, numpy._core.multiarray as m; "
+               "print(m._set_madvise_hugepage(True))")
+
+
+def test_the_command_turns_numpy_s_huge_page_advice_off_unless_the_user_set_it() -> None:
+    env = {k: v for k, v in clean_env().items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    off = subprocess.run([sys.executable, "-c", _HUGE_PAGES], env=env, capture_output=True, text=True, check=True)
+    kept = subprocess.run([sys.executable, "-c", _HUGE_PAGES], env={**env, "NUMPY_MADVISE_HUGEPAGE": "1"},
+                          capture_output=True, text=True, check=True)
+    assert (off.stdout.strip(), kept.stdout.strip()) == ("False", "True")
