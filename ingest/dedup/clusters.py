@@ -121,20 +121,26 @@ class Deduplicator:
     def candidate_pairs(self, ids: list[str]) -> Iterator[tuple[str, str]]:
         """Pairs of `ids` that share an LSH bucket in at least one band, sorted by their
         positions in `ids`."""
-        return ((ids[a], ids[b]) for block in self._candidate_positions(ids) for a, b in block.tolist())
+        return ((ids[a], ids[b]) for block in self._candidate_positions(ids, self._locations(ids))
+                for a, b in block.tolist())
 
-    def _candidate_positions(self, ids: list[str]) -> Iterable[np.ndarray]:
-        """Pairs of positions in `ids` whose documents share an LSH bucket in at least
-        one band, sorted, in blocks of rows (a, b)."""
+    def _locations(self, ids: list[str]) -> np.ndarray:
+        """The (batch, row) of each of `ids`, as rows."""
+        return np.array([self.location(doc_id) for doc_id in ids], dtype=np.int32).reshape(-1, 2)
+
+    def _candidate_positions(self, ids: list[str], where: np.ndarray) -> Iterable[np.ndarray]:
+        """Pairs of positions in `ids` (at `where`, `_locations`) whose documents share
+        an LSH bucket in at least one band, sorted, in blocks of rows (a, b)."""
         if len(ids) < 2:
             return ()
         bands, rows = self.config.bands, self.config.rows
         if self._spill_to is not None:
-            keys = spilled_keys_by_band(self._signature_blocks(ids), len(ids), bands, rows, self._spill_to)
+            keys = spilled_keys_by_band(self._signature_blocks(ids, where), len(ids), bands, rows, self._spill_to)
             return spilled_lsh_pairs(keys, len(ids), self._spill_to)
-        return [keyed_pairs(held_keys_by_band(list(self._signature_blocks(ids)), len(ids), bands, rows), len(ids))]
+        blocks = list(self._signature_blocks(ids, where))
+        return [keyed_pairs(held_keys_by_band(blocks, len(ids), bands, rows), len(ids))]
 
-    def _signature_blocks(self, ids: list[str]) -> SignatureBlocks:
+    def _signature_blocks(self, ids: list[str], where: np.ndarray) -> SignatureBlocks:
         """The signatures of `ids` in blocks (positions in `ids`, signatures, the rows of
         those positions among them): a batch's whole signatures at a time when the
         sketches are columns (a `Sketch` made a document to read its signature cost 0.5
@@ -143,7 +149,6 @@ class Deduplicator:
             everyone = np.arange(len(ids))
             yield everyone, np.stack([self._signature_of(self._sketches[i]) for i in ids]), everyone
             return
-        where = np.array([self._sketches.location(doc_id) for doc_id in ids], dtype=np.int32).reshape(-1, 2)
         order = np.argsort(where[:, 0], kind="stable")
         starts, sizes = runs_of(where[order, 0])
         for start, size in zip(starts.tolist(), sizes.tolist()):
@@ -194,11 +199,11 @@ class Deduplicator:
         counts of what was compared, skipped and refused. The pairs with documents of
         earlier runs come last, one at a time, skipped the same way."""
         self._new_ids = new_ids = sorted(set(self._sketches) - known)
-        where = np.array([self.location(doc_id) for doc_id in new_ids], dtype=np.int32).reshape(-1, 2)
+        where = self._locations(new_ids)
         self._verify_chunks = self._chunk_verifier(where) if self._chunk_verifier else self._verify_here
         self._memo = RefusalMemo(self._text_classes_of(where) if self._text_classes_of else
                                  np.array([text_class(*self.words(i)) for i in new_ids], dtype=np.int64))
-        found, counts, stats, root = verify_in_rounds(self._candidate_positions(new_ids), self._memo,
+        found, counts, stats, root = verify_in_rounds(self._candidate_positions(new_ids, where), self._memo,
                                                       self._verify_chunks)
         stats["refused_text_pairs_held"] = len(self._memo)
         code_of = np.array([codes(doc_id) for doc_id in new_ids], dtype=np.int32)
